@@ -1,0 +1,182 @@
+#include "shared/bus/nats_connection.hpp"
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+namespace chat::bus {
+namespace {
+
+struct options_deleter {
+    void operator()(natsOptions* o) const { natsOptions_Destroy(o); }
+};
+
+// cnats calls this with the message; the closure lives as long as the subscription.
+void dispatch(natsConnection*, natsSubscription*, natsMsg* msg, void* closure) {
+    auto& handler = *static_cast<message_handler*>(closure);
+    message m(msg);
+    try {
+        handler(std::move(m));
+    } catch (const std::exception& e) {
+        // Nothing may escape into a cnats thread.
+        spdlog::error("NATS handler failed: {}", e.what());
+    } catch (...) {
+        spdlog::error("NATS handler failed with an unknown exception");
+    }
+}
+
+// Reconnect backoff: 100 ms doubling to 2 s, plus up to 10% jitter so a restarted
+// nats-server is not hit by every client at the same instant.
+int64_t reconnect_delay(natsConnection*, int attempts, void*) {
+    int64_t delay = 100;
+    for (int i = 1; i < attempts && delay < 2000; ++i) delay *= 2;
+    if (delay > 2000) delay = 2000;
+    return delay + static_cast<int64_t>(nats_Now() % (delay / 10 + 1));
+}
+
+// cnats calls this once a subscription will deliver nothing more: free its closure.
+void on_complete(void* closure) { delete static_cast<message_handler*>(closure); }
+
+subscription attach(natsSubscription* sub, std::unique_ptr<message_handler> closure) {
+    natsSubscription_SetPendingLimits(sub, 1'000'000, 512 * 1024 * 1024);
+    check(natsSubscription_SetOnCompleteCB(sub, on_complete, closure.release()), "SetOnCompleteCB");
+    return subscription(sub);
+}
+
+}  // namespace
+
+nats_error::nats_error(const std::string& what, natsStatus s)
+    : std::runtime_error(fmt::format("{}: {}", what, natsStatus_GetText(s))), status(s) {}
+
+void check(natsStatus s, const char* what) {
+    if (s != NATS_OK) throw nats_error(what, s);
+}
+
+std::string_view message::reply() const {
+    const char* r = natsMsg_GetReply(msg_.get());
+    return r ? std::string_view(r) : std::string_view();
+}
+
+std::string_view message::data() const {
+    return {natsMsg_GetData(msg_.get()), static_cast<std::size_t>(natsMsg_GetDataLength(msg_.get()))};
+}
+
+subscription& subscription::operator=(subscription&& other) noexcept {
+    if (this != &other) {
+        release();
+        sub_ = std::move(other.sub_);
+    }
+    return *this;
+}
+
+subscription::~subscription() { release(); }
+
+void subscription::release() {
+    if (!sub_) return;
+    // The handler closure is freed by on_complete once cnats will not call it again.
+    natsSubscription_Unsubscribe(sub_.get());
+    sub_.reset();
+}
+
+void subscription::drain() {
+    if (!sub_) return;
+    natsSubscription_Drain(sub_.get());
+    natsSubscription_WaitForDrainCompletion(sub_.get(), 5000);
+}
+
+connection::connection(const options& opts, std::shared_ptr<spdlog::logger> log)
+    : log_(std::move(log)), url_(opts.url) {
+    natsOptions* raw_opts = nullptr;
+    check(natsOptions_Create(&raw_opts), "natsOptions_Create");
+    std::unique_ptr<natsOptions, options_deleter> o(raw_opts);
+    check(natsOptions_SetURL(o.get(), opts.url.c_str()), "natsOptions_SetURL");
+    check(natsOptions_SetName(o.get(), opts.name.c_str()), "natsOptions_SetName");
+    check(natsOptions_SetMaxReconnect(o.get(), -1), "natsOptions_SetMaxReconnect");
+    check(natsOptions_SetCustomReconnectDelay(o.get(), reconnect_delay, nullptr), "SetCustomReconnectDelay");
+    check(natsOptions_SetReconnectBufSize(o.get(), 32 * 1024 * 1024), "SetReconnectBufSize");
+    check(natsOptions_SetMaxPendingMsgs(o.get(), 1'000'000), "SetMaxPendingMsgs");
+    check(natsOptions_SetSendAsap(o.get(), opts.send_asap), "SetSendAsap");
+    check(natsOptions_SetRetryOnFailedConnect(o.get(), true, on_connected, this), "SetRetryOnFailedConnect");
+    check(natsOptions_SetDisconnectedCB(o.get(), on_disconnected, this), "SetDisconnectedCB");
+    check(natsOptions_SetReconnectedCB(o.get(), on_reconnected, this), "SetReconnectedCB");
+    check(natsOptions_SetClosedCB(o.get(), on_closed, this), "SetClosedCB");
+    check(natsOptions_SetErrorHandler(o.get(), on_error, this), "SetErrorHandler");
+
+    natsConnection* nc = nullptr;
+    const auto s = natsConnection_Connect(&nc, o.get());
+    if (s == NATS_NOT_YET_CONNECTED) {
+        log_->warn("NATS at {} not reachable yet; retrying in the background", url_);
+    } else {
+        check(s, "natsConnection_Connect");
+        log_->info("connected to NATS at {}", url_);
+    }
+    conn_.reset(nc);
+}
+
+connection::~connection() {
+    if (conn_) natsConnection_Close(conn_.get());
+}
+
+bool connection::connected() const { return natsConnection_Status(conn_.get()) == NATS_CONN_STATUS_CONNECTED; }
+
+void connection::publish(const std::string& subject, std::string_view data) {
+    check(natsConnection_Publish(conn_.get(), subject.c_str(), data.data(), static_cast<int>(data.size())),
+          "natsConnection_Publish");
+}
+
+void connection::publish_request(const std::string& subject, const std::string& reply, std::string_view data) {
+    check(natsConnection_PublishRequest(conn_.get(), subject.c_str(), reply.c_str(), data.data(),
+                                        static_cast<int>(data.size())),
+          "natsConnection_PublishRequest");
+}
+
+void connection::flush(std::chrono::milliseconds timeout) {
+    check(natsConnection_FlushTimeout(conn_.get(), timeout.count()), "natsConnection_Flush");
+}
+
+subscription connection::subscribe(const std::string& subject, message_handler handler) {
+    auto closure = std::make_unique<message_handler>(std::move(handler));
+    natsSubscription* sub = nullptr;
+    check(natsConnection_Subscribe(&sub, conn_.get(), subject.c_str(), dispatch, closure.get()),
+          "natsConnection_Subscribe");
+    return attach(sub, std::move(closure));
+}
+
+subscription connection::queue_subscribe(const std::string& subject, const std::string& queue,
+                                         message_handler handler) {
+    auto closure = std::make_unique<message_handler>(std::move(handler));
+    natsSubscription* sub = nullptr;
+    check(natsConnection_QueueSubscribe(&sub, conn_.get(), subject.c_str(), queue.c_str(), dispatch,
+                                        closure.get()),
+          "natsConnection_QueueSubscribe");
+    return attach(sub, std::move(closure));
+}
+
+void connection::drain(std::chrono::milliseconds timeout) {
+    if (natsConnection_DrainTimeout(conn_.get(), timeout.count()) == NATS_OK) return;
+    natsConnection_Close(conn_.get());
+}
+
+void connection::on_connected(natsConnection*, void* self) {
+    auto* c = static_cast<connection*>(self);
+    c->log_->info("connected to NATS at {}", c->url_);
+}
+
+void connection::on_disconnected(natsConnection*, void* self) {
+    auto* c = static_cast<connection*>(self);
+    c->log_->warn("lost NATS connection to {}; reconnecting with backoff", c->url_);
+}
+
+void connection::on_reconnected(natsConnection*, void* self) {
+    auto* c = static_cast<connection*>(self);
+    c->log_->info("reconnected to NATS at {}", c->url_);
+}
+
+void connection::on_closed(natsConnection*, void* self) {
+    static_cast<connection*>(self)->log_->info("NATS connection closed");
+}
+
+void connection::on_error(natsConnection*, natsSubscription*, natsStatus s, void* self) {
+    static_cast<connection*>(self)->log_->error("NATS asynchronous error: {}", natsStatus_GetText(s));
+}
+
+}  // namespace chat::bus

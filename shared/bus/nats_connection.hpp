@@ -1,0 +1,115 @@
+#pragma once
+
+#include <nats/nats.h>
+#include <spdlog/logger.h>
+
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+
+namespace chat::bus {
+
+/// A cnats call failed; what() carries cnats' own text.
+struct nats_error : std::runtime_error {
+    nats_error(const std::string& what, natsStatus status);
+    natsStatus status;
+};
+
+/// Throws nats_error unless `s` is NATS_OK.
+void check(natsStatus s, const char* what);
+
+struct msg_deleter {
+    void operator()(natsMsg* m) const { natsMsg_Destroy(m); }
+};
+using msg_ptr = std::unique_ptr<natsMsg, msg_deleter>;
+
+/// A received message; owns the natsMsg.
+class message {
+public:
+    explicit message(natsMsg* m) : msg_(m) {}
+    std::string_view subject() const { return natsMsg_GetSubject(msg_.get()); }
+    /// Empty when the sender expects no reply.
+    std::string_view reply() const;
+    std::string_view data() const;
+    /// The server's answer to a request nobody is subscribed to.
+    bool no_responders() const { return natsMsg_IsNoResponders(msg_.get()); }
+
+private:
+    msg_ptr msg_;
+};
+
+using message_handler = std::function<void(message&&)>;
+
+/// An active subscription; unsubscribes when destroyed, after which its handler is
+/// never called again.
+class subscription {
+public:
+    subscription() = default;
+    explicit subscription(natsSubscription* sub) : sub_(sub) {}
+    subscription(subscription&&) noexcept = default;
+    subscription& operator=(subscription&&) noexcept;
+    ~subscription();
+
+    /// Stop receiving, letting messages already queued be handled first.
+    void drain();
+
+private:
+    struct sub_deleter {
+        void operator()(natsSubscription* s) const { natsSubscription_Destroy(s); }
+    };
+    void release();
+
+    std::unique_ptr<natsSubscription, sub_deleter> sub_;
+};
+
+/// One connection to NATS. It is usable at once, even before the server answers: cnats
+/// keeps retrying the first connect and every later reconnect forever, with backoff, and
+/// this class logs each change of state.
+class connection {
+public:
+    struct options {
+        std::string url;
+        std::string name;                 // shown in nats-server's /connz
+        bool send_asap = false;           // flush every publish now instead of coalescing
+    };
+
+    connection(const options& opts, std::shared_ptr<spdlog::logger> log);
+    ~connection();
+    connection(const connection&) = delete;
+    connection& operator=(const connection&) = delete;
+
+    bool connected() const;
+
+    void publish(const std::string& subject, std::string_view data);
+    void publish_request(const std::string& subject, const std::string& reply, std::string_view data);
+    /// Round trip to the server: everything published before has reached it.
+    void flush(std::chrono::milliseconds timeout);
+
+    subscription subscribe(const std::string& subject, message_handler handler);
+    subscription queue_subscribe(const std::string& subject, const std::string& queue, message_handler handler);
+
+    /// Drains subscriptions and pending publishes, then closes; used on shutdown.
+    void drain(std::chrono::milliseconds timeout);
+
+    natsConnection* raw() { return conn_.get(); }
+    const std::shared_ptr<spdlog::logger>& logger() const { return log_; }
+
+private:
+    struct conn_deleter {
+        void operator()(natsConnection* c) const { natsConnection_Destroy(c); }
+    };
+    static void on_disconnected(natsConnection*, void* self);
+    static void on_reconnected(natsConnection*, void* self);
+    static void on_connected(natsConnection*, void* self);
+    static void on_closed(natsConnection*, void* self);
+    static void on_error(natsConnection*, natsSubscription*, natsStatus, void* self);
+
+    std::shared_ptr<spdlog::logger> log_;
+    std::string url_;
+    std::unique_ptr<natsConnection, conn_deleter> conn_;
+};
+
+}  // namespace chat::bus

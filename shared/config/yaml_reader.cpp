@@ -1,0 +1,96 @@
+#include "shared/config/yaml_reader.hpp"
+
+#include <fmt/format.h>
+
+#include <cctype>
+
+namespace chat::config {
+
+std::chrono::milliseconds parse_duration(const std::string& text) {
+    std::size_t pos = 0;
+    long long value = 0;
+    try {
+        value = std::stoll(text, &pos);
+    } catch (const std::exception&) {
+        throw config_error(fmt::format("'{}' is not a duration (use e.g. 250ms, 5s, 2m)", text));
+    }
+    const auto unit = text.substr(pos);
+    if (value < 0) throw config_error(fmt::format("duration '{}' is negative", text));
+    if (unit.empty() || unit == "ms") return std::chrono::milliseconds(value);
+    if (unit == "s") return std::chrono::seconds(value);
+    if (unit == "m") return std::chrono::minutes(value);
+    throw config_error(fmt::format("'{}' has an unknown unit (use ms, s or m)", text));
+}
+
+section::section(YAML::Node node, std::string path) : node_(std::move(node)), path_(std::move(path)) {
+    if (node_ && !node_.IsNull() && !node_.IsMap())
+        throw config_error(fmt::format("{} must be a mapping", path_));
+}
+
+bool section::has(const std::string& key) const { return node_ && node_.IsMap() && node_[key]; }
+
+section section::child(const std::string& key) {
+    read_.insert(key);
+    return section(has(key) ? node_[key] : YAML::Node(), path_ + "." + key);
+}
+
+YAML::Node section::scalar(const std::string& key) {
+    read_.insert(key);
+    if (!has(key)) return {};
+    auto value = node_[key];
+    if (!value.IsScalar()) throw config_error(fmt::format("{}.{} must be a single value", path_, key));
+    return value;
+}
+
+std::string section::get_string(const std::string& key, const std::string& fallback) {
+    auto value = scalar(key);
+    return value ? value.as<std::string>() : fallback;
+}
+
+std::string section::require_string(const std::string& key) {
+    auto value = scalar(key);
+    if (!value) throw config_error(fmt::format("{}.{} is required", path_, key));
+    return value.as<std::string>();
+}
+
+int section::get_int(const std::string& key, int fallback, int min, int max) {
+    auto value = scalar(key);
+    if (!value) return fallback;
+    int result;
+    try {
+        result = value.as<int>();
+    } catch (const YAML::Exception&) {
+        throw config_error(fmt::format("{}.{} must be an integer", path_, key));
+    }
+    if (result < min || result > max)
+        throw config_error(fmt::format("{}.{} must be between {} and {}", path_, key, min, max));
+    return result;
+}
+
+std::chrono::milliseconds section::get_duration(const std::string& key, std::chrono::milliseconds fallback) {
+    auto value = scalar(key);
+    if (!value) return fallback;
+    try {
+        return parse_duration(value.as<std::string>());
+    } catch (const config_error& e) {
+        throw config_error(fmt::format("{}.{}: {}", path_, key, e.what()));
+    }
+}
+
+void section::finish() const {
+    if (!node_ || !node_.IsMap()) return;
+    for (const auto& entry : node_) {
+        const auto key = entry.first.as<std::string>();
+        if (!read_.count(key)) throw config_error(fmt::format("{}: unknown key '{}'", path_, key));
+    }
+}
+
+section load_file(const std::string& file) {
+    try {
+        return section(YAML::LoadFile(file), file);
+    } catch (const YAML::Exception& e) {
+        throw config_error(fmt::format("cannot read config {}: {}", file, e.what()));
+    }
+}
+
+}  // namespace chat::config

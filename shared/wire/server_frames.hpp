@@ -1,0 +1,31 @@
+#pragma once
+
+#include <cstdint>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <string_view>
+
+#include "shared/proto/chat.pb.h"
+#include "shared/wire/codes.hpp"
+
+namespace chat::wire {
+
+/// Frames the broker sends, each as one serialized JSON object (docs/protocol.md).
+
+std::string error_frame(std::string_view cmd, code c, std::string_view msg,
+                        const nlohmann::json& request_id_echo = nullptr);
+
+std::string create_account_frame(const proto::CreateAccountReply& reply);
+std::string match_frame(const proto::MatchReply& reply);
+std::string dialogue_frame(const nlohmann::json& request_id_echo, std::int64_t session_id,
+                           const proto::DialogueResult& result);
+std::string viewed_ack_frame(std::int64_t session_id, std::int64_t msg_id);
+std::string logout_frame();
+std::string reconnect_frame(const proto::ReconnectReply& reply);
+std::string ping_frame(std::int64_t account_id);
+std::string pong_frame(std::int64_t account_id);
+
+/// A PUSH_DIALOGUE, PUSH_SIGNAL or PUSH_VIEWED_ACK frame for one delivery.
+std::string push_frame(const proto::Delivery& delivery);
+
+}  // namespace chat::wire
