@@ -26,4 +26,22 @@ std::string bigint_array(const Range& values) {
     return out;
 }
 
+/// A libpqxx array literal for a `$n::text[]` parameter: every element quoted, with
+/// backslash and double quote escaped, so any text (commas, braces, newlines) survives.
+template <typename Range>
+std::string text_array(const Range& values) {
+    std::string out = "{";
+    for (const auto& v : values) {
+        if (out.size() > 1) out += ',';
+        out += '"';
+        for (char c : v) {
+            if (c == '"' || c == '\\') out += '\\';
+            out += c;
+        }
+        out += '"';
+    }
+    out += '}';
+    return out;
+}
+
 }  // namespace chat::db

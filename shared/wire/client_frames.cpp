@@ -90,7 +90,7 @@ client_request parse_known(const std::string& cmd, const json& frame, json& requ
         return reconnect_request{account_id, std::move(token)};
     }
     if (cmd == "PING") return ping_request{};
-    if (cmd == "PONG") return pong_frame{};
+    if (cmd == "PONG") return pong_request{};
     refuse(fmt::format("unknown cmd '{}'", cmd), code::unknown_cmd);
 }
 
@@ -123,7 +123,7 @@ std::string_view command_name(const client_request& request) {
         std::string_view operator()(const logout_request&) const { return "LOGOUT"; }
         std::string_view operator()(const reconnect_request&) const { return "RECONNECT"; }
         std::string_view operator()(const ping_request&) const { return "PING"; }
-        std::string_view operator()(const pong_frame&) const { return "PONG"; }
+        std::string_view operator()(const pong_request&) const { return "PONG"; }
     };
     return std::visit(visitor{}, request);
 }

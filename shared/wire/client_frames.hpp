@@ -38,11 +38,11 @@ struct reconnect_request {
     std::string token;
 };
 struct ping_request {};
-struct pong_frame {};
+struct pong_request {};
 
 using client_request = std::variant<create_account_request, match_request, dialogue_request,
                                     viewed_ack_request, logout_request, reconnect_request,
-                                    ping_request, pong_frame>;
+                                    ping_request, pong_request>;
 
 /// Why a frame was refused, and what to echo in the error response.
 struct frame_error {

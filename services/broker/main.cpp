@@ -1,0 +1,18 @@
+#include <cstdio>
+#include <exception>
+#include <string>
+
+#include "broker_service.hpp"
+
+int main(int argc, char** argv) {
+    if (argc != 3 || std::string(argv[1]) != "--config") {
+        std::fprintf(stderr, "usage: %s --config FILE\n", argv[0]);
+        return 2;
+    }
+    try {
+        return chat::broker::run_broker(argv[2]);
+    } catch (const std::exception& e) {
+        std::fprintf(stderr, "chat-broker: %s\n", e.what());
+        return 1;
+    }
+}

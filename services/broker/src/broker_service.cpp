@@ -1,0 +1,139 @@
+#include "broker_service.hpp"
+
+#include <thread>
+#include <vector>
+
+#include "listener.hpp"
+#include "shared/bus/subjects.hpp"
+#include "shared/log/logger.hpp"
+#include "shared/proto/chat.pb.h"
+#include "shared/wire/server_frames.hpp"
+#include "shared_state.hpp"
+#include "websocket_session.hpp"
+
+namespace chat::broker {
+
+namespace net = boost::asio;
+namespace subjects = bus::subjects;
+
+broker_service::broker_service(broker_settings settings, std::shared_ptr<spdlog::logger> log)
+    : ioc_(settings.threads),
+      log_(log),
+      state_(std::make_shared<shared_state>(ioc_, settings, log)),
+      heartbeat_timer_(ioc_),
+      hello_timer_(ioc_),
+      shutdown_timer_(ioc_),
+      signals_(ioc_, SIGINT, SIGTERM) {
+    const auto address = net::ip::make_address(settings.address);
+    listener_ = std::make_shared<listener>(ioc_, net::ip::tcp::endpoint{address, settings.port}, state_);
+    push_sub_ = state_->nats().subscribe(subjects::broker_push(settings.id),
+                                         [this](bus::message&& m) { on_push(std::move(m)); });
+}
+
+broker_service::~broker_service() = default;
+
+void broker_service::run() {
+    const auto& s = state_->settings();
+    log_->info("broker {} (epoch {}) listening on http://{}:{}/ (WebSocket /ws)", s.id, state_->epoch(), s.address,
+               listener_->port());
+    listener_->run();
+    send_hello();
+    heartbeat();
+    signals_.async_wait([this](boost::system::error_code ec, int sig) {
+        if (ec) return;
+        log_->info("signal {}: closing connections", sig);
+        begin_shutdown();
+    });
+    std::vector<std::thread> threads;
+    for (int i = 1; i < s.threads; ++i) threads.emplace_back([this] { ioc_.run(); });
+    ioc_.run();
+    for (auto& t : threads) t.join();
+    push_sub_ = bus::subscription();
+    state_->nats().drain(std::chrono::seconds(2));
+    log_->info("broker stopped");
+}
+
+void broker_service::on_push(bus::message&& m) {
+    // A cnats thread: find the target under the registry lock, then post to its strand.
+    proto::Push push;
+    if (!push.ParseFromArray(m.data().data(), static_cast<int>(m.data().size()))) {
+        log_->warn("undecodable push");
+        return;
+    }
+    for (const auto& d : push.deliveries()) {
+        auto session = state_->find_account(d.receiver_id());
+        if (!session) continue;  // not connected here (any more)
+        session->push(d.receiver_id(), std::make_shared<const std::string>(wire::push_frame(d)));
+    }
+    for (const auto& k : push.kicks())
+        if (auto session = state_->find_connection(k.conn_key())) session->kick(k.conn_key());
+}
+
+void broker_service::send_hello() {
+    proto::Request request;
+    request.mutable_origin()->set_broker_id(state_->settings().id);
+    request.mutable_origin()->set_conn_key(state_->epoch() + "/0");
+    request.mutable_broker_hello()->set_broker_id(state_->settings().id);
+    request.mutable_broker_hello()->set_epoch(state_->epoch());
+    state_->requester().request(
+        std::string(subjects::k_broker_hello), request.SerializeAsString(), state_->settings().request_timeout,
+        [this](bus::request_status status, std::string_view data) {
+            proto::Reply reply;
+            if (status == bus::request_status::replied && reply.ParseFromArray(data.data(), static_cast<int>(data.size())) &&
+                reply.code() == 0) {
+                log_->info("logic knows this broker's epoch; accounts of earlier runs are offline");
+                return;
+            }
+            // Logic is not up yet: try again shortly.
+            hello_timer_.expires_after(std::chrono::seconds(1));
+            hello_timer_.async_wait([this](boost::system::error_code ec) {
+                if (!ec) send_hello();
+            });
+        });
+}
+
+void broker_service::heartbeat() {
+    proto::BrokerHeartbeat hb;
+    hb.set_broker_id(state_->settings().id);
+    hb.set_epoch(state_->epoch());
+    try {
+        state_->nats().publish(std::string(subjects::k_broker_heartbeat), hb.SerializeAsString());
+    } catch (const bus::nats_error& e) {
+        log_->debug("heartbeat not sent: {}", e.what());
+    }
+    heartbeat_timer_.expires_after(state_->settings().heartbeat_interval);
+    heartbeat_timer_.async_wait([this](boost::system::error_code ec) {
+        if (!ec) heartbeat();
+    });
+}
+
+void broker_service::begin_shutdown() {
+    listener_->stop();
+    heartbeat_timer_.cancel();
+    hello_timer_.cancel();
+    for (auto& session : state_->all_sessions()) session->shutdown();
+    wait_for_goodbyes(std::chrono::steady_clock::now() + std::chrono::seconds(3));
+}
+
+void broker_service::wait_for_goodbyes(std::chrono::steady_clock::time_point deadline) {
+    // Let closing connections report their accounts offline before the process exits.
+    if ((state_->connection_count() == 0 && state_->requester().in_flight() == 0) ||
+        std::chrono::steady_clock::now() >= deadline) {
+        ioc_.stop();
+        return;
+    }
+    shutdown_timer_.expires_after(std::chrono::milliseconds(50));
+    shutdown_timer_.async_wait([this, deadline](boost::system::error_code ec) {
+        if (!ec) wait_for_goodbyes(deadline);
+    });
+}
+
+int run_broker(const std::string& config_file) {
+    auto settings = load_broker_settings(config_file);
+    auto log = log::make_service_logger("broker", settings.log.level);
+    broker_service service(settings, log);
+    service.run();
+    return 0;
+}
+
+}  // namespace chat::broker

@@ -1,0 +1,131 @@
+#include "http_session.hpp"
+
+#include <boost/asio/dispatch.hpp>
+#include <boost/beast/websocket/rfc6455.hpp>
+
+#include "shared_state.hpp"
+#include "static_files.hpp"
+#include "websocket_session.hpp"
+
+namespace chat::broker {
+
+namespace beast = boost::beast;
+namespace http = beast::http;
+namespace net = boost::asio;
+
+namespace {
+
+constexpr std::size_t k_max_request_body = 8 * 1024;
+
+template <typename Body>
+void common_headers(http::response<Body>& res, bool keep_alive) {
+    res.set(http::field::server, "chat-broker");
+    res.set("X-Content-Type-Options", "nosniff");
+    res.keep_alive(keep_alive);
+}
+
+http::response<http::string_body> text_response(http::status status, unsigned version, bool keep_alive,
+                                                std::string body) {
+    http::response<http::string_body> res{status, version};
+    common_headers(res, keep_alive);
+    res.set(http::field::content_type, "text/plain; charset=utf-8");
+    res.set(http::field::cache_control, "no-store");
+    res.body() = std::move(body);
+    res.prepare_payload();
+    return res;
+}
+
+std::string_view path_of(beast::string_view target) {
+    std::string_view t(target.data(), target.size());
+    return t.substr(0, t.find('?'));
+}
+
+}  // namespace
+
+http_session::http_session(net::ip::tcp::socket&& socket, std::shared_ptr<shared_state> state)
+    : stream_(std::move(socket)), state_(std::move(state)) {}
+
+void http_session::run() {
+    net::dispatch(stream_.get_executor(), beast::bind_front_handler(&http_session::do_read, shared_from_this()));
+}
+
+void http_session::do_read() {
+    parser_.emplace();
+    parser_->body_limit(k_max_request_body);
+    stream_.expires_after(std::chrono::seconds(30));
+    http::async_read(stream_, buffer_, *parser_, beast::bind_front_handler(&http_session::on_read, shared_from_this()));
+}
+
+template <typename Response>
+void http_session::write(Response&& response) {
+    auto res = std::make_shared<std::decay_t<Response>>(std::forward<Response>(response));
+    response_ = res;
+    const bool keep_alive = res->keep_alive();
+    http::async_write(stream_, *res,
+                      beast::bind_front_handler(&http_session::on_write, shared_from_this(), keep_alive));
+}
+
+void http_session::on_read(beast::error_code ec, std::size_t) {
+    if (ec == http::error::end_of_stream) {
+        stream_.socket().shutdown(net::ip::tcp::socket::shutdown_send, ec);
+        return;
+    }
+    if (ec) return;
+    auto& req = parser_->get();
+    const auto path = path_of(req.target());
+    const bool keep_alive = req.keep_alive();
+    const auto version = req.version();
+
+    if (beast::websocket::is_upgrade(req)) {
+        if (path == "/ws") {
+            stream_.expires_never();  // the WebSocket session sets its own timeouts
+            std::make_shared<websocket_session>(stream_.release_socket(), state_)->run(parser_->release());
+            return;
+        }
+        return write(text_response(http::status::not_found, version, false, "WebSocket endpoint is /ws\n"));
+    }
+    if (req.method() != http::verb::get && req.method() != http::verb::head)
+        return write(text_response(http::status::method_not_allowed, version, keep_alive, "only GET and HEAD\n"));
+    if (path == "/healthz") {
+        const bool up = state_->nats().connected();
+        return write(text_response(up ? http::status::ok : http::status::service_unavailable, version, keep_alive,
+                                   up ? "ok\n" : "not connected to NATS\n"));
+    }
+    const auto file = resolve_static(state_->settings().web_root, path);
+    if (!file) {
+        const bool built = std::filesystem::exists(std::filesystem::path(state_->settings().web_root) / "index.html");
+        return write(text_response(http::status::not_found, version, keep_alive,
+                                   built ? "not found\n" : "the web client is not built (./deploy/dev.sh up builds it)\n"));
+    }
+    http::file_body::value_type body;
+    body.open(file->path.c_str(), beast::file_mode::scan, ec);
+    if (ec) return write(text_response(http::status::not_found, version, keep_alive, "not found\n"));
+    const auto size = body.size();
+    http::response<http::file_body> res{std::piecewise_construct, std::make_tuple(std::move(body)),
+                                        std::make_tuple(http::status::ok, version)};
+    common_headers(res, keep_alive);
+    res.set(http::field::content_type, file->content_type);
+    res.set(http::field::cache_control, file->cache_control);
+    res.content_length(size);
+    if (req.method() == http::verb::head) {
+        http::response<http::empty_body> head{http::status::ok, version};
+        common_headers(head, keep_alive);
+        head.set(http::field::content_type, file->content_type);
+        head.set(http::field::cache_control, file->cache_control);
+        head.content_length(size);
+        return write(std::move(head));
+    }
+    write(std::move(res));
+}
+
+void http_session::on_write(bool keep_alive, beast::error_code ec, std::size_t) {
+    if (ec) return;
+    if (!keep_alive) {
+        stream_.socket().shutdown(net::ip::tcp::socket::shutdown_send, ec);
+        return;
+    }
+    response_.reset();
+    do_read();
+}
+
+}  // namespace chat::broker

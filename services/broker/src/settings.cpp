@@ -1,0 +1,46 @@
+#include "settings.hpp"
+
+#include <fmt/format.h>
+
+#include <cctype>
+
+namespace chat::broker {
+
+broker_settings load_broker_settings(const std::string& file) {
+    auto root = config::load_file(file);
+    broker_settings s;
+    {
+        auto b = root.child("broker");
+        s.id = b.require_string("id");
+        for (char c : s.id)
+            if (!std::isalnum(static_cast<unsigned char>(c)) && c != '-' && c != '_')
+                throw config::config_error(fmt::format("broker.id '{}' may only hold letters, digits, - and _", s.id));
+        s.address = b.get_string("address", s.address);
+        s.port = static_cast<unsigned short>(b.get_int("port", s.port, 0, 65535));
+        s.threads = b.get_int("threads", s.threads, 1, 64);
+        s.web_root = b.get_string("web_root", s.web_root);
+        s.request_timeout = b.get_duration("request_timeout", s.request_timeout);
+        s.heartbeat_interval = b.get_duration("heartbeat_interval", s.heartbeat_interval);
+        b.finish();
+    }
+    {
+        auto limits = root.child("limits");
+        s.max_frame_bytes = static_cast<std::size_t>(
+            limits.get_int("max_frame_bytes", static_cast<int>(s.max_frame_bytes), 1024, 16 * 1024 * 1024));
+        limits.finish();
+    }
+    {
+        auto ping = root.child("ping");
+        s.ping_interval = ping.get_duration("interval", s.ping_interval);
+        s.ping_max_wait = ping.get_duration("max_wait", s.ping_max_wait);
+        ping.finish();
+        if (s.ping_interval.count() <= 0 || s.ping_max_wait < s.ping_interval)
+            throw config::config_error("ping.interval must be positive and ping.max_wait at least ping.interval");
+    }
+    s.nats = config::read_nats(root);
+    s.log = config::read_log(root);
+    root.finish();
+    return s;
+}
+
+}  // namespace chat::broker

@@ -1,0 +1,29 @@
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <string>
+
+#include "shared/config/common_settings.hpp"
+
+namespace chat::broker {
+
+struct broker_settings {
+    std::string id = "b1";
+    std::string address = "127.0.0.1";
+    unsigned short port = 8080;
+    int threads = 2;
+    std::string web_root = "web/dist";
+    std::chrono::milliseconds request_timeout{5000};
+    std::chrono::milliseconds heartbeat_interval{1000};
+    std::size_t max_frame_bytes = 65536;
+    std::chrono::milliseconds ping_interval{10000};
+    std::chrono::milliseconds ping_max_wait{30000};
+    config::nats_settings nats;
+    config::log_settings log;
+};
+
+/// Reads deploy/config/broker.yaml-shaped files; unknown keys are an error.
+broker_settings load_broker_settings(const std::string& file);
+
+}  // namespace chat::broker

@@ -1,0 +1,131 @@
+#include "dispatcher_service.hpp"
+
+#include <chrono>
+
+#include "drainer.hpp"
+#include "shared/bus/subjects.hpp"
+#include "shared/db/connect.hpp"
+#include "shared/log/logger.hpp"
+#include "shared/proto/chat.pb.h"
+#include "shared/util/stop_signal.hpp"
+
+namespace chat::dispatcher {
+
+using clock = std::chrono::steady_clock;
+
+dispatcher_service::dispatcher_service(dispatcher_settings settings, std::shared_ptr<spdlog::logger> log)
+    : settings_(std::move(settings)), log_(std::move(log)), nats_({settings_.nats.url, "chat-dispatcher"}, log_) {
+    for (auto& o : owner_) o = -1;
+    for (int i = 0; i < settings_.workers; ++i) states_.push_back(std::make_unique<worker_state>());
+    for (int i = 0; i < settings_.workers; ++i) workers_.emplace_back([this, i] { worker_loop(i); });
+    wake_sub_ = nats_.subscribe(std::string(bus::subjects::k_dispatch_wake),
+                                [this](bus::message&& m) { on_wake(std::move(m)); });
+    log_->info("dispatcher draining with {} workers", settings_.workers);
+}
+
+dispatcher_service::~dispatcher_service() { stop(); }
+
+void dispatcher_service::stop() {
+    if (stopping_.exchange(true)) return;
+    wake_sub_ = bus::subscription();
+    for (auto& s : states_) {
+        std::lock_guard lock(s->mutex);
+        s->wake.notify_all();
+    }
+    for (auto& w : workers_) w.join();
+    nats_.drain(std::chrono::seconds(5));
+    log_->info("dispatcher stopped");
+}
+
+void dispatcher_service::on_wake(bus::message&& m) {
+    proto::Wake wake;
+    if (!wake.ParseFromArray(m.data().data(), static_cast<int>(m.data().size()))) return;
+    for (int p : wake.partitions()) {
+        if (p < 0 || p >= k_max_partitions) continue;
+        const int w = owner_[p].load();
+        if (w < 0) continue;  // owned by another dispatcher, which got the same wake-up
+        auto& s = *states_[w];
+        {
+            std::lock_guard lock(s.mutex);
+            s.dirty.insert(p);
+        }
+        s.wake.notify_one();
+    }
+}
+
+void dispatcher_service::set_owner(int partition, int worker) {
+    if (partition >= 0 && partition < k_max_partitions) owner_[partition] = worker;
+}
+
+void dispatcher_service::worker_loop(int index) {
+    while (!stopping_) {
+        try {
+            run_drainer(index);
+        } catch (const std::exception& e) {
+            log_->warn("drainer {} lost its database connection ({}); reconnecting", index, e.what());
+        }
+        for (auto& o : owner_) {
+            int expected = index;
+            o.compare_exchange_strong(expected, -1);
+        }
+    }
+}
+
+void dispatcher_service::run_drainer(int index) {
+    auto conn = db::connect_with_retry(settings_.postgres.url, stopping_, *log_);
+    if (!conn) return;
+    drainer d(std::move(conn), nats_, *log_, settings_.batch_max);
+    auto& state = *states_[index];
+    auto next_rebalance = clock::now();
+    auto next_sweep = clock::now() + settings_.sweep_interval;
+    while (!stopping_) {
+        std::set<int> work;
+        if (clock::now() >= next_rebalance) {
+            std::set<int> gained, lost;
+            d.rebalance(gained, lost);
+            for (int p : lost) set_owner(p, -1);
+            for (int p : gained) set_owner(p, index);
+            if (!gained.empty() || !lost.empty())
+                log_->info("drainer {} owns {} of {} partitions (+{} -{})", index, d.owned().size(), d.partitions(),
+                           gained.size(), lost.size());
+            work.insert(gained.begin(), gained.end());  // rows may have waited while nobody owned them
+            next_rebalance = clock::now() + settings_.rebalance_interval;
+        }
+        if (clock::now() >= next_sweep) {
+            work.insert(d.owned().begin(), d.owned().end());
+            next_sweep = clock::now() + settings_.sweep_interval;
+        }
+        {
+            std::lock_guard lock(state.mutex);
+            work.insert(state.dirty.begin(), state.dirty.end());
+            state.dirty.clear();
+        }
+        for (int p : work) {
+            if (!d.owned().count(p)) continue;
+            try {
+                while (d.drain(p) == settings_.batch_max && !stopping_) {
+                }
+            } catch (const bus::nats_error& e) {
+                // Rows stay in the inbox; the next wake-up or sweep delivers them.
+                log_->warn("publishing pushes failed: {}", e.what());
+                std::this_thread::sleep_for(std::chrono::milliseconds(200));
+            }
+        }
+        std::unique_lock lock(state.mutex);
+        state.wake.wait_until(lock, std::min(next_rebalance, next_sweep),
+                              [&] { return stopping_ || !state.dirty.empty(); });
+    }
+}
+
+int run_dispatcher(const std::string& config_file) {
+    util::block_stop_signals();
+    auto settings = load_dispatcher_settings(config_file);
+    auto log = log::make_service_logger("dispatcher", settings.log.level);
+    dispatcher_service service(settings, log);
+    const int sig = util::wait_for_stop_signal();
+    log->info("signal {}: finishing the drains under way", sig);
+    service.stop();
+    return 0;
+}
+
+}  // namespace chat::dispatcher

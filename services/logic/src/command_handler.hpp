@@ -1,0 +1,47 @@
+#pragma once
+
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "shared/proto/chat.pb.h"
+#include "store.hpp"
+
+namespace chat::logic {
+
+/// What serving one command produced besides its reply.
+struct side_effects {
+    partition_set woken;                                 // wake the dispatcher for these
+    std::vector<std::pair<std::string, proto::Push>> pushes;  // (broker id, push) to publish
+};
+
+/// Checks a command again (the bus is not trusted to carry only what a broker checked)
+/// and runs it against the store. Pure apart from the store.
+class command_handler {
+public:
+    explicit command_handler(store& db) : db_(db) {}
+
+    /// Every command except DIALOGUE batches.
+    proto::Reply handle(const proto::Request& request, side_effects& effects);
+
+    /// Several connections' DIALOGUE batches stored by one transaction (group commit);
+    /// one reply per request, in the same order.
+    std::vector<proto::Reply> handle_dialogues(const std::vector<const proto::Request*>& requests,
+                                               side_effects& effects);
+
+private:
+    proto::Reply create_account(const proto::Request& r);
+    proto::Reply match(const proto::Request& r, side_effects& effects);
+    proto::Reply viewed_ack(const proto::Request& r, side_effects& effects);
+    proto::Reply logout(const proto::Request& r, side_effects& effects);
+    proto::Reply reconnect(const proto::Request& r, side_effects& effects);
+    proto::Reply offline(const proto::Request& r, side_effects& effects);
+    proto::Reply broker_hello(const proto::Request& r, side_effects& effects);
+
+    store& db_;
+};
+
+/// A reply carrying only a code and message.
+proto::Reply error_reply(wire::code code, const std::string& msg);
+
+}  // namespace chat::logic

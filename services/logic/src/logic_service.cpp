@@ -1,0 +1,252 @@
+#include "logic_service.hpp"
+
+#include <chrono>
+
+#include "shared/bus/subjects.hpp"
+#include "shared/db/connect.hpp"
+#include "shared/log/logger.hpp"
+#include "shared/util/stop_signal.hpp"
+
+namespace chat::logic {
+
+namespace subjects = bus::subjects;
+
+logic_service::logic_service(logic_settings settings, std::shared_ptr<spdlog::logger> log)
+    : settings_(std::move(settings)),
+      log_(std::move(log)),
+      nats_({settings_.nats.url, "chat-logic"}, log_) {
+    for (int i = 0; i < settings_.workers; ++i) workers_.emplace_back([this] { worker_loop(); });
+    reaper_ = std::thread([this] { reaper_loop(); });
+    command_sub_ = nats_.queue_subscribe(std::string(subjects::k_all_commands), std::string(subjects::k_logic_queue),
+                                         [this](bus::message&& m) { on_command(std::move(m)); });
+    heartbeat_sub_ =
+        nats_.queue_subscribe(std::string(subjects::k_broker_heartbeat), std::string(subjects::k_logic_queue),
+                              [this](bus::message&& m) { on_heartbeat(std::move(m)); });
+    log_->info("logic serving {} with {} workers", subjects::k_all_commands, settings_.workers);
+}
+
+logic_service::~logic_service() { stop(); }
+
+void logic_service::stop() {
+    if (stop_flag_.exchange(true)) return;
+    command_sub_.drain();
+    heartbeat_sub_.drain();
+    {
+        std::lock_guard lock(mutex_);
+        stopping_ = true;
+    }
+    work_ready_.notify_all();
+    for (auto& w : workers_) w.join();
+    reaper_.join();
+    nats_.drain(std::chrono::seconds(5));
+    log_->info("logic stopped");
+}
+
+void logic_service::on_command(bus::message&& m) {
+    job j;
+    j.reply_to = std::string(m.reply());
+    if (!j.request.ParseFromArray(m.data().data(), static_cast<int>(m.data().size()))) {
+        log_->warn("undecodable command on {}", m.subject());
+        if (!j.reply_to.empty()) reply(j.reply_to, error_reply(wire::code::param_error, "undecodable command"));
+        return;
+    }
+    enqueue(std::move(j));
+}
+
+void logic_service::on_heartbeat(bus::message&& m) {
+    proto::BrokerHeartbeat hb;
+    if (!hb.ParseFromArray(m.data().data(), static_cast<int>(m.data().size())) || hb.broker_id().empty()) {
+        log_->warn("undecodable broker heartbeat");
+        return;
+    }
+    job j;
+    j.heartbeat = std::move(hb);
+    enqueue(std::move(j));
+}
+
+void logic_service::enqueue(job j) {
+    {
+        std::lock_guard lock(mutex_);
+        if (j.request.body_case() == proto::Request::kDialogue)
+            dialogues_.push_back(std::move(j));
+        else
+            commands_.push_back(std::move(j));
+    }
+    work_ready_.notify_one();
+}
+
+bool logic_service::next_work(std::vector<job>& dialogues, std::optional<job>& command) {
+    std::unique_lock lock(mutex_);
+    work_ready_.wait(lock, [this] { return stopping_ || !commands_.empty() || !dialogues_.empty(); });
+    if (commands_.empty() && dialogues_.empty()) return false;
+    const bool take_dialogues = !dialogues_.empty() && (commands_.empty() || dialogue_turn_);
+    dialogue_turn_ = !dialogue_turn_;
+    if (take_dialogues) {
+        // Group commit: everything queued (up to the batch limit) goes into one transaction.
+        int items = 0;
+        while (!dialogues_.empty()) {
+            const int next = dialogues_.front().request.dialogue().items_size();
+            if (items > 0 && items + next > settings_.dialogue_batch_max) break;
+            items += next;
+            dialogues.push_back(std::move(dialogues_.front()));
+            dialogues_.pop_front();
+        }
+    } else {
+        command = std::move(commands_.front());
+        commands_.pop_front();
+    }
+    return true;
+}
+
+void logic_service::worker_loop() {
+    std::unique_ptr<store> db;
+    std::unique_ptr<command_handler> handler;
+    std::vector<job> dialogues;
+    std::optional<job> command;
+    while (true) {
+        if (!db) {
+            auto conn = db::connect_with_retry(settings_.postgres.url, stop_flag_, *log_);
+            if (!conn) {
+                // Stopping before the database came back: refuse what is queued so no
+                // broker waits for a reply that will never come.
+                while (next_work(dialogues, command)) {
+                    for (auto& j : dialogues) reply(j.reply_to, error_reply(wire::code::internal_error, "logic is stopping"));
+                    if (command && !command->reply_to.empty())
+                        reply(command->reply_to, error_reply(wire::code::internal_error, "logic is stopping"));
+                    dialogues.clear();
+                    command.reset();
+                }
+                return;
+            }
+            try {
+                db = std::make_unique<store>(std::move(conn));
+                handler = std::make_unique<command_handler>(*db);
+            } catch (const std::exception& e) {
+                log_->error("cannot prepare the database connection: {}", e.what());
+                db.reset();
+                std::this_thread::sleep_for(std::chrono::seconds(1));
+                continue;
+            }
+        }
+        dialogues.clear();
+        command.reset();
+        if (!next_work(dialogues, command)) return;
+        try {
+            if (!dialogues.empty())
+                run_dialogues(*handler, dialogues);
+            else
+                run_command(*handler, *db, *command);
+        } catch (const pqxx::broken_connection& e) {
+            // The transaction may or may not have committed; code 2 tells the client to
+            // retry, which is safe (a DIALOGUE resend is idempotent).
+            log_->warn("lost the PostgreSQL connection: {}; reconnecting", e.what());
+            const auto failed = error_reply(wire::code::internal_error, "database unavailable, retry");
+            for (auto& j : dialogues) reply(j.reply_to, failed);
+            if (command && !command->reply_to.empty()) reply(command->reply_to, failed);
+            handler.reset();
+            db.reset();
+        }
+    }
+}
+
+void logic_service::run_dialogues(command_handler& handler, std::vector<job>& jobs) {
+    std::vector<const proto::Request*> requests;
+    for (const auto& j : jobs) requests.push_back(&j.request);
+    side_effects effects;
+    std::vector<proto::Reply> replies;
+    try {
+        replies = handler.handle_dialogues(requests, effects);
+    } catch (const pqxx::broken_connection&) {
+        throw;
+    } catch (const std::exception& e) {
+        log_->error("storing {} dialogue requests failed: {}", jobs.size(), e.what());
+        replies.assign(jobs.size(), error_reply(wire::code::internal_error, "storing the message failed, retry"));
+    }
+    publish_effects(effects);
+    for (std::size_t i = 0; i < jobs.size(); ++i) reply(jobs[i].reply_to, replies[i]);
+}
+
+void logic_service::run_command(command_handler& handler, store& db, job& j) {
+    if (j.heartbeat) {
+        try {
+            db.broker_heartbeat(j.heartbeat->broker_id(), j.heartbeat->epoch());
+        } catch (const pqxx::broken_connection&) {
+            throw;
+        } catch (const std::exception& e) {
+            log_->error("recording heartbeat of broker {} failed: {}", j.heartbeat->broker_id(), e.what());
+        }
+        return;
+    }
+    side_effects effects;
+    proto::Reply r;
+    try {
+        r = handler.handle(j.request, effects);
+    } catch (const pqxx::broken_connection&) {
+        throw;
+    } catch (const std::exception& e) {
+        log_->error("command {} failed: {}", static_cast<int>(j.request.body_case()), e.what());
+        r = error_reply(wire::code::internal_error, "internal error, retry");
+    }
+    publish_effects(effects);
+    if (!j.reply_to.empty()) reply(j.reply_to, r);
+}
+
+void logic_service::reaper_loop() {
+    std::unique_ptr<store> db;
+    while (!stop_flag_) {
+        try {
+            if (!db) {
+                auto conn = db::connect_with_retry(settings_.postgres.url, stop_flag_, *log_);
+                if (!conn) return;
+                db = std::make_unique<store>(std::move(conn));
+            }
+            side_effects effects;
+            if (const int taken = db->reap_dead_brokers(settings_.broker_timeout, effects.woken); taken > 0)
+                log_->info("took {} accounts of silent brokers offline", taken);
+            publish_effects(effects);
+        } catch (const pqxx::broken_connection& e) {
+            log_->warn("reaper lost the PostgreSQL connection: {}", e.what());
+            db.reset();
+        } catch (const std::exception& e) {
+            log_->error("reaping dead brokers failed: {}", e.what());
+        }
+        std::unique_lock lock(mutex_);
+        work_ready_.wait_for(lock, settings_.sweep_interval, [this] { return stopping_; });
+    }
+}
+
+void logic_service::publish_effects(const side_effects& effects) {
+    try {
+        if (!effects.woken.empty()) {
+            proto::Wake wake;
+            for (int p : effects.woken) wake.add_partitions(p);
+            nats_.publish(std::string(subjects::k_dispatch_wake), wake.SerializeAsString());
+        }
+        for (const auto& [broker_id, push] : effects.pushes)
+            nats_.publish(subjects::broker_push(broker_id), push.SerializeAsString());
+    } catch (const std::exception& e) {
+        // The dispatcher's periodic sweep still delivers what a lost wake-up announced.
+        log_->warn("publishing after commit failed: {}", e.what());
+    }
+}
+
+void logic_service::reply(const std::string& to, const proto::Reply& r) {
+    try {
+        nats_.publish(to, r.SerializeAsString());
+    } catch (const std::exception& e) {
+        log_->warn("reply to {} failed: {}", to, e.what());
+    }
+}
+
+int run_logic(const std::string& config_file) {
+    util::block_stop_signals();
+    auto settings = load_logic_settings(config_file);
+    auto log = log::make_service_logger("logic", settings.log.level);
+    logic_service service(settings, log);
+    const int sig = util::wait_for_stop_signal();
+    log->info("signal {}: finishing in-flight commands", sig);
+    service.stop();
+    return 0;
+}
+
+}  // namespace chat::logic

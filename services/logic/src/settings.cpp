@@ -1,0 +1,27 @@
+#include "settings.hpp"
+
+namespace chat::logic {
+
+logic_settings load_logic_settings(const std::string& file) {
+    auto root = config::load_file(file);
+    logic_settings s;
+    {
+        auto logic = root.child("logic");
+        s.workers = logic.get_int("workers", s.workers, 1, 64);
+        s.dialogue_batch_max = logic.get_int("dialogue_batch_max", s.dialogue_batch_max, 1, 1000);
+        logic.finish();
+    }
+    {
+        auto presence = root.child("presence");
+        s.broker_timeout = presence.get_duration("broker_timeout", s.broker_timeout);
+        s.sweep_interval = presence.get_duration("sweep_interval", s.sweep_interval);
+        presence.finish();
+    }
+    s.nats = config::read_nats(root);
+    s.postgres = config::read_postgres(root);
+    s.log = config::read_log(root);
+    root.finish();
+    return s;
+}
+
+}  // namespace chat::logic

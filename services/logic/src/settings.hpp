@@ -1,0 +1,23 @@
+#pragma once
+
+#include <chrono>
+#include <string>
+
+#include "shared/config/common_settings.hpp"
+
+namespace chat::logic {
+
+struct logic_settings {
+    int workers = 4;
+    int dialogue_batch_max = 64;
+    std::chrono::milliseconds broker_timeout{5000};
+    std::chrono::milliseconds sweep_interval{1000};
+    config::nats_settings nats;
+    config::postgres_settings postgres;
+    config::log_settings log;
+};
+
+/// Reads deploy/config/logic.yaml-shaped files; unknown keys are an error.
+logic_settings load_logic_settings(const std::string& file);
+
+}  // namespace chat::logic

@@ -1,0 +1,32 @@
+#include "sql.hpp"
+
+namespace chat::logic::sql {
+
+void prepare_all(pqxx::connection& conn) {
+    const std::pair<const char*, const char*> statements[] = {
+        {k_create_account, k_create_account_sql},
+        {k_lock_online, k_lock_online_sql},
+        {k_pick_partner, k_pick_partner_sql},
+        {k_open_session, k_open_session_sql},
+        {k_lock_sessions_for_dialogue, k_lock_sessions_for_dialogue_sql},
+        {k_find_resends, k_find_resends_sql},
+        {k_store_messages, k_store_messages_sql},
+        {k_advance_sequences, k_advance_sequences_sql},
+        {k_session_for_viewed, k_session_for_viewed_sql},
+        {k_advance_viewed, k_advance_viewed_sql},
+        {k_take_offline, k_take_offline_sql},
+        {k_end_sessions, k_end_sessions_sql},
+        {k_account_for_reconnect, k_account_for_reconnect_sql},
+        {k_bind_account, k_bind_account_sql},
+        {k_open_sessions_of, k_open_sessions_of_sql},
+        {k_touch_broker, k_touch_broker_sql},
+        {k_ghosts_of_broker, k_ghosts_of_broker_sql},
+        {k_dead_brokers, k_dead_brokers_sql},
+        {k_accounts_on_broker, k_accounts_on_broker_sql},
+        {k_forget_broker, k_forget_broker_sql},
+        {k_inbox_partitions, k_inbox_partitions_sql},
+    };
+    for (const auto& [name, text] : statements) conn.prepare(name, text);
+}
+
+}  // namespace chat::logic::sql

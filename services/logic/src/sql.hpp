@@ -1,0 +1,184 @@
+#pragma once
+
+#include <pqxx/pqxx>
+
+namespace chat::logic::sql {
+
+// Every statement logic runs, prepared once per connection under these names.
+
+inline constexpr const char* k_create_account = "create_account";
+inline constexpr const char* k_create_account_sql = R"sql(
+INSERT INTO accounts (nickname, token_hash, online, broker_id, conn_key)
+VALUES ($1, $2, true, $3, $4)
+RETURNING id)sql";
+
+// Share-locks an online account so it cannot go offline while a match uses it.
+inline constexpr const char* k_lock_online = "lock_online";
+inline constexpr const char* k_lock_online_sql = R"sql(
+SELECT nickname FROM accounts WHERE id = $1 AND online FOR SHARE)sql";
+
+// A random online stranger: one probe into the partial match_key index from a random
+// point, wrapping around to the start. Accounts the requester already has an open
+// session with are skipped, so the scan is bounded by the requester's open sessions.
+inline constexpr const char* k_pick_partner = "pick_partner";
+inline constexpr const char* k_pick_partner_sql = R"sql(
+WITH r AS (SELECT random() AS x)
+SELECT id FROM (
+  (SELECT a.id, 0 AS pass FROM accounts a, r
+    WHERE a.online AND a.match_key >= r.x AND a.id <> $1
+      AND NOT EXISTS (SELECT 1 FROM sessions s
+                       WHERE s.ended_at IS NULL
+                         AND s.account_lo = LEAST(a.id, $1) AND s.account_hi = GREATEST(a.id, $1))
+    ORDER BY a.match_key LIMIT 1)
+  UNION ALL
+  (SELECT a.id, 1 AS pass FROM accounts a, r
+    WHERE a.online AND a.match_key < r.x AND a.id <> $1
+      AND NOT EXISTS (SELECT 1 FROM sessions s
+                       WHERE s.ended_at IS NULL
+                         AND s.account_lo = LEAST(a.id, $1) AND s.account_hi = GREATEST(a.id, $1))
+    ORDER BY a.match_key LIMIT 1)
+) c ORDER BY pass LIMIT 1)sql";
+
+// Returns no row when the pair already has an open session (unique partial index).
+inline constexpr const char* k_open_session = "open_session";
+inline constexpr const char* k_open_session_sql = R"sql(
+WITH s AS (
+  INSERT INTO sessions (account_lo, account_hi) VALUES (LEAST($1::bigint, $2::bigint), GREATEST($1::bigint, $2::bigint))
+  ON CONFLICT (account_lo, account_hi) WHERE ended_at IS NULL DO NOTHING
+  RETURNING id),
+m AS (
+  INSERT INTO session_members (session_id, account_id)
+  SELECT s.id, a FROM s, (VALUES ($1::bigint), ($2::bigint)) v(a)),
+q AS (
+  INSERT INTO session_sequences (session_id) SELECT id FROM s),
+i AS (
+  INSERT INTO inbox (session_id, receiver_id, kind, peer_id) SELECT id, $2, 2, $1 FROM s)
+SELECT id FROM s)sql";
+
+// Locks a batch's sessions (shared: they may not end meanwhile) and their sequences
+// (exclusive: this transaction issues the next msgIds), always in session id order so
+// concurrent batches cannot deadlock.
+inline constexpr const char* k_lock_sessions_for_dialogue = "lock_sessions_for_dialogue";
+inline constexpr const char* k_lock_sessions_for_dialogue_sql = R"sql(
+SELECT s.id, s.account_lo, s.account_hi, s.ended_at IS NULL AS open, q.last_msg_id
+  FROM sessions s JOIN session_sequences q ON q.session_id = s.id
+ WHERE s.id = ANY($1::bigint[])
+ ORDER BY s.id
+   FOR SHARE OF s FOR UPDATE OF q)sql";
+
+// Messages a batch already stored earlier: resends answer with their first msgId.
+inline constexpr const char* k_find_resends = "find_resends";
+inline constexpr const char* k_find_resends_sql = R"sql(
+SELECT m.session_id, m.sender_id, m.request_id, m.msg_id
+  FROM messages m
+  JOIN unnest($1::bigint[], $2::bigint[], $3::text[]) AS k(session_id, sender_id, request_id)
+ USING (session_id, sender_id, request_id))sql";
+
+// Stores a batch of messages and one inbox row per message in a single statement.
+// Inbox rows are inserted in (session, msgId) order so their ids follow msgId order.
+inline constexpr const char* k_store_messages = "store_messages";
+inline constexpr const char* k_store_messages_sql = R"sql(
+WITH r AS (
+  SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::text[], $5::bigint[], $6::bigint[])
+      AS t(session_id, sender_id, request_id, content, msg_id, receiver_id)),
+m AS (
+  INSERT INTO messages (session_id, msg_id, sender_id, request_id, content)
+  SELECT session_id, msg_id, sender_id, request_id, content FROM r)
+INSERT INTO inbox (session_id, receiver_id, kind, msg_id)
+SELECT session_id, receiver_id, 1, msg_id FROM r ORDER BY session_id, msg_id)sql";
+
+inline constexpr const char* k_advance_sequences = "advance_sequences";
+inline constexpr const char* k_advance_sequences_sql = R"sql(
+UPDATE session_sequences q SET last_msg_id = u.last_msg_id
+  FROM unnest($1::bigint[], $2::bigint[]) AS u(session_id, last_msg_id)
+ WHERE q.session_id = u.session_id)sql";
+
+inline constexpr const char* k_session_for_viewed = "session_for_viewed";
+inline constexpr const char* k_session_for_viewed_sql = R"sql(
+SELECT s.ended_at IS NULL AS open, q.last_msg_id,
+       CASE WHEN s.account_lo = $2 THEN s.account_hi ELSE s.account_lo END AS partner
+  FROM sessions s JOIN session_sequences q ON q.session_id = s.id
+ WHERE s.id = $1 AND $2 IN (s.account_lo, s.account_hi))sql";
+
+inline constexpr const char* k_advance_viewed = "advance_viewed";
+inline constexpr const char* k_advance_viewed_sql = R"sql(
+WITH u AS (
+  UPDATE session_members SET viewed_up_to = $3
+   WHERE session_id = $1 AND account_id = $2 AND viewed_up_to < $3
+  RETURNING session_id)
+INSERT INTO inbox (session_id, receiver_id, kind, msg_id, peer_id)
+SELECT session_id, $4, 4, $3, $2 FROM u
+RETURNING 1)sql";
+
+// Takes the account offline only if `conn_key` is still its connection (a stale close
+// of a replaced connection changes nothing). $3 revokes the token (LOGOUT).
+inline constexpr const char* k_take_offline = "take_offline";
+inline constexpr const char* k_take_offline_sql = R"sql(
+UPDATE accounts
+   SET online = false, broker_id = NULL, conn_key = NULL,
+       token_hash = CASE WHEN $3 THEN NULL ELSE token_hash END
+ WHERE id = $1 AND conn_key = $2
+RETURNING id)sql";
+
+// Ends every open session of an account (rows locked in id order, like the dialogue
+// batch) and queues a PartnerExit for each partner.
+inline constexpr const char* k_end_sessions = "end_sessions";
+inline constexpr const char* k_end_sessions_sql = R"sql(
+WITH locked AS (
+  SELECT s.id FROM sessions s JOIN session_members m ON m.session_id = s.id
+   WHERE m.account_id = $1 AND s.ended_at IS NULL
+   ORDER BY s.id FOR UPDATE OF s),
+ended AS (
+  UPDATE sessions s SET ended_at = now() FROM locked WHERE s.id = locked.id
+  RETURNING s.id, CASE WHEN s.account_lo = $1 THEN s.account_hi ELSE s.account_lo END AS partner)
+INSERT INTO inbox (session_id, receiver_id, kind, peer_id)
+SELECT id, partner, 3, $1 FROM ended
+RETURNING session_id)sql";
+
+inline constexpr const char* k_account_for_reconnect = "account_for_reconnect";
+inline constexpr const char* k_account_for_reconnect_sql = R"sql(
+SELECT token_hash, nickname, online, broker_id, conn_key FROM accounts WHERE id = $1 FOR UPDATE)sql";
+
+inline constexpr const char* k_bind_account = "bind_account";
+inline constexpr const char* k_bind_account_sql = R"sql(
+UPDATE accounts SET online = true, broker_id = $2, conn_key = $3, match_key = random() WHERE id = $1)sql";
+
+inline constexpr const char* k_open_sessions_of = "open_sessions_of";
+inline constexpr const char* k_open_sessions_of_sql = R"sql(
+SELECT s.id, p.id, p.nickname
+  FROM session_members m
+  JOIN sessions s ON s.id = m.session_id AND s.ended_at IS NULL
+  JOIN accounts p ON p.id = CASE WHEN s.account_lo = $1 THEN s.account_hi ELSE s.account_lo END
+ WHERE m.account_id = $1
+ ORDER BY s.id)sql";
+
+inline constexpr const char* k_touch_broker = "touch_broker";
+inline constexpr const char* k_touch_broker_sql = R"sql(
+INSERT INTO brokers (id, epoch, seen_at) VALUES ($1, $2, now())
+ON CONFLICT (id) DO UPDATE SET epoch = EXCLUDED.epoch, seen_at = now())sql";
+
+// Accounts a broker held under an older epoch: that process is gone.
+inline constexpr const char* k_ghosts_of_broker = "ghosts_of_broker";
+inline constexpr const char* k_ghosts_of_broker_sql = R"sql(
+SELECT id, conn_key FROM accounts
+ WHERE online AND broker_id = $1 AND conn_key NOT LIKE $2 || '/%')sql";
+
+inline constexpr const char* k_dead_brokers = "dead_brokers";
+inline constexpr const char* k_dead_brokers_sql = R"sql(
+SELECT id FROM brokers WHERE seen_at < now() - $1::bigint * interval '1 millisecond')sql";
+
+inline constexpr const char* k_accounts_on_broker = "accounts_on_broker";
+inline constexpr const char* k_accounts_on_broker_sql = R"sql(
+SELECT id, conn_key FROM accounts WHERE online AND broker_id = $1)sql";
+
+inline constexpr const char* k_forget_broker = "forget_broker";
+inline constexpr const char* k_forget_broker_sql = R"sql(
+DELETE FROM brokers WHERE id = $1 AND seen_at < now() - $2::bigint * interval '1 millisecond')sql";
+
+inline constexpr const char* k_inbox_partitions = "inbox_partitions";
+inline constexpr const char* k_inbox_partitions_sql = "SELECT chat_inbox_partitions()";
+
+/// Prepares every statement above on `conn`.
+void prepare_all(pqxx::connection& conn);
+
+}  // namespace chat::logic::sql

@@ -1,0 +1,277 @@
+#include "store.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <map>
+#include <tuple>
+#include <unordered_map>
+
+#include "shared/db/connect.hpp"
+#include "sql.hpp"
+
+namespace chat::logic {
+namespace {
+
+constexpr int k_max_attempts = 5;
+
+// Compares two token hashes without leaking, through timing, how many characters match.
+bool same_hash(const std::string& a, const std::string& b) {
+    if (a.size() != b.size()) return false;
+    unsigned char diff = 0;
+    for (std::size_t i = 0; i < a.size(); ++i) diff |= static_cast<unsigned char>(a[i] ^ b[i]);
+    return diff == 0;
+}
+
+// An outcome that refuses: only its code and message are set.
+template <typename Outcome>
+Outcome refused(wire::code code, std::string msg) {
+    Outcome out;
+    out.code = code;
+    out.msg = std::move(msg);
+    return out;
+}
+
+}  // namespace
+
+store::store(std::unique_ptr<pqxx::connection> conn) : conn_(std::move(conn)) {
+    // Batch statements take arrays; without this PostgreSQL re-plans them on every call.
+    pqxx::nontransaction(*conn_).exec("SET plan_cache_mode = force_generic_plan");
+    sql::prepare_all(*conn_);
+    pqxx::nontransaction tx(*conn_);
+    partitions_ = tx.exec_prepared1(sql::k_inbox_partitions)[0].as<int>();
+}
+
+// Runs one transaction body again when PostgreSQL aborted it for a deadlock, a
+// serialization failure, or a unique key a concurrent transaction took first.
+template <typename Work>
+auto store::with_retry(Work&& work) {
+    for (int attempt = 1;; ++attempt) {
+        try {
+            return work();
+        } catch (const pqxx::transaction_rollback&) {
+            if (attempt >= k_max_attempts) throw;
+        } catch (const pqxx::unique_violation&) {
+            if (attempt >= k_max_attempts) throw;
+        }
+    }
+}
+
+std::int64_t store::create_account(const std::string& nickname, const std::string& token_hash,
+                                   const connection_ref& where) {
+    pqxx::work tx(*conn_);
+    const auto id = tx.exec_prepared1(sql::k_create_account, nickname, token_hash, where.broker_id, where.conn_key)[0]
+                        .as<std::int64_t>();
+    tx.commit();
+    return id;
+}
+
+match_outcome store::match(std::int64_t account_id, partition_set& woken) {
+    return with_retry([&]() -> match_outcome {
+        pqxx::work tx(*conn_);
+        if (tx.exec_prepared(sql::k_lock_online, account_id).empty())
+            return refused<match_outcome>(wire::code::not_logged_in, "your account is offline; log in again");
+        // A candidate can go offline or be matched by someone else between the pick and
+        // the insert; then pick again.
+        for (int attempt = 0; attempt < 5; ++attempt) {
+            const auto pick = tx.exec_prepared(sql::k_pick_partner, account_id);
+            if (pick.empty()) break;
+            const auto partner_id = pick[0][0].as<std::int64_t>();
+            const auto partner = tx.exec_prepared(sql::k_lock_online, partner_id);
+            if (partner.empty()) continue;
+            const auto session = tx.exec_prepared(sql::k_open_session, account_id, partner_id);
+            if (session.empty()) continue;
+            match_outcome out;
+            out.session_id = session[0][0].as<std::int64_t>();
+            out.partner_id = partner_id;
+            out.partner_name = partner[0][0].as<std::string>();
+            tx.commit();
+            woken.insert(partition_of(out.session_id));
+            return out;
+        }
+        return refused<match_outcome>(wire::code::no_data, "nobody is available to match right now");
+    });
+}
+
+std::vector<dialogue_outcome> store::store_dialogues(const std::vector<dialogue_item>& items,
+                                                     partition_set& woken) {
+    return with_retry([&] {
+        std::vector<dialogue_outcome> out(items.size());
+        pqxx::work tx(*conn_);
+
+        std::vector<std::int64_t> session_ids;
+        for (const auto& item : items) session_ids.push_back(item.session_id);
+        std::sort(session_ids.begin(), session_ids.end());
+        session_ids.erase(std::unique(session_ids.begin(), session_ids.end()), session_ids.end());
+
+        struct session_state {
+            std::int64_t lo, hi, last_msg_id;
+            bool open, advanced = false;
+        };
+        std::unordered_map<std::int64_t, session_state> sessions;
+        for (const auto& row : tx.exec_prepared(sql::k_lock_sessions_for_dialogue, db::bigint_array(session_ids)))
+            sessions.emplace(row[0].as<std::int64_t>(),
+                             session_state{row[1].as<std::int64_t>(), row[2].as<std::int64_t>(),
+                                           row[4].as<std::int64_t>(), row[3].as<bool>()});
+
+        using key = std::tuple<std::int64_t, std::int64_t, std::string>;
+        std::map<key, std::int64_t> stored;
+        {
+            std::vector<std::int64_t> sess, senders;
+            std::vector<std::string> requests;
+            for (const auto& item : items) {
+                sess.push_back(item.session_id);
+                senders.push_back(item.sender_id);
+                requests.push_back(item.request_id);
+            }
+            for (const auto& row : tx.exec_prepared(sql::k_find_resends, db::bigint_array(sess),
+                                                    db::bigint_array(senders), db::text_array(requests)))
+                stored.emplace(key{row[0].as<std::int64_t>(), row[1].as<std::int64_t>(), row[2].as<std::string>()},
+                               row[3].as<std::int64_t>());
+        }
+
+        std::vector<std::int64_t> ins_session, ins_sender, ins_msg_id, ins_receiver;
+        std::vector<std::string> ins_request, ins_content;
+        for (std::size_t i = 0; i < items.size(); ++i) {
+            const auto& item = items[i];
+            const key k{item.session_id, item.sender_id, item.request_id};
+            if (auto found = stored.find(k); found != stored.end()) {
+                out[i].msg_id = found->second;  // a resend: same msgId, nothing stored or delivered
+                continue;
+            }
+            auto s = sessions.find(item.session_id);
+            if (s == sessions.end() || (item.sender_id != s->second.lo && item.sender_id != s->second.hi)) {
+                out[i] = {wire::code::session_closed, "you are not in this session"};
+                continue;
+            }
+            if (!s->second.open) {
+                out[i] = {wire::code::session_closed, "this session has ended"};
+                continue;
+            }
+            const auto msg_id = ++s->second.last_msg_id;
+            s->second.advanced = true;
+            stored.emplace(k, msg_id);
+            out[i].msg_id = msg_id;
+            ins_session.push_back(item.session_id);
+            ins_sender.push_back(item.sender_id);
+            ins_request.push_back(item.request_id);
+            ins_content.push_back(item.content);
+            ins_msg_id.push_back(msg_id);
+            ins_receiver.push_back(item.sender_id == s->second.lo ? s->second.hi : s->second.lo);
+        }
+        if (!ins_session.empty()) {
+            tx.exec_prepared(sql::k_store_messages, db::bigint_array(ins_session), db::bigint_array(ins_sender),
+                             db::text_array(ins_request), db::text_array(ins_content), db::bigint_array(ins_msg_id),
+                             db::bigint_array(ins_receiver));
+            std::vector<std::int64_t> adv_session, adv_last;
+            for (const auto& [id, s] : sessions)
+                if (s.advanced) {
+                    adv_session.push_back(id);
+                    adv_last.push_back(s.last_msg_id);
+                }
+            tx.exec_prepared(sql::k_advance_sequences, db::bigint_array(adv_session), db::bigint_array(adv_last));
+        }
+        tx.commit();
+        for (auto id : ins_session) woken.insert(partition_of(id));
+        return out;
+    });
+}
+
+dialogue_outcome store::viewed_ack(std::int64_t session_id, std::int64_t account_id, std::int64_t msg_id,
+                                   partition_set& woken) {
+    return with_retry([&]() -> dialogue_outcome {
+        pqxx::work tx(*conn_);
+        const auto s = tx.exec_prepared(sql::k_session_for_viewed, session_id, account_id);
+        if (s.empty()) return {wire::code::session_closed, "you are not in this session"};
+        if (!s[0][0].as<bool>()) return {wire::code::session_closed, "this session has ended"};
+        if (msg_id > s[0][1].as<std::int64_t>())
+            return {wire::code::no_data, fmt::format("session {} has no message {}", session_id, msg_id)};
+        const auto partner = s[0][2].as<std::int64_t>();
+        if (!tx.exec_prepared(sql::k_advance_viewed, session_id, account_id, msg_id, partner).empty())
+            woken.insert(partition_of(session_id));
+        tx.commit();
+        return {};
+    });
+}
+
+bool store::take_offline(std::int64_t account_id, const std::string& conn_key, bool revoke_token,
+                         partition_set& woken) {
+    return with_retry([&] {
+        pqxx::work tx(*conn_);
+        if (tx.exec_prepared(sql::k_take_offline, account_id, conn_key, revoke_token).empty()) return false;
+        std::vector<int> touched;
+        for (const auto& row : tx.exec_prepared(sql::k_end_sessions, account_id))
+            touched.push_back(partition_of(row[0].as<std::int64_t>()));
+        tx.commit();
+        woken.insert(touched.begin(), touched.end());
+        return true;
+    });
+}
+
+reconnect_outcome store::reconnect(std::int64_t account_id, const std::string& token_hash,
+                                   const connection_ref& where) {
+    return with_retry([&]() -> reconnect_outcome {
+        pqxx::work tx(*conn_);
+        const auto account = tx.exec_prepared(sql::k_account_for_reconnect, account_id);
+        if (account.empty() || account[0][0].is_null() || !same_hash(account[0][0].as<std::string>(), token_hash))
+            return refused<reconnect_outcome>(wire::code::bad_token, "unknown account or wrong token");
+        reconnect_outcome out;
+        out.nickname = account[0][1].as<std::string>();
+        if (account[0][2].as<bool>() && !account[0][4].is_null() && account[0][4].as<std::string>() != where.conn_key) {
+            out.replaced_broker = account[0][3].as<std::string>();
+            out.replaced_conn_key = account[0][4].as<std::string>();
+        }
+        tx.exec_prepared(sql::k_bind_account, account_id, where.broker_id, where.conn_key);
+        for (const auto& row : tx.exec_prepared(sql::k_open_sessions_of, account_id))
+            out.sessions.push_back(
+                {row[0].as<std::int64_t>(), row[1].as<std::int64_t>(), row[2].as<std::string>()});
+        tx.commit();
+        return out;
+    });
+}
+
+int store::broker_hello(const std::string& broker_id, const std::string& epoch, partition_set& woken) {
+    std::vector<std::pair<std::int64_t, std::string>> ghosts;
+    {
+        pqxx::work tx(*conn_);
+        tx.exec_prepared(sql::k_touch_broker, broker_id, epoch);
+        for (const auto& row : tx.exec_prepared(sql::k_ghosts_of_broker, broker_id, epoch))
+            ghosts.emplace_back(row[0].as<std::int64_t>(), row[1].as<std::string>());
+        tx.commit();
+    }
+    int taken = 0;
+    for (const auto& [id, conn_key] : ghosts) taken += take_offline(id, conn_key, false, woken);
+    return taken;
+}
+
+void store::broker_heartbeat(const std::string& broker_id, const std::string& epoch) {
+    pqxx::work tx(*conn_);
+    tx.exec_prepared(sql::k_touch_broker, broker_id, epoch);
+    tx.commit();
+}
+
+int store::reap_dead_brokers(std::chrono::milliseconds timeout, partition_set& woken) {
+    const auto timeout_ms = static_cast<long long>(timeout.count());
+    std::vector<std::string> dead;
+    {
+        pqxx::nontransaction tx(*conn_);
+        for (const auto& row : tx.exec_prepared(sql::k_dead_brokers, timeout_ms))
+            dead.push_back(row[0].as<std::string>());
+    }
+    int taken = 0;
+    for (const auto& broker_id : dead) {
+        std::vector<std::pair<std::int64_t, std::string>> accounts;
+        {
+            pqxx::nontransaction tx(*conn_);
+            for (const auto& row : tx.exec_prepared(sql::k_accounts_on_broker, broker_id))
+                accounts.emplace_back(row[0].as<std::int64_t>(), row[1].as<std::string>());
+        }
+        for (const auto& [id, conn_key] : accounts) taken += take_offline(id, conn_key, false, woken);
+        pqxx::work tx(*conn_);
+        tx.exec_prepared(sql::k_forget_broker, broker_id, timeout_ms);
+        tx.commit();
+    }
+    return taken;
+}
+
+}  // namespace chat::logic
