@@ -4,7 +4,7 @@
 
 namespace chat::config {
 
-nats_settings read_nats(section root) {
+nats_settings read_nats(section& root) {
     auto s = root.child("nats");
     nats_settings out;
     out.url = s.get_string("url", out.url);
@@ -12,7 +12,7 @@ nats_settings read_nats(section root) {
     return out;
 }
 
-postgres_settings read_postgres(section root) {
+postgres_settings read_postgres(section& root) {
     auto s = root.child("postgres");
     postgres_settings out;
     out.url = s.require_string("url");
@@ -20,7 +20,7 @@ postgres_settings read_postgres(section root) {
     return out;
 }
 
-log_settings read_log(section root) {
+log_settings read_log(section& root) {
     auto s = root.child("log");
     log_settings out;
     out.level = s.get_string("level", out.level);

@@ -21,8 +21,8 @@ struct log_settings {
     std::string level = "info";
 };
 
-nats_settings read_nats(section root);
-postgres_settings read_postgres(section root);
-log_settings read_log(section root);
+nats_settings read_nats(section& root);
+postgres_settings read_postgres(section& root);
+log_settings read_log(section& root);
 
 }  // namespace chat::config
