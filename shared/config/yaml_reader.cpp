@@ -34,9 +34,9 @@ section section::child(const std::string& key) {
     return section(has(key) ? node_[key] : YAML::Node(), path_ + "." + key);
 }
 
-YAML::Node section::scalar(const std::string& key) {
+std::optional<YAML::Node> section::scalar(const std::string& key) {
     read_.insert(key);
-    if (!has(key)) return {};
+    if (!has(key)) return std::nullopt;
     auto value = node_[key];
     if (!value.IsScalar()) throw config_error(fmt::format("{}.{} must be a single value", path_, key));
     return value;
@@ -44,13 +44,13 @@ YAML::Node section::scalar(const std::string& key) {
 
 std::string section::get_string(const std::string& key, const std::string& fallback) {
     auto value = scalar(key);
-    return value ? value.as<std::string>() : fallback;
+    return value ? value->as<std::string>() : fallback;
 }
 
 std::string section::require_string(const std::string& key) {
     auto value = scalar(key);
     if (!value) throw config_error(fmt::format("{}.{} is required", path_, key));
-    return value.as<std::string>();
+    return value->as<std::string>();
 }
 
 int section::get_int(const std::string& key, int fallback, int min, int max) {
@@ -58,7 +58,7 @@ int section::get_int(const std::string& key, int fallback, int min, int max) {
     if (!value) return fallback;
     int result;
     try {
-        result = value.as<int>();
+        result = value->as<int>();
     } catch (const YAML::Exception&) {
         throw config_error(fmt::format("{}.{} must be an integer", path_, key));
     }
@@ -71,7 +71,7 @@ std::chrono::milliseconds section::get_duration(const std::string& key, std::chr
     auto value = scalar(key);
     if (!value) return fallback;
     try {
-        return parse_duration(value.as<std::string>());
+        return parse_duration(value->as<std::string>());
     } catch (const config_error& e) {
         throw config_error(fmt::format("{}.{}: {}", path_, key, e.what()));
     }

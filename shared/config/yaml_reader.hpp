@@ -3,6 +3,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include <chrono>
+#include <optional>
 #include <set>
 #include <stdexcept>
 #include <string>
@@ -35,7 +36,8 @@ public:
     void finish() const;
 
 private:
-    YAML::Node scalar(const std::string& key);
+    /// The value under `key`, or nothing when the key is absent.
+    std::optional<YAML::Node> scalar(const std::string& key);
 
     YAML::Node node_;
     std::string path_;

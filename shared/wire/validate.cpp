@@ -76,6 +76,9 @@ std::optional<std::string> check_content(std::string_view content) {
     if (content.size() > k_max_content_bytes)
         return fmt::format("content is longer than {} bytes", k_max_content_bytes);
     if (!is_valid_utf8(content)) return "content is not valid UTF-8";
+    // PostgreSQL text cannot hold U+0000; refusing it here keeps one bad message from
+    // failing a whole group-committed batch.
+    if (content.find('\0') != std::string_view::npos) return "content must not contain U+0000";
     if (trim(content).empty()) return "content must not be empty";
     return std::nullopt;
 }

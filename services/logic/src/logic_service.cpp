@@ -161,6 +161,16 @@ void logic_service::run_dialogues(command_handler& handler, std::vector<job>& jo
     } catch (const std::exception& e) {
         log_->error("storing {} dialogue requests failed: {}", jobs.size(), e.what());
         replies.assign(jobs.size(), error_reply(wire::code::internal_error, "storing the message failed, retry"));
+        // One request must not fail the others it was grouped with: try each alone.
+        for (std::size_t i = 0; jobs.size() > 1 && i < jobs.size(); ++i) {
+            try {
+                replies[i] = handler.handle_dialogues({requests[i]}, effects).front();
+            } catch (const pqxx::broken_connection&) {
+                throw;
+            } catch (const std::exception& alone) {
+                log_->error("dialogue request from {} failed alone: {}", jobs[i].request.origin().conn_key(), alone.what());
+            }
+        }
     }
     publish_effects(effects);
     for (std::size_t i = 0; i < jobs.size(); ++i) reply(jobs[i].reply_to, replies[i]);

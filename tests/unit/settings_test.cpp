@@ -1,0 +1,96 @@
+#include <catch2/catch.hpp>
+#include <filesystem>
+#include <fstream>
+
+#include "settings.hpp"  // broker's (this test's include path lists the broker first)
+#include "shared/config/yaml_reader.hpp"
+
+namespace fs = std::filesystem;
+using chat::config::config_error;
+using chat::config::parse_duration;
+
+// The three services each have a settings.hpp; reach the other two by path.
+#include "../../services/dispatcher/src/settings.hpp"
+#include "../../services/logic/src/settings.hpp"
+
+namespace {
+
+const fs::path k_config_dir = fs::path(CHAT_SOURCE_DIR) / "deploy" / "config";
+
+struct temp_config {
+    fs::path file = fs::temp_directory_path() / ("chat-settings-" + std::to_string(::getpid()) + ".yaml");
+    explicit temp_config(const std::string& yaml) { std::ofstream(file) << yaml; }
+    ~temp_config() { fs::remove(file); }
+};
+
+}  // namespace
+
+TEST_CASE("durations take ms, s and m") {
+    CHECK(parse_duration("250ms") == std::chrono::milliseconds(250));
+    CHECK(parse_duration("5s") == std::chrono::milliseconds(5000));
+    CHECK(parse_duration("2m") == std::chrono::milliseconds(120000));
+    CHECK(parse_duration("40") == std::chrono::milliseconds(40));
+    CHECK_THROWS_AS(parse_duration("5h"), config_error);
+    CHECK_THROWS_AS(parse_duration("soon"), config_error);
+    CHECK_THROWS_AS(parse_duration("-1s"), config_error);
+}
+
+TEST_CASE("the shipped configs load with their documented values") {
+    const auto broker = chat::broker::load_broker_settings((k_config_dir / "broker.yaml").string());
+    CHECK(broker.id == "b1");
+    CHECK(broker.port == 8080);
+    CHECK(broker.ping_interval == std::chrono::seconds(10));
+    CHECK(broker.ping_max_wait == std::chrono::seconds(30));
+    CHECK(broker.max_frame_bytes == 65536);
+    CHECK(broker.nats.url == "nats://127.0.0.1:14222");
+
+    const auto logic = chat::logic::load_logic_settings((k_config_dir / "logic.yaml").string());
+    CHECK(logic.workers == 4);
+    CHECK(logic.broker_timeout == std::chrono::seconds(5));
+    CHECK(logic.postgres.url.find("15432") != std::string::npos);
+
+    const auto dispatcher = chat::dispatcher::load_dispatcher_settings((k_config_dir / "dispatcher.yaml").string());
+    CHECK(dispatcher.batch_max == 500);
+    CHECK(dispatcher.sweep_interval == std::chrono::seconds(1));
+}
+
+TEST_CASE("unknown keys are refused, naming the key") {
+    temp_config top("broker: {id: b1}\nnats: {url: nats://x:1}\ncolour: blue\n");
+    REQUIRE_THROWS_AS(chat::broker::load_broker_settings(top.file.string()), config_error);
+    try {
+        chat::broker::load_broker_settings(top.file.string());
+    } catch (const config_error& e) {
+        CHECK(std::string(e.what()).find("colour") != std::string::npos);
+    }
+    temp_config nested("broker: {id: b1, prot: 80}\n");
+    CHECK_THROWS_AS(chat::broker::load_broker_settings(nested.file.string()), config_error);
+    temp_config ping("broker: {id: b1}\nping: {interval: 1s, max_wiat: 3s}\n");
+    CHECK_THROWS_AS(chat::broker::load_broker_settings(ping.file.string()), config_error);
+}
+
+TEST_CASE("missing required keys and bad values are refused") {
+    temp_config no_id("broker: {port: 80}\n");
+    CHECK_THROWS_AS(chat::broker::load_broker_settings(no_id.file.string()), config_error);
+    temp_config bad_id("broker: {id: 'b 1'}\n");
+    CHECK_THROWS_AS(chat::broker::load_broker_settings(bad_id.file.string()), config_error);
+    temp_config bad_port("broker: {id: b1, port: 70000}\n");
+    CHECK_THROWS_AS(chat::broker::load_broker_settings(bad_port.file.string()), config_error);
+    temp_config ping_order("broker: {id: b1}\nping: {interval: 10s, max_wait: 1s}\n");
+    CHECK_THROWS_AS(chat::broker::load_broker_settings(ping_order.file.string()), config_error);
+    temp_config no_pg("logic: {workers: 2}\n");
+    CHECK_THROWS_AS(chat::logic::load_logic_settings(no_pg.file.string()), config_error);
+    temp_config zero_workers("logic: {workers: 0}\npostgres: {url: x}\n");
+    CHECK_THROWS_AS(chat::logic::load_logic_settings(zero_workers.file.string()), config_error);
+    temp_config bad_level("dispatcher: {}\npostgres: {url: x}\nlog: {level: loud}\n");
+    CHECK_THROWS_AS(chat::dispatcher::load_dispatcher_settings(bad_level.file.string()), config_error);
+    CHECK_THROWS_AS(chat::broker::load_broker_settings("/nonexistent.yaml"), config_error);
+}
+
+TEST_CASE("defaults fill what a config leaves out") {
+    temp_config minimal("broker: {id: b7}\n");
+    const auto s = chat::broker::load_broker_settings(minimal.file.string());
+    CHECK(s.id == "b7");
+    CHECK(s.port == 8080);
+    CHECK(s.threads == 2);
+    CHECK(s.request_timeout == std::chrono::seconds(5));
+}
