@@ -161,8 +161,9 @@ void connection::on_connected(natsConnection*, void* self) {
     c->log_->info("connected to NATS at {}", c->url_);
 }
 
-void connection::on_disconnected(natsConnection*, void* self) {
+void connection::on_disconnected(natsConnection* nc, void* self) {
     auto* c = static_cast<connection*>(self);
+    if (natsConnection_IsClosed(nc)) return;  // our own close, not an outage
     c->log_->warn("lost NATS connection to {}; reconnecting with backoff", c->url_);
 }
 

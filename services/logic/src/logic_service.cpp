@@ -36,6 +36,7 @@ void logic_service::stop() {
         stopping_ = true;
     }
     work_ready_.notify_all();
+    reaper_wake_.notify_all();
     for (auto& w : workers_) w.join();
     reaper_.join();
     nats_.drain(std::chrono::seconds(5));
@@ -221,7 +222,7 @@ void logic_service::reaper_loop() {
             log_->error("reaping dead brokers failed: {}", e.what());
         }
         std::unique_lock lock(mutex_);
-        work_ready_.wait_for(lock, settings_.sweep_interval, [this] { return stopping_; });
+        reaper_wake_.wait_for(lock, settings_.sweep_interval, [this] { return stopping_; });
     }
 }
 

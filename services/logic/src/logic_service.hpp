@@ -55,6 +55,7 @@ private:
 
     std::mutex mutex_;
     std::condition_variable work_ready_;
+    std::condition_variable reaper_wake_;  // its own: a notify for work must reach a worker
     std::deque<job> commands_;
     std::deque<job> dialogues_;
     bool stopping_ = false;

@@ -17,25 +17,26 @@ inline constexpr const char* k_lock_online = "lock_online";
 inline constexpr const char* k_lock_online_sql = R"sql(
 SELECT nickname FROM accounts WHERE id = $1 AND online FOR SHARE)sql";
 
-// A random online stranger: one probe into the partial match_key index from a random
-// point, wrapping around to the start. Accounts the requester already has an open
-// session with are skipped, so the scan is bounded by the requester's open sessions.
+// A random online stranger: seek the partial match_key index to a random point $2 and
+// take the next eligible account, wrapping around to the start. The point is a
+// parameter (not random() in SQL) so it is an index condition, not a filter over every
+// online account. Accounts the requester already has an open session with are skipped,
+// so the walk is bounded by the requester's open sessions, however many are online.
 inline constexpr const char* k_pick_partner = "pick_partner";
 inline constexpr const char* k_pick_partner_sql = R"sql(
-WITH r AS (SELECT random() AS x)
 SELECT id FROM (
-  (SELECT a.id, 0 AS pass FROM accounts a, r
-    WHERE a.online AND a.match_key >= r.x AND a.id <> $1
+  (SELECT a.id, 0 AS pass FROM accounts a
+    WHERE a.online AND a.match_key >= $2::float8 AND a.id <> $1::bigint
       AND NOT EXISTS (SELECT 1 FROM sessions s
                        WHERE s.ended_at IS NULL
-                         AND s.account_lo = LEAST(a.id, $1) AND s.account_hi = GREATEST(a.id, $1))
+                         AND s.account_lo = LEAST(a.id, $1::bigint) AND s.account_hi = GREATEST(a.id, $1::bigint))
     ORDER BY a.match_key LIMIT 1)
   UNION ALL
-  (SELECT a.id, 1 AS pass FROM accounts a, r
-    WHERE a.online AND a.match_key < r.x AND a.id <> $1
+  (SELECT a.id, 1 AS pass FROM accounts a
+    WHERE a.online AND a.match_key < $2::float8 AND a.id <> $1::bigint
       AND NOT EXISTS (SELECT 1 FROM sessions s
                        WHERE s.ended_at IS NULL
-                         AND s.account_lo = LEAST(a.id, $1) AND s.account_hi = GREATEST(a.id, $1))
+                         AND s.account_lo = LEAST(a.id, $1::bigint) AND s.account_hi = GREATEST(a.id, $1::bigint))
     ORDER BY a.match_key LIMIT 1)
 ) c ORDER BY pass LIMIT 1)sql";
 

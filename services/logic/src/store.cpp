@@ -74,7 +74,8 @@ match_outcome store::match(std::int64_t account_id, partition_set& woken) {
         // A candidate can go offline or be matched by someone else between the pick and
         // the insert; then pick again.
         for (int attempt = 0; attempt < 5; ++attempt) {
-            const auto pick = tx.exec_prepared(sql::k_pick_partner, account_id);
+            const auto point = std::uniform_real_distribution<double>(0.0, 1.0)(rng_);
+            const auto pick = tx.exec_prepared(sql::k_pick_partner, account_id, point);
             if (pick.empty()) break;
             const auto partner_id = pick[0][0].as<std::int64_t>();
             const auto partner = tx.exec_prepared(sql::k_lock_online, partner_id);

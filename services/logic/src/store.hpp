@@ -5,6 +5,7 @@
 #include <memory>
 #include <optional>
 #include <pqxx/pqxx>
+#include <random>
 #include <set>
 #include <string>
 #include <vector>
@@ -104,6 +105,7 @@ private:
 
     std::unique_ptr<pqxx::connection> conn_;
     int partitions_ = 1;
+    std::mt19937_64 rng_{std::random_device{}()};  // where MATCH starts looking
 };
 
 }  // namespace chat::logic
