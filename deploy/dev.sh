@@ -122,7 +122,7 @@ install_packages() {
 build_cpp() {
     if [[ ! -f $BUILD_DIR/build.ninja ]]; then
         info "configuring the build in ${BUILD_DIR#"$REPO_ROOT"/}/"
-        cmake -S "$REPO_ROOT" -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo ||
+        cmake -S "$REPO_ROOT" -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCHAT_WERROR=ON ||
             return 1
     fi
     info "building"

@@ -1,5 +1,6 @@
 #include "broker_service.hpp"
 
+#include <boost/asio/post.hpp>
 #include <thread>
 #include <vector>
 
@@ -84,10 +85,12 @@ void broker_service::send_hello() {
                 log_->info("logic knows this broker's epoch; accounts of earlier runs are offline");
                 return;
             }
-            // Logic is not up yet: try again shortly.
-            hello_timer_.expires_after(std::chrono::seconds(1));
-            hello_timer_.async_wait([this](boost::system::error_code ec) {
-                if (!ec) send_hello();
+            // Logic is not up yet: try again shortly (timers belong to the I/O threads).
+            net::post(ioc_, [this] {
+                hello_timer_.expires_after(std::chrono::seconds(1));
+                hello_timer_.async_wait([this](boost::system::error_code ec) {
+                    if (!ec) send_hello();
+                });
             });
         });
 }
