@@ -130,7 +130,8 @@ TEST_CASE("a wake-up delivers at once, long before the safety sweep") {
     settings.sweep_interval = std::chrono::seconds(60);
     dispatcher::dispatcher_service service(settings, f.log);
     // Let the drainers take their partitions.
-    REQUIRE(test::wait_until([&] { return f.pg.count("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory'") >= 34; },
+    REQUIRE(test::wait_until([&] { return f.pg.count("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND database = "
+                                                    "(SELECT oid FROM pg_database WHERE datname = current_database())") >= 34; },
                              std::chrono::seconds(10)));
     auto s = f.pg.make_store();
     logic::partition_set woken;
@@ -152,7 +153,8 @@ TEST_CASE("two dispatchers share the partitions without double delivery or reord
     CHECK(test::wait_until(
         [&] {
             return f.pg.value("SELECT string_agg(n::text, ',') FROM (SELECT count(*) AS n FROM pg_locks "
-                              "WHERE locktype = 'advisory' AND classid = 1667760130 GROUP BY pid) c") == "8,8,8,8";
+                              "WHERE locktype = 'advisory' AND classid = 1667760130 AND database = "
+                              "(SELECT oid FROM pg_database WHERE datname = current_database()) GROUP BY pid) c") == "8,8,8,8";
         },
         std::chrono::seconds(10)));
     const int pairs = 20, per_session = 30;
@@ -167,7 +169,8 @@ TEST_CASE("when a dispatcher stops, the other takes over its partitions") {
     auto one = std::make_unique<dispatcher::dispatcher_service>(f.settings(), f.log);
     dispatcher::dispatcher_service two(f.settings(), f.log);
     REQUIRE(test::wait_until(
-        [&] { return f.pg.count("SELECT count(DISTINCT pid) FROM pg_locks WHERE locktype = 'advisory' AND classid = 1667760130") == 4; },
+        [&] { return f.pg.count("SELECT count(DISTINCT pid) FROM pg_locks WHERE locktype = 'advisory' AND classid = 1667760130 "
+                            "AND database = (SELECT oid FROM pg_database WHERE datname = current_database())") == 4; },
         std::chrono::seconds(10)));
     one->stop();
     one.reset();

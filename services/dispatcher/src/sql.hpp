@@ -6,7 +6,8 @@ namespace chat::dispatcher::sql {
 
 // Advisory lock namespaces (the first key of pg_advisory_lock(int, int)). A drainer holds
 // (k_presence_class, its id) while alive and (k_partition_class, p) for each partition it
-// owns. Session-level locks vanish with the connection, so a dead dispatcher's
+// owns (advisory locks are per database, so several chat databases can share a server).
+// Session-level locks vanish with the connection, so a dead dispatcher's
 // partitions are free the moment PostgreSQL notices it is gone.
 inline constexpr int k_presence_class = 0x63680001;
 inline constexpr int k_partition_class = 0x63680002;
@@ -14,7 +15,8 @@ inline constexpr int k_partition_class = 0x63680002;
 inline constexpr const char* k_live_drainers = "live_drainers";
 inline constexpr const char* k_live_drainers_sql = R"sql(
 SELECT count(*) FROM pg_locks
- WHERE locktype = 'advisory' AND granted AND classid = $1::oid AND objsubid = 2)sql";
+ WHERE locktype = 'advisory' AND granted AND classid = $1::oid AND objsubid = 2
+   AND database = (SELECT oid FROM pg_database WHERE datname = current_database()))sql";
 
 inline constexpr const char* k_try_lock = "try_lock";
 inline constexpr const char* k_try_lock_sql = "SELECT pg_try_advisory_lock($1::int, $2::int)";
