@@ -1,18 +1,6 @@
-#include <cstdio>
-#include <exception>
-#include <string>
-
 #include "logic_service.hpp"
+#include "shared/util/service_main.hpp"
 
 int main(int argc, char** argv) {
-    if (argc != 3 || std::string(argv[1]) != "--config") {
-        std::fprintf(stderr, "usage: %s --config FILE\n", argv[0]);
-        return 2;
-    }
-    try {
-        return chat::logic::run_logic(argv[2]);
-    } catch (const std::exception& e) {
-        std::fprintf(stderr, "chat-logic: %s\n", e.what());
-        return 1;
-    }
+    return chat::util::service_main(argc, argv, "chat-logic", chat::logic::run_logic);
 }

@@ -145,50 +145,42 @@ bool websocket_session::acting_as(std::string_view cmd, std::int64_t named_accou
 }
 
 void websocket_session::on_create_account(wire::create_account_request&& r) {
-    if (account_id_ != 0 || login_in_flight_) {
-        send(wire::error_frame("CRT_ACCOUNT", code::already_logged_in,
-                               account_id_ ? "this connection already has an account" : "a login is already in progress"));
-        return;
-    }
-    login_in_flight_ = true;
     proto::Request request;
     request.mutable_create_account()->set_nickname(r.nickname);
-    ask_logic(subjects::k_create_account, std::move(request), [this](bus::request_status status, const proto::Reply* reply) {
-        login_in_flight_ = false;
-        if (!reply) return send(wire::error_frame("CRT_ACCOUNT", code::internal_error, describe_failure(status)));
-        if (reply->code() != 0)
-            return send(wire::error_frame("CRT_ACCOUNT", static_cast<code>(reply->code()), reply->msg()));
-        if (gone_) {
-            // Created for a connection that closed meanwhile: it must not stay online.
-            state_->report_offline(reply->create_account().account_id(), conn_key_);
-            return;
-        }
-        bind_to(reply->create_account().account_id());
-        send(wire::create_account_frame(reply->create_account()));
+    log_in("CRT_ACCOUNT", subjects::k_create_account, std::move(request), [](const proto::Reply& reply) {
+        return std::make_pair(reply.create_account().account_id(), wire::create_account_frame(reply.create_account()));
     });
 }
 
 void websocket_session::on_reconnect(wire::reconnect_request&& r) {
+    proto::Request request;
+    request.mutable_reconnect()->set_account_id(r.account_id);
+    request.mutable_reconnect()->set_token(r.token);
+    log_in("RECONNECT", subjects::k_reconnect, std::move(request), [](const proto::Reply& reply) {
+        return std::make_pair(reply.reconnect().account_id(), wire::reconnect_frame(reply.reconnect()));
+    });
+}
+
+void websocket_session::log_in(std::string_view cmd, std::string_view subject, proto::Request request,
+                               login_result (*account_of)(const proto::Reply&)) {
     if (account_id_ != 0 || login_in_flight_) {
-        send(wire::error_frame("RECONNECT", code::already_logged_in,
+        send(wire::error_frame(cmd, code::already_logged_in,
                                account_id_ ? "this connection already has an account" : "a login is already in progress"));
         return;
     }
     login_in_flight_ = true;
-    proto::Request request;
-    request.mutable_reconnect()->set_account_id(r.account_id);
-    request.mutable_reconnect()->set_token(r.token);
-    ask_logic(subjects::k_reconnect, std::move(request), [this](bus::request_status status, const proto::Reply* reply) {
+    ask_logic(subject, std::move(request), [this, cmd, account_of](bus::request_status status, const proto::Reply* reply) {
         login_in_flight_ = false;
-        if (!reply) return send(wire::error_frame("RECONNECT", code::internal_error, describe_failure(status)));
-        if (reply->code() != 0)
-            return send(wire::error_frame("RECONNECT", static_cast<code>(reply->code()), reply->msg()));
+        if (!reply) return send(wire::error_frame(cmd, code::internal_error, describe_failure(status)));
+        if (reply->code() != 0) return send(wire::error_frame(cmd, static_cast<code>(reply->code()), reply->msg()));
+        auto [account_id, frame] = account_of(*reply);
         if (gone_) {
-            state_->report_offline(reply->reconnect().account_id(), conn_key_);
+            // Bound online to a connection that closed meanwhile: it must not stay online.
+            state_->report_offline(account_id, conn_key_);
             return;
         }
-        bind_to(reply->reconnect().account_id());
-        send(wire::reconnect_frame(reply->reconnect()));
+        bind_to(account_id);
+        send(std::move(frame));
     });
 }
 

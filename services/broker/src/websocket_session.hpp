@@ -58,6 +58,11 @@ private:
 
     void on_create_account(wire::create_account_request&& r);
     void on_reconnect(wire::reconnect_request&& r);
+    /// The account a login reply binds to and the frame that answers the client.
+    using login_result = std::pair<std::int64_t, std::string>;
+    /// CRT_ACCOUNT and RECONNECT: one login at a time; on success bind the connection.
+    void log_in(std::string_view cmd, std::string_view subject, proto::Request request,
+                login_result (*account_of)(const proto::Reply&));
     void on_match(const wire::match_request& r);
     void on_dialogue(wire::dialogue_request&& r);
     void on_viewed_ack(const wire::viewed_ack_request& r);
