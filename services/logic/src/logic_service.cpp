@@ -204,17 +204,29 @@ void logic_service::run_command(command_handler& handler, store& db, job& j) {
 
 void logic_service::reaper_loop() {
     std::unique_ptr<store> db;
+    // Heartbeats are only recorded while some logic hears them. After this process has
+    // started, or NATS came back, a silent broker may just not have been heard yet: judge
+    // brokers only after a full timeout of being connected.
+    std::optional<std::chrono::steady_clock::time_point> hearing_since;
     while (!stop_flag_) {
+        const auto now = std::chrono::steady_clock::now();
+        if (!nats_.connected())
+            hearing_since.reset();
+        else if (!hearing_since)
+            hearing_since = now;
+        const bool may_judge = hearing_since && now - *hearing_since >= settings_.broker_timeout;
         try {
-            if (!db) {
+            if (may_judge && !db) {
                 auto conn = db::connect_with_retry(settings_.postgres.url, stop_flag_, *log_);
                 if (!conn) return;
                 db = std::make_unique<store>(std::move(conn));
             }
-            side_effects effects;
-            if (const int taken = db->reap_dead_brokers(settings_.broker_timeout, effects.woken); taken > 0)
-                log_->info("took {} accounts of silent brokers offline", taken);
-            publish_effects(effects);
+            if (may_judge) {
+                side_effects effects;
+                if (const int taken = db->reap_dead_brokers(settings_.broker_timeout, effects.woken); taken > 0)
+                    log_->info("took {} accounts of silent brokers offline", taken);
+                publish_effects(effects);
+            }
         } catch (const pqxx::broken_connection& e) {
             log_->warn("reaper lost the PostgreSQL connection: {}", e.what());
             db.reset();
