@@ -3,16 +3,15 @@
 // What the e2e suites share: predicates for pushes, waits that fail the test with the
 // connection state and the services' logs, and the usual two-person setup.
 
-#include "support/service_stack.hpp"
-#include "support/ws_client.hpp"
-
 #include <catch2/catch.hpp>
-
 #include <chrono>
 #include <cstdint>
 #include <memory>
 #include <string>
 #include <vector>
+
+#include "support/service_stack.hpp"
+#include "support/ws_client.hpp"
 
 namespace chat::test::e2e {
 
@@ -53,11 +52,11 @@ void check_services_alive(service_stack& stack);
 /// Two accounts and the session between them: a MATCHes and must get b, so nobody
 /// else may be online. b has received (and consumed) its NewSession push.
 struct matched_pair {
-  std::unique_ptr<ws_client> a;
-  std::unique_ptr<ws_client> b;
-  account alice;
-  account bob;
-  std::int64_t session = 0;
+    std::unique_ptr<ws_client> a;
+    std::unique_ptr<ws_client> b;
+    account alice;
+    account bob;
+    std::int64_t session = 0;
 };
 matched_pair make_pair(service_stack& stack, std::size_t broker_a = 0, std::size_t broker_b = 0,
                        const std::string& nick_a = "alice", const std::string& nick_b = "bob");
@@ -68,10 +67,12 @@ std::int64_t match_expecting(ws_client& a, ws_client& b);
 
 /// Sends `count` DIALOGUEs into the session without waiting for responses, with
 /// requestIds "<prefix><i>" and contents burst_content(prefix, i).
-void send_dialogues(ws_client& client, std::int64_t session_id, int count, const std::string& prefix);
+void send_dialogues(ws_client& client, std::int64_t session_id, int count,
+                    const std::string& prefix);
 /// Collects the responses to send_dialogues; returns the msgIds in send order. Every
 /// response must have code 0.
-std::vector<std::int64_t> collect_responses(ws_client& client, int count, const std::string& prefix);
+std::vector<std::int64_t> collect_responses(ws_client& client, int count,
+                                            const std::string& prefix);
 /// send_dialogues, then collect_responses.
 std::vector<std::int64_t> send_burst(ws_client& client, std::int64_t session_id, int count,
                                      const std::string& prefix);

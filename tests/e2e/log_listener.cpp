@@ -2,32 +2,32 @@
 // own message says what went wrong, the logs say why.
 #define CATCH_CONFIG_EXTERNAL_INTERFACES
 #include <catch2/catch.hpp>
+#include <iostream>
 
 #include "support/diagnostics.hpp"
-
-#include <iostream>
 
 namespace chat::test::e2e {
 namespace {
 
 class log_listener : public Catch::TestEventListenerBase {
-public:
-  using TestEventListenerBase::TestEventListenerBase;
+  public:
+    using TestEventListenerBase::TestEventListenerBase;
 
-  void testCaseStarting(const Catch::TestCaseInfo&) override { printed_ = false; }
+    void testCaseStarting(const Catch::TestCaseInfo&) override { printed_ = false; }
 
-  bool assertionEnded(const Catch::AssertionStats& stats) override {
-    if (stats.assertionResult.isOk() || printed_) return true;
-    auto context = failure_context();
-    if (!context.empty()) {
-      printed_ = true;
-      std::cerr << "==== service logs at the first failure ====\n" << context << "==== end of logs ====\n";
+    bool assertionEnded(const Catch::AssertionStats& stats) override {
+        if (stats.assertionResult.isOk() || printed_) return true;
+        auto context = failure_context();
+        if (!context.empty()) {
+            printed_ = true;
+            std::cerr << "==== service logs at the first failure ====\n"
+                      << context << "==== end of logs ====\n";
+        }
+        return true;
     }
-    return true;
-  }
 
-private:
-  bool printed_ = false;
+  private:
+    bool printed_ = false;
 };
 
 }  // namespace

@@ -1,13 +1,5 @@
 #include "support/child_process.hpp"
 
-#include "support/file_util.hpp"
-#include "support/paths.hpp"
-
-#include <cerrno>
-#include <cstring>
-#include <stdexcept>
-#include <thread>
-
 #include <fcntl.h>
 #include <grp.h>
 #include <pwd.h>
@@ -15,171 +7,181 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cerrno>
+#include <cstring>
+#include <stdexcept>
+#include <thread>
+
+#include "support/file_util.hpp"
+#include "support/paths.hpp"
+
 namespace chat::test {
 
 child_process::child_process(std::vector<std::string> argv, spawn_options options)
     : argv_(std::move(argv)), options_(std::move(options)) {
-  if (argv_.empty()) throw std::invalid_argument("child_process: empty argv");
-  if (options_.cwd.empty()) options_.cwd = source_dir();
-  spawn();
+    if (argv_.empty()) throw std::invalid_argument("child_process: empty argv");
+    if (options_.cwd.empty()) options_.cwd = source_dir();
+    spawn();
 }
 
 child_process::~child_process() {
-  try {
-    stop();
-  } catch (...) {
-    // A destructor must not throw; the child was SIGKILLed by stop() at worst.
-  }
+    try {
+        stop();
+    } catch (...) {
+        // A destructor must not throw; the child was SIGKILLed by stop() at worst.
+    }
 }
 
 void child_process::spawn() {
-  // Everything the child needs is prepared here: between fork and exec only
-  // async-signal-safe calls are allowed, and the test process has threads.
-  std::vector<char*> args;
-  for (auto& arg : argv_) args.push_back(arg.data());
-  args.push_back(nullptr);
+    // Everything the child needs is prepared here: between fork and exec only
+    // async-signal-safe calls are allowed, and the test process has threads.
+    std::vector<char*> args;
+    for (auto& arg : argv_) args.push_back(arg.data());
+    args.push_back(nullptr);
 
-  std::vector<std::string> env_strings;
-  for (char** e = environ; *e != nullptr; ++e) {
-    std::string entry = *e;
-    std::string name = entry.substr(0, entry.find('='));
-    bool overridden = false;
-    for (auto& extra : options_.env) overridden |= extra.compare(0, name.size() + 1, name + "=") == 0;
-    if (!overridden) env_strings.push_back(std::move(entry));
-  }
-  for (auto& extra : options_.env) env_strings.push_back(extra);
-  std::vector<char*> envp;
-  for (auto& entry : env_strings) envp.push_back(entry.data());
-  envp.push_back(nullptr);
-
-  int log_fd = ::open(options_.log_file.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-  if (log_fd < 0) {
-    throw std::runtime_error("cannot open log " + options_.log_file.string() + ": " +
-                             std::strerror(errno));
-  }
-  uid_t uid = 0;
-  gid_t gid = 0;
-  bool switch_user = !options_.run_as.empty() && ::geteuid() == 0;
-  if (switch_user) {
-    passwd* pw = ::getpwnam(options_.run_as.c_str());
-    if (pw == nullptr) {
-      ::close(log_fd);
-      throw std::runtime_error("no such user: " + options_.run_as);
+    std::vector<std::string> env_strings;
+    for (char** e = environ; *e != nullptr; ++e) {
+        std::string entry = *e;
+        std::string name = entry.substr(0, entry.find('='));
+        bool overridden = false;
+        for (auto& extra : options_.env)
+            overridden |= extra.compare(0, name.size() + 1, name + "=") == 0;
+        if (!overridden) env_strings.push_back(std::move(entry));
     }
-    uid = pw->pw_uid;
-    gid = pw->pw_gid;
-    // The log belongs to the user the child runs as, so it can reopen it if it wants.
-    if (::fchown(log_fd, uid, gid) != 0) {
-      // Not fatal: the inherited descriptor stays writable.
-    }
-  }
-  std::string cwd = options_.cwd.string();
-  pid_t parent = ::getpid();
+    for (auto& extra : options_.env) env_strings.push_back(extra);
+    std::vector<char*> envp;
+    for (auto& entry : env_strings) envp.push_back(entry.data());
+    envp.push_back(nullptr);
 
-  pid_t pid = ::fork();
-  if (pid < 0) {
-    ::close(log_fd);
-    throw std::runtime_error(std::string("fork: ") + std::strerror(errno));
-  }
-  if (pid == 0) {
-    ::dup2(log_fd, STDOUT_FILENO);
-    ::dup2(log_fd, STDERR_FILENO);
-    int null_fd = ::open("/dev/null", O_RDONLY);
-    if (null_fd >= 0) ::dup2(null_fd, STDIN_FILENO);
-    // Its own process group: a terminal's Ctrl-C reaches only the test, and the child
-    // then dies with it through PR_SET_PDEATHSIG instead of racing its teardown.
-    ::setpgid(0, 0);
+    int log_fd = ::open(options_.log_file.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+    if (log_fd < 0) {
+        throw std::runtime_error("cannot open log " + options_.log_file.string() + ": " +
+                                 std::strerror(errno));
+    }
+    uid_t uid = 0;
+    gid_t gid = 0;
+    bool switch_user = !options_.run_as.empty() && ::geteuid() == 0;
     if (switch_user) {
-      if (::setgroups(0, nullptr) != 0 || ::setgid(gid) != 0 || ::setuid(uid) != 0) _exit(126);
+        passwd* pw = ::getpwnam(options_.run_as.c_str());
+        if (pw == nullptr) {
+            ::close(log_fd);
+            throw std::runtime_error("no such user: " + options_.run_as);
+        }
+        uid = pw->pw_uid;
+        gid = pw->pw_gid;
+        // The log belongs to the user the child runs as, so it can reopen it if it wants.
+        if (::fchown(log_fd, uid, gid) != 0) {
+            // Not fatal: the inherited descriptor stays writable.
+        }
     }
-    // Set after changing user: a credential change clears it.
-    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
-    if (::getppid() != parent) _exit(125);
-    if (::chdir(cwd.c_str()) != 0) _exit(124);
-    ::execve(args[0], args.data(), envp.data());
-    const char msg[] = "exec failed\n";
-    [[maybe_unused]] auto n = ::write(STDERR_FILENO, msg, sizeof msg - 1);
-    _exit(127);
-  }
-  ::close(log_fd);
-  pid_ = pid;
-  status_.reset();
+    std::string cwd = options_.cwd.string();
+    pid_t parent = ::getpid();
+
+    pid_t pid = ::fork();
+    if (pid < 0) {
+        ::close(log_fd);
+        throw std::runtime_error(std::string("fork: ") + std::strerror(errno));
+    }
+    if (pid == 0) {
+        ::dup2(log_fd, STDOUT_FILENO);
+        ::dup2(log_fd, STDERR_FILENO);
+        int null_fd = ::open("/dev/null", O_RDONLY);
+        if (null_fd >= 0) ::dup2(null_fd, STDIN_FILENO);
+        // Its own process group: a terminal's Ctrl-C reaches only the test, and the child
+        // then dies with it through PR_SET_PDEATHSIG instead of racing its teardown.
+        ::setpgid(0, 0);
+        if (switch_user) {
+            if (::setgroups(0, nullptr) != 0 || ::setgid(gid) != 0 || ::setuid(uid) != 0)
+                _exit(126);
+        }
+        // Set after changing user: a credential change clears it.
+        ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+        if (::getppid() != parent) _exit(125);
+        if (::chdir(cwd.c_str()) != 0) _exit(124);
+        ::execve(args[0], args.data(), envp.data());
+        const char msg[] = "exec failed\n";
+        [[maybe_unused]] auto n = ::write(STDERR_FILENO, msg, sizeof msg - 1);
+        _exit(127);
+    }
+    ::close(log_fd);
+    pid_ = pid;
+    status_.reset();
 }
 
 bool child_process::reap(int flags) {
-  if (pid_ <= 0 || status_) return true;
-  int status = 0;
-  pid_t r;
-  do {
-    r = ::waitpid(pid_, &status, flags);
-  } while (r < 0 && errno == EINTR);
-  if (r == 0) return false;
-  if (r < 0) {
-    status_ = -1;  // not our child any more; nothing to wait for
+    if (pid_ <= 0 || status_) return true;
+    int status = 0;
+    pid_t r;
+    do {
+        r = ::waitpid(pid_, &status, flags);
+    } while (r < 0 && errno == EINTR);
+    if (r == 0) return false;
+    if (r < 0) {
+        status_ = -1;  // not our child any more; nothing to wait for
+        return true;
+    }
+    status_ = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
     return true;
-  }
-  status_ = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-  return true;
 }
 
 bool child_process::running() { return !reap(WNOHANG); }
 
 std::optional<int> child_process::exit_status() {
-  reap(WNOHANG);
-  return status_;
+    reap(WNOHANG);
+    return status_;
 }
 
 void child_process::signal(int sig) {
-  if (running()) ::kill(pid_, sig);
+    if (running()) ::kill(pid_, sig);
 }
 
 std::optional<int> child_process::wait_exit(std::chrono::milliseconds timeout) {
-  auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (!reap(WNOHANG)) {
-    if (std::chrono::steady_clock::now() >= deadline) return std::nullopt;
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
-  return status_;
+    auto deadline = std::chrono::steady_clock::now() + timeout;
+    while (!reap(WNOHANG)) {
+        if (std::chrono::steady_clock::now() >= deadline) return std::nullopt;
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    return status_;
 }
 
 std::optional<int> child_process::stop(std::chrono::milliseconds grace) {
-  if (!running()) return std::nullopt;
-  ::kill(pid_, options_.stop_signal);
-  if (auto status = wait_exit(grace)) return status;
-  kill9();
-  return status_;
+    if (!running()) return std::nullopt;
+    ::kill(pid_, options_.stop_signal);
+    if (auto status = wait_exit(grace)) return status;
+    kill9();
+    return status_;
 }
 
 void child_process::kill9() {
-  if (!running()) return;
-  ::kill(pid_, SIGKILL);
-  reap(0);
+    if (!running()) return;
+    ::kill(pid_, SIGKILL);
+    reap(0);
 }
 
 void child_process::restart() {
-  if (running()) throw std::logic_error("restart: " + argv_[0] + " is still running");
-  spawn();
+    if (running()) throw std::logic_error("restart: " + argv_[0] + " is still running");
+    spawn();
 }
 
 std::string child_process::log() const { return read_file(options_.log_file); }
 
 std::string child_process::log_tail(std::size_t lines) const {
-  return tail_file(options_.log_file, lines);
+    return tail_file(options_.log_file, lines);
 }
 
 std::string child_process::describe(std::size_t lines) {
-  std::string state = running() ? "running" : "exited " + std::to_string(status_.value_or(-1));
-  return "--- " + argv_[0] + " (pid " + std::to_string(pid_) + ", " + state + ", log " +
-         options_.log_file.string() + ")\n" + log_tail(lines);
+    std::string state = running() ? "running" : "exited " + std::to_string(status_.value_or(-1));
+    return "--- " + argv_[0] + " (pid " + std::to_string(pid_) + ", " + state + ", log " +
+           options_.log_file.string() + ")\n" + log_tail(lines);
 }
 
 int run_command(std::vector<std::string> argv, spawn_options options,
                 std::chrono::milliseconds timeout) {
-  child_process child(std::move(argv), std::move(options));
-  if (auto status = child.wait_exit(timeout)) return *status;
-  std::string what = child.describe();
-  child.kill9();
-  throw std::runtime_error("command did not finish in time:\n" + what);
+    child_process child(std::move(argv), std::move(options));
+    if (auto status = child.wait_exit(timeout)) return *status;
+    std::string what = child.describe();
+    child.kill9();
+    throw std::runtime_error("command did not finish in time:\n" + what);
 }
 
 }  // namespace chat::test

@@ -1,5 +1,7 @@
 #pragma once
 
+#include <sys/types.h>
+
 #include <chrono>
 #include <csignal>
 #include <filesystem>
@@ -7,68 +9,66 @@
 #include <string>
 #include <vector>
 
-#include <sys/types.h>
-
 namespace chat::test {
 
 struct spawn_options {
-  /// stdout and stderr go here (appended, so a restarted process keeps one log).
-  std::filesystem::path log_file;
-  /// Working directory; empty means source_dir(), where relative config paths resolve.
-  std::filesystem::path cwd;
-  /// Run as this user (e.g. "postgres", which refuses to run as root); empty = as is.
-  std::string run_as;
-  /// Signal stop() sends first: SIGTERM for our services, SIGINT for PostgreSQL's
-  /// fast shutdown.
-  int stop_signal = SIGTERM;
-  /// "NAME=value" entries added to (or replacing in) the inherited environment.
-  std::vector<std::string> env;
+    /// stdout and stderr go here (appended, so a restarted process keeps one log).
+    std::filesystem::path log_file;
+    /// Working directory; empty means source_dir(), where relative config paths resolve.
+    std::filesystem::path cwd;
+    /// Run as this user (e.g. "postgres", which refuses to run as root); empty = as is.
+    std::string run_as;
+    /// Signal stop() sends first: SIGTERM for our services, SIGINT for PostgreSQL's
+    /// fast shutdown.
+    int stop_signal = SIGTERM;
+    /// "NAME=value" entries added to (or replacing in) the inherited environment.
+    std::vector<std::string> env;
 };
 
 /// One child process with its output in a log file. The child is killed if the test
 /// process dies (PR_SET_PDEATHSIG), so a crashed or timed-out test leaves no strays;
 /// that ties the child to the spawning THREAD, so spawn from the test's main thread.
 class child_process {
-public:
-  child_process(std::vector<std::string> argv, spawn_options options);
-  ~child_process();
-  child_process(const child_process&) = delete;
-  child_process& operator=(const child_process&) = delete;
+  public:
+    child_process(std::vector<std::string> argv, spawn_options options);
+    ~child_process();
+    child_process(const child_process&) = delete;
+    child_process& operator=(const child_process&) = delete;
 
-  pid_t pid() const { return pid_; }
-  const std::vector<std::string>& argv() const { return argv_; }
-  const std::filesystem::path& log_file() const { return options_.log_file; }
+    pid_t pid() const { return pid_; }
+    const std::vector<std::string>& argv() const { return argv_; }
+    const std::filesystem::path& log_file() const { return options_.log_file; }
 
-  /// True while the child has not exited (reaps it if it has).
-  bool running();
-  /// The exit status once it exited: the exit code, or 128 + signal number.
-  std::optional<int> exit_status();
+    /// True while the child has not exited (reaps it if it has).
+    bool running();
+    /// The exit status once it exited: the exit code, or 128 + signal number.
+    std::optional<int> exit_status();
 
-  /// Sends the stop signal, waits up to `grace` for it to exit, then SIGKILLs it.
-  /// Returns the exit status (nullopt if it was not running).
-  std::optional<int> stop(std::chrono::milliseconds grace = std::chrono::seconds(10));
-  /// SIGKILL and reap: the process gets no chance to clean up.
-  void kill9();
-  /// Sends a signal without waiting.
-  void signal(int sig);
-  /// Waits for the child to exit by itself; nullopt on timeout.
-  std::optional<int> wait_exit(std::chrono::milliseconds timeout);
-  /// Starts the same argv again (after it stopped or was killed).
-  void restart();
+    /// Sends the stop signal, waits up to `grace` for it to exit, then SIGKILLs it.
+    /// Returns the exit status (nullopt if it was not running).
+    std::optional<int> stop(std::chrono::milliseconds grace = std::chrono::seconds(10));
+    /// SIGKILL and reap: the process gets no chance to clean up.
+    void kill9();
+    /// Sends a signal without waiting.
+    void signal(int sig);
+    /// Waits for the child to exit by itself; nullopt on timeout.
+    std::optional<int> wait_exit(std::chrono::milliseconds timeout);
+    /// Starts the same argv again (after it stopped or was killed).
+    void restart();
 
-  std::string log() const;
-  std::string log_tail(std::size_t lines = 40) const;
-  /// "<argv0> (pid N, running|exited S)\n<log tail>" for failure messages.
-  std::string describe(std::size_t lines = 40);
+    std::string log() const;
+    std::string log_tail(std::size_t lines = 40) const;
+    /// "<argv0> (pid N, running|exited S)\n<log tail>" for failure messages.
+    std::string describe(std::size_t lines = 40);
 
-private:
-  void spawn();
-  bool reap(int flags);
+  private:
+    void spawn();
+    bool reap(int flags);
 
-  std::vector<std::string> argv_;
-  spawn_options options_;
-  pid_t pid_ = -1;
-  std::optional<int> status_;
+    std::vector<std::string> argv_;
+    spawn_options options_;
+    pid_t pid_ = -1;
+    std::optional<int> status_;
 };
 
 /// Runs a command to completion (output to log_file); returns its exit status, or

@@ -12,14 +12,14 @@ namespace chat::test {
 /// broker-style PING and answers once the client's PONG arrives; "CLOSE_ME" closes
 /// with code 4001.
 class fake_ws_server {
-public:
-  fake_ws_server();
-  ~fake_ws_server();
-  std::uint16_t port() const;
+  public:
+    fake_ws_server();
+    ~fake_ws_server();
+    std::uint16_t port() const;
 
-private:
-  struct impl;
-  std::unique_ptr<impl> impl_;
+  private:
+    struct impl;
+    std::unique_ptr<impl> impl_;
 };
 
 }  // namespace chat::test

@@ -8,8 +8,8 @@
 namespace chat::test {
 
 struct http_response {
-  int status = 0;
-  std::string body;
+    int status = 0;
+    std::string body;
 };
 
 /// GET http://127.0.0.1:port<target> over HTTP/1.0; nullopt when nothing answers

@@ -1,11 +1,11 @@
 #pragma once
 
-#include "support/child_process.hpp"
-#include "support/temp_dir.hpp"
-
 #include <filesystem>
 #include <memory>
 #include <string>
+
+#include "support/child_process.hpp"
+#include "support/temp_dir.hpp"
 
 namespace chat::test {
 
@@ -14,49 +14,49 @@ namespace chat::test {
 /// process starts in a temp dir on first use and stops at exit. When neither is
 /// possible the test is skipped with the reason.
 class postgres_server {
-public:
-  static postgres_server& shared();
-  ~postgres_server();
-  postgres_server(const postgres_server&) = delete;
-  postgres_server& operator=(const postgres_server&) = delete;
+  public:
+    static postgres_server& shared();
+    ~postgres_server();
+    postgres_server(const postgres_server&) = delete;
+    postgres_server& operator=(const postgres_server&) = delete;
 
-  /// postgresql://postgres@127.0.0.1:PORT/postgres (a superuser connection).
-  const std::string& admin_url() const { return admin_url_; }
-  /// admin_url() with the database replaced.
-  std::string url_for(const std::string& database) const;
+    /// postgresql://postgres@127.0.0.1:PORT/postgres (a superuser connection).
+    const std::string& admin_url() const { return admin_url_; }
+    /// admin_url() with the database replaced.
+    std::string url_for(const std::string& database) const;
 
-  /// Runs SQL with psql and returns its unaligned, tuples-only output (rows separated
-  /// by '\n', fields by '|'); throws with psql's message when it fails.
-  std::string psql(const std::string& sql, const std::string& database = "postgres") const;
+    /// Runs SQL with psql and returns its unaligned, tuples-only output (rows separated
+    /// by '\n', fields by '|'); throws with psql's message when it fails.
+    std::string psql(const std::string& sql, const std::string& database = "postgres") const;
 
-private:
-  postgres_server();
-  void start_private_cluster();
+  private:
+    postgres_server();
+    void start_private_cluster();
 
-  temp_dir work_;
-  std::filesystem::path bin_dir_;
-  std::string admin_url_;
-  std::unique_ptr<child_process> postmaster_;
+    temp_dir work_;
+    std::filesystem::path bin_dir_;
+    std::string admin_url_;
+    std::unique_ptr<child_process> postmaster_;
 };
 
 /// A uniquely named database with the schema from migrations/ applied by
 /// `chat migrate`; dropped (WITH (FORCE)) on destruction.
 class scratch_database {
-public:
-  /// work_dir holds the generated migrate config and its log.
-  explicit scratch_database(const std::filesystem::path& work_dir, bool migrate = true);
-  ~scratch_database();
-  scratch_database(const scratch_database&) = delete;
-  scratch_database& operator=(const scratch_database&) = delete;
+  public:
+    /// work_dir holds the generated migrate config and its log.
+    explicit scratch_database(const std::filesystem::path& work_dir, bool migrate = true);
+    ~scratch_database();
+    scratch_database(const scratch_database&) = delete;
+    scratch_database& operator=(const scratch_database&) = delete;
 
-  const std::string& name() const { return name_; }
-  std::string url() const;
-  /// psql against this database (see postgres_server::psql).
-  std::string query(const std::string& sql) const;
+    const std::string& name() const { return name_; }
+    std::string url() const;
+    /// psql against this database (see postgres_server::psql).
+    std::string query(const std::string& sql) const;
 
-private:
-  postgres_server& server_;
-  std::string name_;
+  private:
+    postgres_server& server_;
+    std::string name_;
 };
 
 }  // namespace chat::test

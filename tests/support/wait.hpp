@@ -13,12 +13,12 @@ using namespace std::chrono_literals;
 template <class Predicate>
 bool wait_until(Predicate&& done, std::chrono::milliseconds timeout,
                 std::chrono::milliseconds poll = 20ms) {
-  auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (true) {
-    if (done()) return true;
-    if (std::chrono::steady_clock::now() >= deadline) return false;
-    std::this_thread::sleep_for(poll);
-  }
+    auto deadline = std::chrono::steady_clock::now() + timeout;
+    while (true) {
+        if (done()) return true;
+        if (std::chrono::steady_clock::now() >= deadline) return false;
+        std::this_thread::sleep_for(poll);
+    }
 }
 
 }  // namespace chat::test
