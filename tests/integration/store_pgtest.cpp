@@ -286,3 +286,14 @@ TEST_CASE("a restarted broker's older accounts and a silent broker's accounts go
     CHECK(pg.value("SELECT online FROM accounts WHERE id = " + std::to_string(fresh)) == "f");
     CHECK(pg.count("SELECT count(*) FROM brokers") == 0);
 }
+
+TEST_CASE("a broker that dies before any hello or heartbeat still has its accounts reaped") {
+    test::pg_fixture pg;
+    auto s = pg.make_store();
+    partition_set woken;
+    const auto a = online_account(*s, "early", "ep9/1");  // through broker b1, never announced
+    CHECK(pg.value("SELECT epoch FROM brokers WHERE id = 'b1'") == "ep9");
+    pg.db.query("UPDATE brokers SET seen_at = now() - interval '1 minute'");
+    CHECK(s->reap_dead_brokers(std::chrono::seconds(30), woken) == 1);
+    CHECK(pg.value("SELECT online FROM accounts WHERE id = " + std::to_string(a)) == "f");
+}

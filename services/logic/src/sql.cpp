@@ -20,6 +20,7 @@ void prepare_all(pqxx::connection& conn) {
         {k_bind_account, k_bind_account_sql},
         {k_open_sessions_of, k_open_sessions_of_sql},
         {k_touch_broker, k_touch_broker_sql},
+        {k_broker_seen, k_broker_seen_sql},
         {k_ghosts_of_broker, k_ghosts_of_broker_sql},
         {k_dead_brokers, k_dead_brokers_sql},
         {k_accounts_on_broker, k_accounts_on_broker_sql},

@@ -158,6 +158,13 @@ inline constexpr const char* k_touch_broker_sql = R"sql(
 INSERT INTO brokers (id, epoch, seen_at) VALUES ($1, $2, now())
 ON CONFLICT (id) DO UPDATE SET epoch = EXCLUDED.epoch, seen_at = now())sql";
 
+// Binding an account through a broker proves the broker alive: record it, so its
+// accounts are reaped if it dies even before logic heard its hello or a heartbeat.
+inline constexpr const char* k_broker_seen = "broker_seen";
+inline constexpr const char* k_broker_seen_sql = R"sql(
+INSERT INTO brokers (id, epoch, seen_at) VALUES ($1, $2, now())
+ON CONFLICT (id) DO UPDATE SET seen_at = now())sql";
+
 // Accounts a broker held under an older epoch: that process is gone.
 inline constexpr const char* k_ghosts_of_broker = "ghosts_of_broker";
 inline constexpr const char* k_ghosts_of_broker_sql = R"sql(

@@ -32,6 +32,9 @@ Outcome refused(wire::code code, std::string msg) {
     return out;
 }
 
+// A connection key is "<broker epoch>/<connection number>".
+std::string epoch_of(const std::string& conn_key) { return conn_key.substr(0, conn_key.find('/')); }
+
 }  // namespace
 
 store::store(std::unique_ptr<pqxx::connection> conn) : conn_(std::move(conn)) {
@@ -62,6 +65,7 @@ std::int64_t store::create_account(const std::string& nickname, const std::strin
     pqxx::work tx(*conn_);
     const auto id = tx.exec_prepared1(sql::k_create_account, nickname, token_hash, where.broker_id, where.conn_key)[0]
                         .as<std::int64_t>();
+    tx.exec_prepared(sql::k_broker_seen, where.broker_id, epoch_of(where.conn_key));
     tx.commit();
     return id;
 }
@@ -223,6 +227,7 @@ reconnect_outcome store::reconnect(std::int64_t account_id, const std::string& t
             out.replaced_conn_key = account[0][4].as<std::string>();
         }
         tx.exec_prepared(sql::k_bind_account, account_id, where.broker_id, where.conn_key);
+        tx.exec_prepared(sql::k_broker_seen, where.broker_id, epoch_of(where.conn_key));
         for (const auto& row : tx.exec_prepared(sql::k_open_sessions_of, account_id))
             out.sessions.push_back(
                 {row[0].as<std::int64_t>(), row[1].as<std::int64_t>(), row[2].as<std::string>()});
