@@ -177,6 +177,7 @@ void connection::on_closed(natsConnection*, void* self) {
 }
 
 void connection::on_error(natsConnection*, natsSubscription*, natsStatus s, void* self) {
+    if (s == NATS_CONNECTION_CLOSED) return;  // our own shutdown
     static_cast<connection*>(self)->log_->error("NATS asynchronous error: {}", natsStatus_GetText(s));
 }
 

@@ -1,44 +1,13 @@
 #include "command_handler.hpp"
 
-#include <optional>
-
+#include "request_checks.hpp"
 #include "shared/util/token.hpp"
 #include "shared/wire/validate.hpp"
 
 namespace chat::logic {
-namespace {
-
-// The connection must be bound, and to the very account the command names.
-std::optional<proto::Reply> check_acting_as(const proto::Request& r, std::int64_t named_account) {
-    if (r.origin().account_id() == 0) return error_reply(wire::code::not_logged_in, "log in first");
-    if (named_account != r.origin().account_id())
-        return error_reply(wire::code::forbidden, "a connection can only act as its own account");
-    return std::nullopt;
-}
-
-std::optional<proto::Reply> check_origin(const proto::Request& r) {
-    if (r.origin().broker_id().empty() || r.origin().conn_key().empty())
-        return error_reply(wire::code::param_error, "command has no origin connection");
-    return std::nullopt;
-}
-
-std::optional<proto::Reply> check_ids(std::initializer_list<std::pair<const char*, std::int64_t>> ids) {
-    for (const auto& [field, id] : ids)
-        if (auto problem = wire::check_id(field, id)) return error_reply(wire::code::param_error, *problem);
-    return std::nullopt;
-}
-
-}  // namespace
-
-proto::Reply error_reply(wire::code code, const std::string& msg) {
-    proto::Reply reply;
-    reply.set_code(wire::to_int(code));
-    reply.set_msg(msg);
-    return reply;
-}
 
 proto::Reply command_handler::handle(const proto::Request& r, side_effects& effects) {
-    if (auto bad = check_origin(r)) return *bad;
+    if (auto bad = refuse_request(r)) return *bad;
     switch (r.body_case()) {
         case proto::Request::kCreateAccount: return create_account(r);
         case proto::Request::kMatch: return match(r, effects);
@@ -57,10 +26,7 @@ proto::Reply command_handler::handle(const proto::Request& r, side_effects& effe
 }
 
 proto::Reply command_handler::create_account(const proto::Request& r) {
-    if (r.origin().account_id() != 0)
-        return error_reply(wire::code::already_logged_in, "this connection already has an account");
     const auto& nickname = r.create_account().nickname();
-    if (auto problem = wire::check_nickname(nickname)) return error_reply(wire::code::param_error, *problem);
     const auto token = util::random_token();
     const auto normalized = wire::normalize_nickname(nickname);
     const auto id = db_.create_account(normalized, util::sha256_hex(token),
@@ -74,8 +40,6 @@ proto::Reply command_handler::create_account(const proto::Request& r) {
 }
 
 proto::Reply command_handler::match(const proto::Request& r, side_effects& effects) {
-    if (auto bad = check_ids({{"accountId", r.match().account_id()}})) return *bad;
-    if (auto bad = check_acting_as(r, r.match().account_id())) return *bad;
     const auto outcome = db_.match(r.match().account_id(), effects.woken);
     if (outcome.code != wire::code::ok) return error_reply(outcome.code, outcome.msg);
     proto::Reply reply;
@@ -97,18 +61,8 @@ std::vector<proto::Reply> command_handler::handle_dialogues(const std::vector<co
         auto* results = replies[i].mutable_dialogue();
         for (const auto& d : r.dialogue().items()) {
             auto* result = results->add_results();
-            std::optional<proto::Reply> bad = check_origin(r);
-            if (!bad) bad = check_ids({{"senderId", d.sender_id()}, {"sessionId", d.session_id()}});
-            if (!bad) bad = check_acting_as(r, d.sender_id());
-            if (!bad)
-                if (auto problem = wire::check_request_id(d.request_id()))
-                    bad = error_reply(wire::code::param_error, *problem);
-            if (!bad)
-                if (auto problem = wire::check_content(d.content()))
-                    bad = error_reply(wire::code::param_error, *problem);
-            if (bad) {
-                result->set_code(bad->code());
-                result->set_msg(bad->msg());
+            if (auto refused = refuse_dialogue_item(r, d)) {
+                *result = *refused;
                 continue;
             }
             slots.emplace_back(i, results->results_size() - 1);
@@ -128,17 +82,12 @@ std::vector<proto::Reply> command_handler::handle_dialogues(const std::vector<co
 
 proto::Reply command_handler::viewed_ack(const proto::Request& r, side_effects& effects) {
     const auto& v = r.viewed_ack();
-    if (auto bad = check_ids({{"sessionId", v.session_id()}, {"accountId", v.account_id()}, {"msgId", v.msg_id()}}))
-        return *bad;
-    if (auto bad = check_acting_as(r, v.account_id())) return *bad;
     const auto outcome = db_.viewed_ack(v.session_id(), v.account_id(), v.msg_id(), effects.woken);
     if (outcome.code != wire::code::ok) return error_reply(outcome.code, outcome.msg);
     return {};
 }
 
 proto::Reply command_handler::logout(const proto::Request& r, side_effects& effects) {
-    if (auto bad = check_ids({{"accountId", r.logout().account_id()}})) return *bad;
-    if (auto bad = check_acting_as(r, r.logout().account_id())) return *bad;
     if (!db_.take_offline(r.logout().account_id(), r.origin().conn_key(), /*revoke_token=*/true, effects.woken))
         return error_reply(wire::code::not_logged_in, "this connection is no longer bound to the account");
     return {};
@@ -146,10 +95,6 @@ proto::Reply command_handler::logout(const proto::Request& r, side_effects& effe
 
 proto::Reply command_handler::reconnect(const proto::Request& r, side_effects& effects) {
     const auto& rc = r.reconnect();
-    if (r.origin().account_id() != 0)
-        return error_reply(wire::code::already_logged_in, "this connection already has an account");
-    if (auto bad = check_ids({{"accountId", rc.account_id()}})) return *bad;
-    if (auto problem = wire::check_token(rc.token())) return error_reply(wire::code::param_error, *problem);
     const auto outcome = db_.reconnect(rc.account_id(), util::sha256_hex(rc.token()),
                                        {r.origin().broker_id(), r.origin().conn_key()});
     if (outcome.code != wire::code::ok) return error_reply(outcome.code, outcome.msg);
@@ -174,16 +119,12 @@ proto::Reply command_handler::reconnect(const proto::Request& r, side_effects& e
 }
 
 proto::Reply command_handler::offline(const proto::Request& r, side_effects& effects) {
-    if (auto bad = check_ids({{"accountId", r.offline().account_id()}})) return *bad;
-    if (auto bad = check_acting_as(r, r.offline().account_id())) return *bad;
     db_.take_offline(r.offline().account_id(), r.origin().conn_key(), /*revoke_token=*/false, effects.woken);
     return {};  // already offline or replaced: nothing to do, and that is fine
 }
 
 proto::Reply command_handler::broker_hello(const proto::Request& r, side_effects& effects) {
     const auto& h = r.broker_hello();
-    if (h.broker_id().empty() || h.epoch().empty() || h.broker_id() != r.origin().broker_id())
-        return error_reply(wire::code::param_error, "broker hello needs its broker id and epoch");
     db_.broker_hello(h.broker_id(), h.epoch(), effects.woken);
     return {};
 }

@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "shared/proto/chat.pb.h"
+#include "request_checks.hpp"
 #include "store.hpp"
 
 namespace chat::logic {
@@ -15,8 +16,8 @@ struct side_effects {
     std::vector<std::pair<std::string, proto::Push>> pushes;  // (broker id, push) to publish
 };
 
-/// Checks a command again (the bus is not trusted to carry only what a broker checked)
-/// and runs it against the store. Pure apart from the store.
+/// Runs a command against the store once refuse_request (request_checks.hpp) let it
+/// through.
 class command_handler {
 public:
     explicit command_handler(store& db) : db_(db) {}
@@ -40,8 +41,5 @@ private:
 
     store& db_;
 };
-
-/// A reply carrying only a code and message.
-proto::Reply error_reply(wire::code code, const std::string& msg);
 
 }  // namespace chat::logic
