@@ -41,6 +41,7 @@ readonly APT_PACKAGES=(
     libprotobuf-dev protobuf-compiler nlohmann-json3-dev libpqxx-dev
     libyaml-cpp-dev libspdlog-dev libfmt-dev catch2 libssl-dev
     postgresql curl
+    chromium                                    # the web client's browser tests
 )
 
 # ---------------------------------------------------------------- messages
@@ -560,10 +561,13 @@ run_cpp_tests() {
     ctest --test-dir "$BUILD_DIR" --output-on-failure -j2
 }
 
-# Web client tests: skipped until web/package.json exists.
+# Web client tests: vitest, then the browser e2e tests (web/e2e/run.mjs), which start
+# their own services on a scratch database of the server in CHAT_TEST_PG_URL (exported
+# by start_test_postgres). Skipped until web/package.json exists.
 run_web_tests() {
+    install_web_deps || return 1
     info "web tests (npm test)"
-    (cd "$WEB_DIR" && npm test)
+    (cd "$WEB_DIR" && CHAT_TEST_PG_URL=${CHAT_TEST_PG_URL:?start_test_postgres sets it} npm test)
 }
 
 # ---------------------------------------------------------------- commands

@@ -1,0 +1,924 @@
+// The whole client side of docs/protocol.md as plain state plus actions. It knows
+// nothing about the DOM: the socket, storage and timers are passed in, so the tests
+// drive it with a fake socket and fake timers, and the Vue components only render
+// `state` and call the actions.
+import { reactive } from 'vue'
+import { Code, reconnectDelay, validateContent, validateNickname } from './protocol.js'
+
+const SOCKET_OPEN = 1
+const STORAGE_KEY = 'chat.account'
+
+/**
+ * @param {object} options
+ * @param {(url: string) => WebSocket} options.createSocket  makes a WebSocket-like object
+ * @param {string} options.url                  ws://host/ws
+ * @param {Storage} [options.storage]           sessionStorage (keeps the token across reloads)
+ * @param {Function} [options.setTimer]         setTimeout
+ * @param {Function} [options.clearTimer]       clearTimeout
+ * @param {() => number} [options.now]          Date.now
+ * @param {() => number} [options.random]       Math.random (backoff jitter, request ids)
+ * @param {number} [options.requestTimeoutMs]   how long a request may stay unanswered
+ * @param {number} [options.noticeMs]           how long a notice stays up
+ * @param {number} [options.ackDelayMs]         ACKs and VIEWED_ACKs are coalesced over this long
+ * @param {number} [options.keepaliveMs]        the client PINGs this often; a socket silent
+ *                                              for 2.5 times as long is taken for dead
+ */
+export function createChatStore(options) {
+  const {
+    createSocket,
+    url,
+    storage = null,
+    setTimer = (fn, ms) => setTimeout(fn, ms),
+    clearTimer = (t) => clearTimeout(t),
+    now = () => Date.now(),
+    random = Math.random,
+    requestTimeoutMs = 10000,
+    noticeMs = 8000,
+    ackDelayMs = 60,
+    keepaliveMs = 20000,
+  } = options
+
+  const state = reactive({
+    screen: 'login', // 'login' | 'chat'
+    accountId: 0,
+    nickName: '',
+    loginBusy: false,
+    loginError: '', // why the last login attempt failed
+    loginInfo: '', // shown on the nickname screen, e.g. after a refused RECONNECT
+    connection: 'offline', // 'connecting' | 'connected' | 'reconnecting' | 'offline'
+    networkOnline: true,
+    reconnectAttempt: 0, // attempts since the connection dropped
+    nextRetryAt: 0, // epoch ms of the next reconnect attempt, 0 when none is planned
+    replaced: false, // the account was taken over by another connection (close 4001)
+    matching: false,
+    loggingOut: false,
+    notice: null, // {id, text, kind: 'info'|'success'|'warning'|'error', action}
+    sessions: [], // conversations, in the order they opened
+    activeSessionId: 0, // the conversation shown on a narrow screen
+    pageActive: true, // page visible and focused
+  })
+
+  let token = ''
+  let socket = null
+  let openWaiters = [] // {resolve, reject} waiting for the current socket to open
+  const waiting = new Map() // cmd -> [{resolve, reject, timer, dead}] in send order
+  const dialogues = new Map() // requestId -> {sessionId, key}: every DIALOGUE ever sent
+  const dialogueTimers = new Map() // requestId -> timer while a reply is outstanding
+  const closedSessions = new Set() // windows the person closed: late pushes stay out
+  let reconnectTimer = null
+  let reconnecting = false // a reconnect attempt is in progress
+  let noticeTimer = null
+  let noticeSeq = 0
+  let messageSeq = 0
+  let requestSeq = 0
+  let ackTimer = null
+  let keepaliveTimer = null
+  let lastFrameAt = 0
+  const requestPrefix = Array.from({ length: 4 }, () =>
+    Math.floor(random() * 0x10000).toString(16).padStart(4, '0'),
+  ).join('')
+
+  // ------------------------------------------------------------------ helpers
+
+  function findSession(sessionId) {
+    return state.sessions.find((s) => s.id === sessionId) || null
+  }
+
+  function isConnected() {
+    return state.connection === 'connected' && socket !== null && socket.readyState === SOCKET_OPEN
+  }
+
+  function send(frame) {
+    if (!socket || socket.readyState !== SOCKET_OPEN) return false
+    socket.send(JSON.stringify(frame))
+    return true
+  }
+
+  function notify(text, { kind = 'info', action = null, sticky = false } = {}) {
+    if (noticeTimer !== null) clearTimer(noticeTimer)
+    noticeTimer = null
+    state.notice = { id: ++noticeSeq, text, kind, action }
+    if (!sticky) {
+      const id = state.notice.id
+      noticeTimer = setTimer(() => {
+        noticeTimer = null
+        if (state.notice && state.notice.id === id) state.notice = null
+      }, noticeMs)
+    }
+  }
+
+  function dismissNotice() {
+    if (noticeTimer !== null) clearTimer(noticeTimer)
+    noticeTimer = null
+    state.notice = null
+  }
+
+  function saveAccount() {
+    if (!storage) return
+    try {
+      storage.setItem(
+        STORAGE_KEY,
+        JSON.stringify({ accountId: state.accountId, nickName: state.nickName, token }),
+      )
+    } catch {
+      // Storage may be full or disabled; the token still lives in memory.
+    }
+  }
+
+  function loadAccount() {
+    if (!storage) return null
+    try {
+      const saved = JSON.parse(storage.getItem(STORAGE_KEY) || 'null')
+      if (saved && Number.isInteger(saved.accountId) && saved.accountId > 0 && typeof saved.token === 'string') {
+        return saved
+      }
+    } catch {
+      // A damaged entry is as good as none.
+    }
+    return null
+  }
+
+  function forgetAccount() {
+    token = ''
+    state.accountId = 0
+    state.nickName = ''
+    if (storage) {
+      try {
+        storage.removeItem(STORAGE_KEY)
+      } catch {
+        // Nothing to clean up then.
+      }
+    }
+  }
+
+  // ------------------------------------------------------------------ socket
+
+  function openSocket() {
+    const ws = createSocket(url)
+    socket = ws
+    ws.onopen = () => {
+      if (socket !== ws) return
+      lastFrameAt = now()
+      startKeepalive()
+      const waiters = openWaiters
+      openWaiters = []
+      waiters.forEach((w) => w.resolve())
+    }
+    ws.onmessage = (event) => {
+      if (socket !== ws) return
+      lastFrameAt = now()
+      handleFrame(event.data)
+    }
+    ws.onerror = () => {
+      // A close event always follows; that is where the drop is handled.
+    }
+    ws.onclose = (event) => {
+      if (socket !== ws) return
+      socket = null
+      handleClose(event || {})
+    }
+  }
+
+  /** Resolves once the page's one socket is open, opening it if there is none. */
+  function ensureSocket() {
+    if (socket && socket.readyState === SOCKET_OPEN) return Promise.resolve()
+    return new Promise((resolve, reject) => {
+      openWaiters.push({ resolve, reject })
+      if (!socket) openSocket()
+    })
+  }
+
+  /** Gives up on the socket at once, without waiting for a close handshake. */
+  function abandonSocket(code) {
+    const ws = socket
+    if (!ws) return
+    socket = null
+    try {
+      ws.close(code, 'abandoned')
+    } catch {
+      // already closing
+    }
+    handleClose({ code })
+  }
+
+  // Our own PINGs keep an idle connection alive whatever the server's ping settings,
+  // and a connection that answers nothing at all (a half-open TCP connection after a
+  // network change) is noticed and replaced.
+  function startKeepalive() {
+    if (keepaliveTimer !== null) clearTimer(keepaliveTimer)
+    keepaliveTimer = setTimer(() => {
+      keepaliveTimer = null
+      if (!socket || socket.readyState !== SOCKET_OPEN) return
+      if (now() - lastFrameAt > keepaliveMs * 2.5) {
+        abandonSocket(4000)
+        return
+      }
+      send({ cmd: 'PING' })
+      startKeepalive()
+    }, keepaliveMs)
+  }
+
+  function handleClose(event) {
+    if (keepaliveTimer !== null) clearTimer(keepaliveTimer)
+    keepaliveTimer = null
+    const waiters = openWaiters
+    openWaiters = []
+    waiters.forEach((w) => w.reject(new Error('closed')))
+    for (const [, queue] of waiting) {
+      for (const entry of queue) {
+        if (entry.timer !== null) clearTimer(entry.timer)
+        if (!entry.dead) entry.reject(new Error('closed'))
+      }
+    }
+    waiting.clear()
+    for (const [requestId, timer] of dialogueTimers) {
+      clearTimer(timer)
+      const msg = messageFor(requestId)
+      if (msg && msg.state === 'pending') {
+        msg.state = 'failed'
+        msg.error = 'Not sent: the connection dropped.'
+        msg.resendOnReconnect = true
+      }
+    }
+    dialogueTimers.clear()
+
+    if (!state.accountId || state.loggingOut) {
+      state.connection = 'offline'
+      return
+    }
+    if (event.code === 4001) {
+      // Another connection took this account over (RECONNECT elsewhere). Coming back
+      // on our own would throw that one out in turn: wait for the person to decide.
+      state.replaced = true
+      state.connection = 'offline'
+      notify('This chat was opened in another tab or window.', {
+        kind: 'warning',
+        action: 'reconnect',
+        sticky: true,
+      })
+      return
+    }
+    scheduleReconnect()
+  }
+
+  // ------------------------------------------------------------------ requests
+
+  /** Sends a request answered by a response with the same cmd (not DIALOGUE). */
+  function request(cmd, body, timeoutMs = requestTimeoutMs) {
+    return new Promise((resolve, reject) => {
+      if (!send({ cmd, ...body })) {
+        reject(new Error('closed'))
+        return
+      }
+      const entry = { resolve, reject, timer: null, dead: false }
+      // A request that timed out stays in the queue, dead, so that its late response
+      // is swallowed instead of answering the next request with the same cmd.
+      entry.timer = setTimer(() => {
+        entry.timer = null
+        entry.dead = true
+        reject(new Error('timeout'))
+      }, timeoutMs)
+      if (!waiting.has(cmd)) waiting.set(cmd, [])
+      waiting.get(cmd).push(entry)
+    })
+  }
+
+  function handleResponse(frame) {
+    const queue = waiting.get(frame.cmd)
+    if (!queue || queue.length === 0) return
+    const entry = queue.shift()
+    if (entry.timer !== null) clearTimer(entry.timer)
+    if (!entry.dead) entry.resolve(frame)
+  }
+
+  // ------------------------------------------------------------------ frames
+
+  function handleFrame(data) {
+    let frame
+    try {
+      frame = JSON.parse(data)
+    } catch {
+      return
+    }
+    if (!frame || typeof frame !== 'object' || typeof frame.cmd !== 'string') return
+    switch (frame.cmd) {
+      case 'PING':
+        send({ cmd: 'PONG', accountId: state.accountId || frame.accountId || 0 })
+        return
+      case 'PONG':
+        return
+      case 'PUSH_DIALOGUE':
+        onPushDialogue(frame)
+        return
+      case 'PUSH_SIGNAL':
+        if (frame.signalType === 'NewSession') onNewSession(frame)
+        else if (frame.signalType === 'PartnerExit') onPartnerExit(frame)
+        else if (frame.signalType === 'PartnerAway') onPartnerAway(frame, true)
+        else if (frame.signalType === 'PartnerBack') onPartnerAway(frame, false)
+        return
+      case 'PUSH_VIEWED_ACK':
+        onPushViewedAck(frame)
+        return
+      case 'DIALOGUE':
+        onDialogueReply(frame)
+        return
+      default:
+        handleResponse(frame)
+    }
+  }
+
+  // ------------------------------------------------------------------ sessions
+
+  function addSession({ id, partnerId, partnerName, origin }) {
+    let session = findSession(id)
+    if (session) {
+      if (partnerName && session.partnerName !== partnerName) session.partnerName = partnerName
+      if (partnerId && !session.partnerId) session.partnerId = partnerId
+      return session
+    }
+    session = reactive({
+      id,
+      partnerId: partnerId || 0,
+      partnerName: partnerName || 'Stranger',
+      origin, // 'matched' | 'incoming' | 'restored'
+      openedAt: now(),
+      ended: false,
+      endReason: '', // 'left' | 'lost'
+      messages: [],
+      unread: 0,
+      partnerAway: false, // the partner's connection dropped; they may come back
+      lastSeen: 0, // newest partner msgId the person has seen
+      lastAckSent: 0, // newest msgId we sent a VIEWED_ACK for
+      delivered: 0, // newest partner msgId received
+      deliveryAcked: 0, // newest msgId we sent a delivery ACK for
+      peerReadUpTo: 0, // the partner has read our messages up to this msgId
+      visible: false, // the window is on screen (set by the view)
+    })
+    state.sessions.push(session)
+    if (!state.activeSessionId || !findSession(state.activeSessionId)) state.activeSessionId = id
+    return state.sessions[state.sessions.length - 1]
+  }
+
+  function endSession(session, reason) {
+    if (session.ended) return
+    session.ended = true
+    session.endReason = reason
+    session.partnerAway = false
+  }
+
+  function closeSession(sessionId) {
+    const index = state.sessions.findIndex((s) => s.id === sessionId)
+    if (index < 0 || !state.sessions[index].ended) return false
+    state.sessions.splice(index, 1)
+    closedSessions.add(sessionId)
+    if (state.activeSessionId === sessionId) {
+      const next = state.sessions[Math.min(index, state.sessions.length - 1)]
+      state.activeSessionId = next ? next.id : 0
+    }
+    return true
+  }
+
+  function setActiveSession(sessionId) {
+    if (findSession(sessionId)) state.activeSessionId = sessionId
+  }
+
+  function onNewSession(frame) {
+    const data = frame.data || {}
+    if (!Number.isInteger(frame.sessionId) || closedSessions.has(frame.sessionId)) return
+    const known = findSession(frame.sessionId)
+    const session = addSession({
+      id: frame.sessionId,
+      partnerId: data.accountId || frame.senderId,
+      partnerName: data.nickName,
+      origin: 'incoming',
+    })
+    if (!known) notify(`${session.partnerName} matched with you. Say hello!`, { kind: 'success' })
+  }
+
+  // The partner's connection dropped (PartnerAway) or came back (PartnerBack); the
+  // session stays open meanwhile and messages wait for them on the server.
+  function onPartnerAway(frame, away) {
+    const session = findSession(frame.sessionId)
+    if (!session || session.ended) return
+    session.partnerAway = away
+  }
+
+  function onPartnerExit(frame) {
+    const session = findSession(frame.sessionId)
+    if (!session || session.ended) return
+    endSession(session, 'left')
+    notify(`${session.partnerName} left the chat.`, { kind: 'info' })
+  }
+
+  // ------------------------------------------------------------------ messages
+
+  /** Orders confirmed messages by msgId; unconfirmed ones follow in the order typed. */
+  function compareMessages(a, b) {
+    const aHas = a.msgId !== null
+    const bHas = b.msgId !== null
+    if (aHas && bHas) return a.msgId - b.msgId || a.seq - b.seq
+    if (aHas !== bHas) return aHas ? -1 : 1
+    return a.seq - b.seq
+  }
+
+  function sortMessages(session) {
+    session.messages.sort(compareMessages)
+  }
+
+  function messageFor(requestId) {
+    const ref = dialogues.get(requestId)
+    if (!ref) return null
+    const session = findSession(ref.sessionId)
+    return session ? session.messages.find((m) => m.key === ref.key) || null : null
+  }
+
+  function isRead(session, message) {
+    return message.mine && message.msgId !== null && message.msgId <= session.peerReadUpTo
+  }
+
+  function newestPartnerMsgId(session) {
+    let newest = 0
+    for (const m of session.messages) if (!m.mine && m.msgId > newest) newest = m.msgId
+    return newest
+  }
+
+  function recountUnread(session) {
+    session.unread = session.messages.filter((m) => !m.mine && m.msgId > session.lastSeen).length
+  }
+
+  function onPushDialogue(frame) {
+    if (!Number.isInteger(frame.sessionId) || !Number.isInteger(frame.msgId)) return
+    if (closedSessions.has(frame.sessionId)) return
+    // A message can only come from a partner; should it beat its NewSession signal,
+    // the window opens now and takes the partner's name when the signal arrives.
+    const session =
+      findSession(frame.sessionId) ||
+      addSession({ id: frame.sessionId, partnerId: frame.senderId, origin: 'incoming' })
+    if (frame.senderId !== state.accountId && frame.msgId > session.delivered) session.delivered = frame.msgId
+    scheduleAcks() // a redelivered message is acked again, or it comes back next time
+    if (session.messages.some((m) => m.msgId === frame.msgId)) return // shown already
+    session.messages.push(
+      reactive({
+        key: `m${++messageSeq}`,
+        seq: messageSeq,
+        msgId: frame.msgId,
+        mine: frame.senderId === state.accountId,
+        content: String(frame.content ?? ''),
+        state: 'sent',
+        requestId: null,
+        error: '',
+        at: now(),
+      }),
+    )
+    sortMessages(session)
+    if (isViewed(session)) markSeen(session)
+    else recountUnread(session)
+  }
+
+  function onPushViewedAck(frame) {
+    const session = findSession(frame.sessionId)
+    if (!session || !Number.isInteger(frame.msgId)) return
+    if (frame.msgId > session.peerReadUpTo) session.peerReadUpTo = frame.msgId
+  }
+
+  function nextRequestId() {
+    return `${state.accountId}-${requestPrefix}-${++requestSeq}`
+  }
+
+  /**
+   * Sends a message into a session. Returns false (and sends nothing) when the text
+   * is not a valid message or the conversation has ended.
+   */
+  function sendMessage(sessionId, text) {
+    const session = findSession(sessionId)
+    if (!session || session.ended) return false
+    const checked = validateContent(text)
+    if (!checked.ok) return false
+    const requestId = nextRequestId()
+    session.messages.push(
+      reactive({
+        key: `m${++messageSeq}`,
+        seq: messageSeq,
+        msgId: null,
+        mine: true,
+        content: checked.value,
+        state: 'pending',
+        requestId,
+        error: '',
+        resendOnReconnect: false,
+        at: now(),
+      }),
+    )
+    const message = session.messages[session.messages.length - 1]
+    dialogues.set(requestId, { sessionId, key: message.key })
+    transmit(session, message)
+    return true
+  }
+
+  /** Sends a failed message again with the same requestId, so it is stored at most once. */
+  function retryMessage(sessionId, key) {
+    const session = findSession(sessionId)
+    if (!session || session.ended) return false
+    const message = session.messages.find((m) => m.key === key)
+    if (!message || !message.mine || message.state !== 'failed') return false
+    transmit(session, message)
+    return true
+  }
+
+  function transmit(session, message) {
+    message.state = 'pending'
+    message.error = ''
+    message.resendOnReconnect = false
+    const sent =
+      isConnected() &&
+      send({
+        cmd: 'DIALOGUE',
+        requestId: message.requestId,
+        senderId: state.accountId,
+        sessionId: session.id,
+        content: message.content,
+      })
+    if (!sent) {
+      message.state = 'failed'
+      message.error = 'Not sent: not connected.'
+      message.resendOnReconnect = true
+      return
+    }
+    const requestId = message.requestId
+    const previous = dialogueTimers.get(requestId)
+    if (previous !== undefined) clearTimer(previous)
+    dialogueTimers.set(
+      requestId,
+      setTimer(() => {
+        dialogueTimers.delete(requestId)
+        const msg = messageFor(requestId)
+        if (msg && msg.state === 'pending') {
+          msg.state = 'failed'
+          msg.error = 'Not sent: the server did not answer in time.'
+        }
+      }, requestTimeoutMs),
+    )
+  }
+
+  function onDialogueReply(frame) {
+    const requestId = frame.requestId === undefined ? undefined : String(frame.requestId)
+    if (requestId === undefined) return
+    const timer = dialogueTimers.get(requestId)
+    if (timer !== undefined) {
+      clearTimer(timer)
+      dialogueTimers.delete(requestId)
+    }
+    const message = messageFor(requestId)
+    if (!message) return
+    const session = findSession(dialogues.get(requestId).sessionId)
+    if (frame.code === Code.OK && Number.isInteger(frame.msgId)) {
+      // Even a reply that comes after we gave up counts: the message is stored.
+      message.msgId = frame.msgId
+      message.state = 'sent'
+      message.error = ''
+      sortMessages(session)
+      return
+    }
+    if (message.state === 'sent') return // an error after success changes nothing
+    message.state = 'failed'
+    if (frame.code === Code.SESSION_CLOSED) {
+      message.error = 'Not sent: this chat has ended.'
+      endSession(session, session.endReason || 'left')
+    } else {
+      message.error = `Not sent: ${frame.msg || 'the server refused it'}.`
+    }
+  }
+
+  // ------------------------------------------------------------------ read receipts
+
+  function isViewed(session) {
+    return state.screen === 'chat' && state.pageActive && session.visible
+  }
+
+  /** The person has seen the session: clear its counter, ack its newest message. */
+  function markSeen(session) {
+    const newest = newestPartnerMsgId(session)
+    if (newest > session.lastSeen) session.lastSeen = newest
+    recountUnread(session)
+    scheduleAcks()
+  }
+
+  function scheduleAcks() {
+    if (ackTimer !== null) return
+    ackTimer = setTimer(() => {
+      ackTimer = null
+      flushAcks()
+    }, ackDelayMs)
+  }
+
+  function flushAcks() {
+    if (!isConnected()) return
+    for (const session of state.sessions) {
+      // Delivery: cumulative, not answered when valid (docs/protocol.md, ACK).
+      if (session.delivered > session.deliveryAcked) {
+        session.deliveryAcked = session.delivered
+        send({ cmd: 'ACK', sessionId: session.id, msgId: session.delivered })
+      }
+      if (session.ended || session.lastSeen <= session.lastAckSent) continue
+      session.lastAckSent = session.lastSeen
+      request('VIEWED_ACK', {
+        sessionId: session.id,
+        accountId: state.accountId,
+        msgId: session.lastSeen,
+      }).catch(() => {
+        // Not acked this time; the next message or view sends a newer position.
+      })
+    }
+  }
+
+  /** Called by a conversation window when it comes into or goes out of view. */
+  function setWindowVisible(sessionId, visible) {
+    const session = findSession(sessionId)
+    if (!session) return
+    session.visible = Boolean(visible)
+    if (isViewed(session)) markSeen(session)
+  }
+
+  /** Called when the page becomes visible and focused, or stops being so. */
+  function setPageActive(active) {
+    state.pageActive = Boolean(active)
+    if (!state.pageActive) return
+    for (const session of state.sessions) if (isViewed(session)) markSeen(session)
+  }
+
+  // ------------------------------------------------------------------ account
+
+  /** Creates an account with a nickname (CRT_ACCOUNT) on the page's socket. */
+  async function login(rawName) {
+    if (state.loginBusy) return false
+    const checked = validateNickname(rawName)
+    if (!checked.ok) {
+      state.loginError = checked.error
+      return false
+    }
+    state.loginBusy = true
+    state.loginError = ''
+    try {
+      if (!socket || socket.readyState !== SOCKET_OPEN) state.connection = 'connecting'
+      await ensureSocket()
+      const reply = await request('CRT_ACCOUNT', { nickName: checked.value })
+      if (reply.code !== Code.OK) {
+        state.loginError = reply.msg ? `The server said: ${reply.msg}` : 'That did not work. Please try again.'
+        return false
+      }
+      token = reply.token
+      state.accountId = reply.accountId
+      state.nickName = reply.nickName || checked.value
+      state.loginInfo = ''
+      state.replaced = false
+      state.sessions.splice(0)
+      state.activeSessionId = 0
+      state.connection = 'connected'
+      state.screen = 'chat'
+      saveAccount()
+      return true
+    } catch {
+      state.loginError = 'Cannot reach the chat server right now. Please try again in a moment.'
+      if (!socket) state.connection = 'offline'
+      return false
+    } finally {
+      state.loginBusy = false
+    }
+  }
+
+  /** Asks for a random partner (MATCH). */
+  async function match() {
+    if (state.matching || !state.accountId) return false
+    if (!isConnected()) {
+      notify('You are not connected right now; matching will work once you are back.', { kind: 'warning' })
+      return false
+    }
+    state.matching = true
+    if (state.notice && state.notice.action === 'retry-match') dismissNotice()
+    try {
+      const reply = await request('MATCH', { accountId: state.accountId })
+      if (reply.code === Code.OK) {
+        const known = findSession(reply.sessionId)
+        const session = addSession({
+          id: reply.sessionId,
+          partnerId: reply.partnerId,
+          partnerName: reply.partnerName,
+          origin: 'matched',
+        })
+        state.activeSessionId = session.id
+        if (!known) notify(`You are now chatting with ${session.partnerName}.`, { kind: 'success' })
+        return true
+      }
+      if (reply.code === Code.NO_DATA) {
+        notify('Nobody else is free to chat right now. Give it a moment and try again.', {
+          kind: 'info',
+          action: 'retry-match',
+          sticky: true,
+        })
+      } else {
+        notify(`Matching did not work: ${reply.msg || 'unknown error'}.`, {
+          kind: 'error',
+          action: 'retry-match',
+          sticky: true,
+        })
+      }
+      return false
+    } catch {
+      notify('Matching did not get an answer. Please try again.', {
+        kind: 'error',
+        action: 'retry-match',
+        sticky: true,
+      })
+      return false
+    } finally {
+      state.matching = false
+    }
+  }
+
+  /** Leaves (LOGOUT): partners are told, the token is revoked, back to the nickname screen. */
+  async function logout() {
+    if (!state.accountId || state.loggingOut) return
+    state.loggingOut = true
+    cancelReconnect()
+    try {
+      if (isConnected()) await request('LOGOUT', { accountId: state.accountId }, 5000)
+    } catch {
+      // Closing the socket below ends the sessions on the server all the same.
+    }
+    forgetAccount()
+    resetChat()
+    // The socket stays open, unbound, for the next nickname: one socket per page.
+    if (!socket || socket.readyState !== SOCKET_OPEN) state.connection = 'offline'
+    state.loggingOut = false
+  }
+
+  function resetChat() {
+    state.sessions.splice(0)
+    state.activeSessionId = 0
+    state.matching = false
+    state.replaced = false
+    state.reconnectAttempt = 0
+    state.nextRetryAt = 0
+    state.screen = 'login'
+    dismissNotice()
+    dialogues.clear()
+    closedSessions.clear()
+  }
+
+  // ------------------------------------------------------------------ reconnect
+
+  function cancelReconnect() {
+    if (reconnectTimer !== null) clearTimer(reconnectTimer)
+    reconnectTimer = null
+    state.nextRetryAt = 0
+  }
+
+  function scheduleReconnect() {
+    if (reconnectTimer !== null || reconnecting || !state.accountId) return
+    state.connection = 'reconnecting'
+    const delay = reconnectDelay(state.reconnectAttempt, random)
+    state.reconnectAttempt += 1
+    state.nextRetryAt = now() + delay
+    reconnectTimer = setTimer(() => {
+      reconnectTimer = null
+      reconnectNow()
+    }, delay)
+  }
+
+  /** One RECONNECT attempt on a new socket; another is scheduled if it fails. */
+  async function reconnectNow() {
+    if (reconnecting || !state.accountId || !token) return
+    cancelReconnect()
+    reconnecting = true
+    state.replaced = false
+    if (state.connection !== 'connecting') state.connection = 'reconnecting'
+    let reply = null
+    try {
+      await ensureSocket()
+      reply = await request('RECONNECT', { accountId: state.accountId, token })
+    } catch {
+      reply = null
+    }
+    reconnecting = false
+    if (!state.accountId) return // logged out meanwhile
+    if (reply && reply.code === Code.OK) {
+      applyReconnect(reply)
+      return
+    }
+    if (reply && reply.code === Code.BAD_TOKEN) {
+      forgetAccount()
+      resetChat()
+      state.loginInfo = 'Your previous chat session has expired. Pick a nickname to start again.'
+      state.connection = socket ? 'connected' : 'offline'
+      return
+    }
+    if (socket) {
+      // Refused for a reason that may pass (the server is busy), or no answer in time:
+      // start over on a new connection after the backoff (handleClose schedules it).
+      abandonSocket(4000)
+      return
+    }
+    scheduleReconnect()
+  }
+
+  function applyReconnect(reply) {
+    const wasDown = state.reconnectAttempt > 0 || state.connection === 'reconnecting'
+    state.connection = 'connected'
+    state.reconnectAttempt = 0
+    state.nextRetryAt = 0
+    if (reply.nickName) state.nickName = reply.nickName
+    saveAccount()
+    const open = new Map()
+    for (const s of Array.isArray(reply.sessions) ? reply.sessions : []) {
+      if (Number.isInteger(s.sessionId)) open.set(s.sessionId, s)
+    }
+    let lost = 0
+    for (const session of state.sessions) {
+      if (!open.has(session.id) && !session.ended) {
+        endSession(session, 'lost')
+        lost += 1
+      }
+    }
+    for (const s of open.values()) {
+      addSession({ id: s.sessionId, partnerId: s.partnerId, partnerName: s.partnerName, origin: 'restored' })
+    }
+    // Messages that the drop kept from being sent go out again, same requestId; the
+    // delivery position is acked again, as an ACK may have been lost with the socket.
+    for (const session of state.sessions) {
+      if (session.ended) continue
+      session.deliveryAcked = 0
+      for (const m of session.messages) if (m.resendOnReconnect && m.state === 'failed') transmit(session, m)
+      if (isViewed(session)) markSeen(session)
+    }
+    scheduleAcks()
+    if (!wasDown) return
+    if (lost > 0) {
+      notify(
+        lost === 1
+          ? 'You are back online. One chat ended while the connection was down.'
+          : `You are back online. ${lost} chats ended while the connection was down.`,
+        { kind: 'warning' },
+      )
+    } else {
+      notify('You are back online.', { kind: 'success' })
+    }
+  }
+
+  function setNetworkOnline(online) {
+    state.networkOnline = Boolean(online)
+    // The network is back: do not sit out the rest of a long backoff.
+    if (online && reconnectTimer !== null) reconnectNow()
+  }
+
+  /** Picks up an account kept in sessionStorage (a reload): RECONNECT with its token. */
+  function start() {
+    const saved = loadAccount()
+    if (!saved) return false
+    token = saved.token
+    state.accountId = saved.accountId
+    state.nickName = saved.nickName || ''
+    state.screen = 'chat'
+    state.connection = 'connecting'
+    reconnectNow()
+    return true
+  }
+
+  /** Test hook: drops the socket as a network failure would (no LOGOUT). */
+  function dropConnection() {
+    if (socket) socket.close(4000, 'dropped for a test')
+  }
+
+  function runNoticeAction() {
+    const action = state.notice && state.notice.action
+    dismissNotice()
+    if (action === 'retry-match') return match()
+    if (action === 'reconnect') return reconnectNow()
+    return undefined
+  }
+
+  return {
+    state,
+    // actions
+    start,
+    login,
+    match,
+    logout,
+    sendMessage,
+    retryMessage,
+    closeSession,
+    setActiveSession,
+    setWindowVisible,
+    setPageActive,
+    setNetworkOnline,
+    reconnectNow,
+    dismissNotice,
+    runNoticeAction,
+    dropConnection,
+    // queries
+    isRead,
+    findSession,
+    get socketCount() {
+      return socket ? 1 : 0
+    },
+  }
+}

@@ -1,0 +1,202 @@
+// @vitest-environment happy-dom
+import { afterEach, describe, expect, it } from 'vitest'
+import { createApp, nextTick } from 'vue'
+import App from '../src/App.vue'
+import { storeKey } from '../src/lib/use-store.js'
+import { flush, makeStore, TOKEN } from './fake-socket.js'
+
+let app = null
+let host = null
+
+function mount(t) {
+  host = document.createElement('div')
+  document.body.appendChild(host)
+  app = createApp(App).provide(storeKey, t.store)
+  app.mount(host)
+  return host
+}
+
+afterEach(() => {
+  if (app) app.unmount()
+  if (host) host.remove()
+  app = null
+  host = null
+})
+
+const q = (sel, root = host) => root.querySelector(`[data-testid="${sel}"]`)
+const qa = (sel, root = host) => [...root.querySelectorAll(`[data-testid="${sel}"]`)]
+
+async function settle() {
+  await flush()
+  await nextTick()
+}
+
+async function type(input, value) {
+  input.value = value
+  input.dispatchEvent(new Event('input'))
+  await nextTick()
+}
+
+async function loginAs(t, name) {
+  await type(q('nickname-input'), name)
+  q('login-button').click()
+  await settle()
+  t.socket().open()
+  await settle()
+  t.socket().receive({ cmd: 'CRT_ACCOUNT', nickName: name, accountId: 17, token: TOKEN, code: 0 })
+  await settle()
+}
+
+describe('the nickname screen', () => {
+  it('explains an empty nickname', async () => {
+    const t = makeStore()
+    mount(t)
+    q('login-button').click()
+    await settle()
+    expect(q('nickname-error').textContent).toMatch(/Please enter a nickname/)
+    expect(t.sockets).toHaveLength(0)
+  })
+
+  it('explains a nickname that is too long', async () => {
+    const t = makeStore()
+    mount(t)
+    await type(q('nickname-input'), 'n'.repeat(40))
+    expect(q('nickname-error').textContent).toMatch(/At most 32 characters/)
+    q('login-button').click()
+    await settle()
+    expect(q('nickname-error').textContent).toMatch(/40 characters long; the limit is 32/)
+    expect(t.sockets).toHaveLength(0)
+  })
+
+  it('shows my name and the connection status once in', async () => {
+    const t = makeStore()
+    mount(t)
+    await loginAs(t, 'alice')
+    expect(q('my-name').textContent).toBe('alice')
+    expect(q('status').textContent.trim()).toBe('Connected')
+    expect(q('match-button')).not.toBeNull()
+    expect(q('logout-button')).not.toBeNull()
+  })
+})
+
+describe('a conversation window', () => {
+  async function chatting() {
+    const t = makeStore()
+    mount(t)
+    await loginAs(t, 'alice')
+    q('match-button').click()
+    await settle()
+    t.socket().receive({ cmd: 'MATCH', partnerId: 23, partnerName: 'bob', sessionId: 5, code: 0 })
+    await settle()
+    return t
+  }
+
+  it('is titled with the partner and announced by a notice', async () => {
+    await chatting()
+    const win = q('session-window')
+    expect(win.getAttribute('data-session-id')).toBe('5')
+    expect(q('partner-name', win).textContent).toBe('bob')
+    expect(q('notice').textContent).toMatch(/chatting with bob/)
+  })
+
+  it('shows markup in messages as text, never as HTML', async () => {
+    const t = await chatting()
+    t.socket().receive({
+      cmd: 'PUSH_DIALOGUE',
+      msgId: 1,
+      senderId: 23,
+      sessionId: 5,
+      content: '<img src=x onerror="window.pwned=1"><b>bold?</b>',
+    })
+    await settle()
+    const msg = q('message')
+    expect(msg.querySelector('img')).toBeNull()
+    expect(msg.querySelector('b')).toBeNull()
+    expect(msg.textContent).toContain('<b>bold?</b>')
+    expect(msg.getAttribute('data-mine')).toBe('false')
+    expect(msg.getAttribute('data-msg-id')).toBe('1')
+    expect(msg.hasAttribute('data-read')).toBe(false)
+  })
+
+  it('sends with Enter and marks own messages pending, sent, read', async () => {
+    const t = await chatting()
+    const input = q('message-input')
+    await type(input, 'hi bob')
+    input.dispatchEvent(new KeyboardEvent('keydown', { key: 'Enter', bubbles: true }))
+    await settle()
+    expect(input.value).toBe('')
+    const frame = t.socket().lastSent('DIALOGUE')
+    expect(frame.content).toBe('hi bob')
+    let msg = q('message')
+    expect(msg.getAttribute('data-mine')).toBe('true')
+    expect(msg.getAttribute('data-read')).toBe('false')
+    expect(msg.getAttribute('data-state')).toBe('pending')
+    expect(msg.hasAttribute('data-msg-id')).toBe(false)
+
+    t.socket().receive({ cmd: 'DIALOGUE', requestId: frame.requestId, msgId: 1, sessionId: 5, code: 0 })
+    await settle()
+    msg = q('message')
+    expect(msg.getAttribute('data-msg-id')).toBe('1')
+    expect(msg.getAttribute('data-state')).toBe('sent')
+
+    t.socket().receive({ cmd: 'PUSH_VIEWED_ACK', sessionId: 5, accountId: 23, msgId: 1 })
+    await settle()
+    expect(q('message').getAttribute('data-read')).toBe('true')
+  })
+
+  it('sends with the button; Shift+Enter does not send', async () => {
+    const t = await chatting()
+    const input = q('message-input')
+    await type(input, 'line one')
+    input.dispatchEvent(new KeyboardEvent('keydown', { key: 'Enter', shiftKey: true, bubbles: true }))
+    await settle()
+    expect(t.socket().sentCmd('DIALOGUE')).toHaveLength(0)
+    q('send-button').click()
+    await settle()
+    expect(t.socket().sentCmd('DIALOGUE')).toHaveLength(1)
+  })
+
+  it('offers a retry for a failed message, which reuses the requestId', async () => {
+    const t = await chatting()
+    await type(q('message-input'), 'hello')
+    q('send-button').click()
+    await settle()
+    const { requestId } = t.socket().lastSent('DIALOGUE')
+    t.socket().receive({ cmd: 'DIALOGUE', requestId, sessionId: 5, code: 2, msg: 'try again' })
+    await settle()
+    expect(q('message').getAttribute('data-state')).toBe('failed')
+    q('retry-button').click()
+    await settle()
+    expect(t.socket().sentCmd('DIALOGUE').map((f) => f.requestId)).toEqual([requestId, requestId])
+  })
+
+  it('says when the partner left, disables the input and can be closed', async () => {
+    const t = await chatting()
+    expect(q('session-ended')).toBeNull()
+    t.socket().receive({
+      cmd: 'PUSH_SIGNAL',
+      signalType: 'PartnerExit',
+      senderId: 0,
+      sessionId: 5,
+      receiverId: 17,
+      data: { accountId: 23 },
+    })
+    await settle()
+    expect(q('session-ended').textContent).toMatch(/bob left the chat/)
+    expect(q('message-input').disabled).toBe(true)
+    expect(q('send-button').disabled).toBe(true)
+    q('close-session').click()
+    await settle()
+    expect(qa('session-window')).toHaveLength(0)
+  })
+
+  it('shows an unread counter on a window that is not in view', async () => {
+    const t = await chatting()
+    t.store.setWindowVisible(5, false)
+    t.socket().receive({ cmd: 'PUSH_DIALOGUE', msgId: 1, senderId: 23, sessionId: 5, content: 'psst' })
+    t.socket().receive({ cmd: 'PUSH_DIALOGUE', msgId: 2, senderId: 23, sessionId: 5, content: 'hello?' })
+    await settle()
+    expect(q('unread-count').textContent.trim()).toBe('2')
+    expect(document.title).toBe('(2) Stranger Chat')
+  })
+})
