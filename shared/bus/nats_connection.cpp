@@ -170,6 +170,17 @@ void connection::on_disconnected(natsConnection* nc, void* self) {
 void connection::on_reconnected(natsConnection*, void* self) {
     auto* c = static_cast<connection*>(self);
     c->log_->info("reconnected to NATS at {}", c->url_);
+    std::function<void()> hook;
+    {
+        std::lock_guard lock(c->hook_mutex_);
+        hook = c->reconnected_hook_;
+    }
+    if (hook) hook();
+}
+
+void connection::on_reconnected(std::function<void()> hook) {
+    std::lock_guard lock(hook_mutex_);
+    reconnected_hook_ = std::move(hook);
 }
 
 void connection::on_closed(natsConnection*, void* self) {

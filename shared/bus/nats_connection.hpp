@@ -6,6 +6,7 @@
 #include <chrono>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -94,6 +95,10 @@ public:
     /// Drains subscriptions and pending publishes, then closes; used on shutdown.
     void drain(std::chrono::milliseconds timeout);
 
+    /// Runs `hook` (on a cnats thread) every time the connection comes back after an
+    /// outage: messages published to us meanwhile were lost.
+    void on_reconnected(std::function<void()> hook);
+
     natsConnection* raw() { return conn_.get(); }
     const std::shared_ptr<spdlog::logger>& logger() const { return log_; }
 
@@ -109,6 +114,8 @@ private:
 
     std::shared_ptr<spdlog::logger> log_;
     std::string url_;
+    std::mutex hook_mutex_;
+    std::function<void()> reconnected_hook_;
     std::unique_ptr<natsConnection, conn_deleter> conn_;
 };
 

@@ -14,6 +14,8 @@ inline constexpr std::string_view k_viewed_ack = "chat.cmd.viewed";
 inline constexpr std::string_view k_logout = "chat.cmd.logout";
 inline constexpr std::string_view k_reconnect = "chat.cmd.reconnect";
 inline constexpr std::string_view k_offline = "chat.cmd.offline";
+inline constexpr std::string_view k_ack = "chat.cmd.ack";
+inline constexpr std::string_view k_resume = "chat.cmd.resume";
 inline constexpr std::string_view k_broker_hello = "chat.cmd.broker.hello";
 /// Logic subscribes to every command subject with this wildcard.
 inline constexpr std::string_view k_all_commands = "chat.cmd.>";

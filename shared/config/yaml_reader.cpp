@@ -12,14 +12,16 @@ std::chrono::milliseconds parse_duration(const std::string& text) {
     try {
         value = std::stoll(text, &pos);
     } catch (const std::exception&) {
-        throw config_error(fmt::format("'{}' is not a duration (use e.g. 250ms, 5s, 2m)", text));
+        throw config_error(fmt::format("'{}' is not a duration (use e.g. 250ms, 5s, 2m, 12h, 30d)", text));
     }
     const auto unit = text.substr(pos);
     if (value < 0) throw config_error(fmt::format("duration '{}' is negative", text));
     if (unit.empty() || unit == "ms") return std::chrono::milliseconds(value);
     if (unit == "s") return std::chrono::seconds(value);
     if (unit == "m") return std::chrono::minutes(value);
-    throw config_error(fmt::format("'{}' has an unknown unit (use ms, s or m)", text));
+    if (unit == "h") return std::chrono::hours(value);
+    if (unit == "d") return std::chrono::hours(24 * value);
+    throw config_error(fmt::format("'{}' has an unknown unit (use ms, s, m, h or d)", text));
 }
 
 section::section(YAML::Node node, std::string path) : node_(std::move(node)), path_(std::move(path)) {
@@ -75,6 +77,19 @@ std::chrono::milliseconds section::get_duration(const std::string& key, std::chr
     } catch (const config_error& e) {
         throw config_error(fmt::format("{}.{}: {}", path_, key, e.what()));
     }
+}
+
+std::vector<std::string> section::get_string_list(const std::string& key) {
+    read_.insert(key);
+    std::vector<std::string> out;
+    if (!has(key)) return out;
+    auto value = node_[key];
+    if (!value.IsSequence()) throw config_error(fmt::format("{}.{} must be a list", path_, key));
+    for (const auto& item : value) {
+        if (!item.IsScalar()) throw config_error(fmt::format("{}.{} must be a list of strings", path_, key));
+        out.push_back(item.as<std::string>());
+    }
+    return out;
 }
 
 void section::finish() const {

@@ -7,6 +7,7 @@
 #include <set>
 #include <stdexcept>
 #include <string>
+#include <vector>
 
 namespace chat::config {
 
@@ -15,7 +16,7 @@ struct config_error : std::runtime_error {
     using std::runtime_error::runtime_error;
 };
 
-/// Parses "250ms", "5s", "2m" (a bare number means milliseconds).
+/// Parses "250ms", "5s", "2m", "12h", "30d" (a bare number means milliseconds).
 std::chrono::milliseconds parse_duration(const std::string& text);
 
 /// Reads one YAML mapping strictly: every key must be read, unknown keys are an error
@@ -31,6 +32,8 @@ public:
     std::string require_string(const std::string& key);
     int get_int(const std::string& key, int fallback, int min, int max);
     std::chrono::milliseconds get_duration(const std::string& key, std::chrono::milliseconds fallback);
+    /// A sequence of strings; empty when the key is absent.
+    std::vector<std::string> get_string_list(const std::string& key);
 
     /// Throws config_error naming any key that was present but never read.
     void finish() const;

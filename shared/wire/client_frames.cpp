@@ -89,6 +89,7 @@ client_request parse_known(const std::string& cmd, const json& frame, json& requ
         check(check_token(token));
         return reconnect_request{account_id, std::move(token)};
     }
+    if (cmd == "ACK") return ack_request{require_id(frame, "sessionId"), require_id(frame, "msgId")};
     if (cmd == "PING") return ping_request{};
     if (cmd == "PONG") return pong_request{};
     refuse(fmt::format("unknown cmd '{}'", cmd), code::unknown_cmd);
@@ -122,6 +123,7 @@ std::string_view command_name(const client_request& request) {
         std::string_view operator()(const viewed_ack_request&) const { return "VIEWED_ACK"; }
         std::string_view operator()(const logout_request&) const { return "LOGOUT"; }
         std::string_view operator()(const reconnect_request&) const { return "RECONNECT"; }
+        std::string_view operator()(const ack_request&) const { return "ACK"; }
         std::string_view operator()(const ping_request&) const { return "PING"; }
         std::string_view operator()(const pong_request&) const { return "PONG"; }
     };

@@ -37,12 +37,17 @@ struct reconnect_request {
     std::int64_t account_id;
     std::string token;
 };
+/// Cumulative delivery acknowledgement (not answered unless refused).
+struct ack_request {
+    std::int64_t session_id;
+    std::int64_t msg_id;
+};
 struct ping_request {};
 struct pong_request {};
 
 using client_request = std::variant<create_account_request, match_request, dialogue_request,
                                     viewed_ack_request, logout_request, reconnect_request,
-                                    ping_request, pong_request>;
+                                    ack_request, ping_request, pong_request>;
 
 /// Why a frame was refused, and what to echo in the error response.
 struct frame_error {

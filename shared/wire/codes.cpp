@@ -16,6 +16,7 @@ std::string_view code_name(code c) {
         case code::bad_token: return "BAD_TOKEN";
         case code::already_logged_in: return "ALREADY_LOGGED_IN";
         case code::frame_too_large: return "FRAME_TOO_LARGE";
+        case code::rate_limited: return "RATE_LIMITED";
     }
     return "UNKNOWN";
 }

@@ -19,6 +19,7 @@ enum class code : int {
     bad_token = 9,
     already_logged_in = 10,
     frame_too_large = 11,
+    rate_limited = 12,
 };
 
 constexpr int to_int(code c) { return static_cast<int>(c); }

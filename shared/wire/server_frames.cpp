@@ -68,6 +68,24 @@ std::string ping_frame(std::int64_t account_id) { return dump({{"cmd", "PING"}, 
 
 std::string pong_frame(std::int64_t account_id) { return dump({{"cmd", "PONG"}, {"accountId", account_id}}); }
 
+std::string ack_error_frame(std::int64_t session_id, std::int64_t msg_id, code c, std::string_view msg) {
+    return dump({{"cmd", "ACK"}, {"sessionId", session_id}, {"msgId", msg_id}, {"code", to_int(c)}, {"msg", msg}});
+}
+
+namespace {
+
+// PartnerExit, PartnerAway and PartnerBack share one shape.
+std::string partner_signal(const proto::Delivery& d, std::string_view type) {
+    return dump({{"cmd", "PUSH_SIGNAL"},
+                 {"signalType", type},
+                 {"senderId", 0},
+                 {"sessionId", d.session_id()},
+                 {"receiverId", d.receiver_id()},
+                 {"data", {{"accountId", d.peer_id()}}}});
+}
+
+}  // namespace
+
 std::string push_frame(const proto::Delivery& d) {
     switch (d.kind()) {
         case proto::Delivery::MESSAGE:
@@ -83,13 +101,9 @@ std::string push_frame(const proto::Delivery& d) {
                          {"sessionId", d.session_id()},
                          {"receiverId", d.receiver_id()},
                          {"data", {{"accountId", d.peer_id()}, {"nickName", d.peer_name()}}}});
-        case proto::Delivery::PARTNER_EXIT:
-            return dump({{"cmd", "PUSH_SIGNAL"},
-                         {"signalType", "PartnerExit"},
-                         {"senderId", 0},
-                         {"sessionId", d.session_id()},
-                         {"receiverId", d.receiver_id()},
-                         {"data", {{"accountId", d.peer_id()}}}});
+        case proto::Delivery::PARTNER_EXIT: return partner_signal(d, "PartnerExit");
+        case proto::Delivery::PARTNER_AWAY: return partner_signal(d, "PartnerAway");
+        case proto::Delivery::PARTNER_BACK: return partner_signal(d, "PartnerBack");
         case proto::Delivery::VIEWED:
             return dump({{"cmd", "PUSH_VIEWED_ACK"},
                          {"sessionId", d.session_id()},

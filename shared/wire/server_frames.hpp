@@ -24,6 +24,8 @@ std::string logout_frame();
 std::string reconnect_frame(const proto::ReconnectReply& reply);
 std::string ping_frame(std::int64_t account_id);
 std::string pong_frame(std::int64_t account_id);
+/// A refused ACK (valid ACKs are not answered).
+std::string ack_error_frame(std::int64_t session_id, std::int64_t msg_id, code c, std::string_view msg);
 
 /// A PUSH_DIALOGUE, PUSH_SIGNAL or PUSH_VIEWED_ACK frame for one delivery.
 std::string push_frame(const proto::Delivery& delivery);

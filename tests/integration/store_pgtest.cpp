@@ -247,10 +247,10 @@ TEST_CASE("reconnect needs the right token, rebinds, lists open sessions and nam
     const auto b = online_account(*s, "bob", "e1/2");
     const auto ab = s->match(a, woken).session_id;
 
-    CHECK(s->reconnect(a, util::sha256_hex("wrong-token"), {"b2", "e2/1"}).code == code::bad_token);
-    CHECK(s->reconnect(424242, util::sha256_hex("right-token"), {"b2", "e2/1"}).code == code::bad_token);
+    CHECK(s->reconnect(a, util::sha256_hex("wrong-token"), {"b2", "e2/1"}, woken).code == code::bad_token);
+    CHECK(s->reconnect(424242, util::sha256_hex("right-token"), {"b2", "e2/1"}, woken).code == code::bad_token);
 
-    auto ok = s->reconnect(a, util::sha256_hex("right-token"), {"b2", "e2/1"});
+    auto ok = s->reconnect(a, util::sha256_hex("right-token"), {"b2", "e2/1"}, woken);
     REQUIRE(ok.code == code::ok);
     CHECK(ok.nickname == "alice");
     REQUIRE(ok.sessions.size() == 1);
@@ -266,7 +266,7 @@ TEST_CASE("reconnect needs the right token, rebinds, lists open sessions and nam
     CHECK_FALSE(s->take_offline(a, "e1/1", false, woken));
     // LOGOUT revokes the token.
     REQUIRE(s->take_offline(a, "e2/1", true, woken));
-    CHECK(s->reconnect(a, util::sha256_hex("right-token"), {"b2", "e2/2"}).code == code::bad_token);
+    CHECK(s->reconnect(a, util::sha256_hex("right-token"), {"b2", "e2/2"}, woken).code == code::bad_token);
 }
 
 TEST_CASE("a restarted broker's older accounts and a silent broker's accounts go offline") {

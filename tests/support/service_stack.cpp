@@ -70,7 +70,8 @@ void service_stack::write_configs() {
                "logic:\n  workers: " + std::to_string(o.logic_workers) +
                    "\n  dialogue_batch_max: " + std::to_string(o.dialogue_batch_max) +
                    "\npresence:\n  broker_timeout: " + o.broker_timeout +
-                   "\n  sweep_interval: " + o.presence_sweep + "\n" + nats + postgres + log);
+                   "\n  sweep_interval: " + o.presence_sweep + "\n  grace: " + o.grace + "\n  token_ttl: " + o.token_ttl + "\n" + nats +
+                   postgres + log);
 
     dispatcher_config_ = dir_ / "dispatcher.yaml";
     write_file(dispatcher_config_,
@@ -86,9 +87,9 @@ void service_stack::write_configs() {
                        "\n  threads: " + std::to_string(o.broker_threads) +
                        "\n  web_root: web/dist\n  request_timeout: " + o.request_timeout +
                        "\n  heartbeat_interval: " + o.heartbeat_interval +
-                       "\nlimits:\n  max_frame_bytes: " + std::to_string(o.max_frame_bytes) +
-                       "\nping:\n  interval: " + o.ping_interval +
-                       "\n  max_wait: " + o.ping_max_wait + "\n" + nats + log);
+                       "\nlimits:\n  max_frame_bytes: " + std::to_string(o.max_frame_bytes) + "\n" +
+                       o.broker_limits + "ping:\n  interval: " + o.ping_interval +
+                       "\n  max_wait: " + o.ping_max_wait + "\n" + o.broker_extra + nats + log);
     }
 }
 

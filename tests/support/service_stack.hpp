@@ -30,12 +30,20 @@ struct stack_options {
     std::size_t max_frame_bytes = 65536;
     std::string ping_interval = "10s";
     std::string ping_max_wait = "30s";
+    /// Extra lines under `limits:` (e.g. "  messages_per_second: 5\n") and extra top-level
+    /// YAML (e.g. an `http:` section) for every broker.
+    std::string broker_limits;
+    std::string broker_extra;
 
     // logic
     int logic_workers = 4;
     int dialogue_batch_max = 64;
     std::string broker_timeout = "5s";  // presence.broker_timeout
     std::string presence_sweep = "1s";  // presence.sweep_interval
+    /// presence.grace: 0 by default here, the design's immediate PartnerExit; tests of the
+    /// away state set it.
+    std::string grace = "0s";
+    std::string token_ttl = "720h";     // presence.token_ttl
 
     // dispatcher
     int dispatcher_workers = 2;

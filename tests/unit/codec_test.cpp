@@ -56,6 +56,9 @@ TEST_CASE("every command parses into its request") {
     CHECK(r.account_id == 7);
     CHECK(r.token == token);
 
+    auto ack = std::get<ack_request>(parse_ok(R"({"cmd":"ACK","sessionId":3,"msgId":12})"));
+    CHECK(ack.session_id == 3);
+    CHECK(ack.msg_id == 12);
     CHECK(std::holds_alternative<ping_request>(parse_ok(R"({"cmd":"PING"})")));
     CHECK(std::holds_alternative<pong_request>(parse_ok(R"({"cmd":"PONG","accountId":7})")));
     CHECK(command_name(parse_ok(R"({"cmd":"MATCH","accountId":7})")) == "MATCH");
@@ -106,6 +109,9 @@ TEST_CASE("missing and wrongly typed fields are refused with code 1 under the re
         R"({"cmd":"LOGOUT"})",
         R"({"cmd":"RECONNECT","accountId":7})",
         R"({"cmd":"RECONNECT","accountId":7,"token":"short"})",
+        R"({"cmd":"ACK","sessionId":3})",
+        R"({"cmd":"ACK","sessionId":3,"msgId":"12"})",
+        R"({"cmd":"ACK","sessionId":0,"msgId":12})",
     };
     for (const char* text : cases) {
         auto e = parse_error(text);
@@ -188,6 +194,13 @@ TEST_CASE("push frames match the design's shapes") {
     CHECK(json::parse(push_frame(d)) ==
           json{{"cmd", "PUSH_SIGNAL"}, {"signalType", "PartnerExit"}, {"senderId", 0}, {"sessionId", 9},
                {"receiverId", 2}, {"data", {{"accountId", 1}}}});
+
+    d.set_kind(chat::proto::Delivery::PARTNER_AWAY);
+    CHECK(json::parse(push_frame(d)) ==
+          json{{"cmd", "PUSH_SIGNAL"}, {"signalType", "PartnerAway"}, {"senderId", 0}, {"sessionId", 9},
+               {"receiverId", 2}, {"data", {{"accountId", 1}}}});
+    d.set_kind(chat::proto::Delivery::PARTNER_BACK);
+    CHECK(json::parse(push_frame(d))["signalType"] == "PartnerBack");
 
     d.set_kind(chat::proto::Delivery::VIEWED);
     d.set_msg_id(4);

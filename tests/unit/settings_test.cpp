@@ -30,7 +30,9 @@ TEST_CASE("durations take ms, s and m") {
     CHECK(parse_duration("5s") == std::chrono::milliseconds(5000));
     CHECK(parse_duration("2m") == std::chrono::milliseconds(120000));
     CHECK(parse_duration("40") == std::chrono::milliseconds(40));
-    CHECK_THROWS_AS(parse_duration("5h"), config_error);
+    CHECK(parse_duration("2h") == std::chrono::hours(2));
+    CHECK(parse_duration("30d") == std::chrono::hours(720));
+    CHECK_THROWS_AS(parse_duration("5w"), config_error);
     CHECK_THROWS_AS(parse_duration("soon"), config_error);
     CHECK_THROWS_AS(parse_duration("-1s"), config_error);
 }
@@ -47,6 +49,8 @@ TEST_CASE("the shipped configs load with their documented values") {
     const auto logic = chat::logic::load_logic_settings((k_config_dir / "logic.yaml").string());
     CHECK(logic.workers == 4);
     CHECK(logic.broker_timeout == std::chrono::seconds(5));
+    CHECK(logic.grace == std::chrono::seconds(30));
+    CHECK(logic.token_ttl == std::chrono::hours(720));
     CHECK(logic.postgres.url.find("15432") != std::string::npos);
 
     const auto dispatcher = chat::dispatcher::load_dispatcher_settings((k_config_dir / "dispatcher.yaml").string());

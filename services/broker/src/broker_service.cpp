@@ -29,6 +29,11 @@ broker_service::broker_service(broker_settings settings, std::shared_ptr<spdlog:
     listener_ = std::make_shared<listener>(ioc_, net::ip::tcp::endpoint{address, settings.port}, state_);
     push_sub_ = state_->nats().subscribe(subjects::broker_push(settings.id),
                                          [this](bus::message&& m) { on_push(std::move(m)); });
+    // Pushes sent while the link was down are gone: every connection asks for what it
+    // has not acknowledged.
+    state_->nats().on_reconnected([this] {
+        for (auto& session : state_->all_sessions()) session->resume_after_bus_loss();
+    });
 }
 
 broker_service::~broker_service() = default;
@@ -62,9 +67,12 @@ void broker_service::on_push(bus::message&& m) {
         return;
     }
     for (const auto& d : push.deliveries()) {
-        auto session = state_->find_account(d.receiver_id());
-        if (!session) continue;  // not connected here (any more)
-        session->push(d.receiver_id(), std::make_shared<const std::string>(wire::push_frame(d)));
+        auto bound = state_->find_account(d.receiver_id());
+        auto holding = state_->find_holding(d.receiver_id());
+        if (!bound && !holding) continue;  // not connected here (any more)
+        auto frame = std::make_shared<const std::string>(wire::push_frame(d));
+        if (bound) bound->push(d.receiver_id(), frame);
+        if (holding && holding != bound) holding->push(d.receiver_id(), frame);
     }
     for (const auto& k : push.kicks())
         if (auto session = state_->find_connection(k.conn_key())) session->kick(k.conn_key());
@@ -104,6 +112,7 @@ void broker_service::heartbeat() {
     } catch (const bus::nats_error& e) {
         log_->debug("heartbeat not sent: {}", e.what());
     }
+    state_->sweep_limits();
     heartbeat_timer_.expires_after(state_->settings().heartbeat_interval);
     heartbeat_timer_.async_wait([this](boost::system::error_code ec) {
         if (!ec) heartbeat();

@@ -1,5 +1,6 @@
 #include "http_session.hpp"
 
+#include <algorithm>
 #include <boost/asio/dispatch.hpp>
 #include <boost/beast/websocket/rfc6455.hpp>
 
@@ -33,6 +34,18 @@ http::response<http::string_body> text_response(http::status status, unsigned ve
     res.body() = std::move(body);
     res.prepare_payload();
     return res;
+}
+
+// A browser names the page that opens a WebSocket in Origin: allow the broker's own
+// origin (scheme + the Host it was reached by) and the configured ones. Clients that
+// send no Origin are not browsers and cannot be tricked by a page.
+bool origin_allowed(const http::request<http::string_body>& req, const std::vector<std::string>& allowed) {
+    const auto origin_it = req.find(http::field::origin);
+    if (origin_it == req.end()) return true;
+    const std::string origin(origin_it->value());
+    const std::string host(req[http::field::host]);
+    if (!host.empty() && (origin == "http://" + host || origin == "https://" + host)) return true;
+    return std::find(allowed.begin(), allowed.end(), origin) != allowed.end();
 }
 
 std::string_view path_of(beast::string_view target) {
@@ -78,6 +91,13 @@ void http_session::on_read(beast::error_code ec, std::size_t) {
 
     if (beast::websocket::is_upgrade(req)) {
         if (path == "/ws") {
+            if (!origin_allowed(req, state_->settings().allowed_origins))
+                return write(text_response(http::status::forbidden, version, false, "this origin may not connect\n"));
+            beast::error_code ignored;
+            const auto address = stream_.socket().remote_endpoint(ignored).address().to_string();
+            if (!state_->allow_connection(address))
+                return write(text_response(http::status::too_many_requests, version, false,
+                                           "too many connections from your address; retry later\n"));
             stream_.expires_never();  // the WebSocket session sets its own timeouts
             std::make_shared<websocket_session>(stream_.release_socket(), state_)->run(parser_->release());
             return;

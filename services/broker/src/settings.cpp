@@ -27,6 +27,12 @@ broker_settings load_broker_settings(const std::string& file) {
         auto limits = root.child("limits");
         s.max_frame_bytes = static_cast<std::size_t>(
             limits.get_int("max_frame_bytes", static_cast<int>(s.max_frame_bytes), 1024, 16 * 1024 * 1024));
+        s.max_queued_frames = static_cast<std::size_t>(
+            limits.get_int("max_queued_frames", static_cast<int>(s.max_queued_frames), 16, 1'000'000));
+        s.messages_per_second = limits.get_int("messages_per_second", 0, 0, 1'000'000);
+        s.account_messages_per_second = limits.get_int("account_messages_per_second", 0, 0, 1'000'000);
+        s.accounts_per_minute_per_address = limits.get_int("accounts_per_minute_per_address", 0, 0, 1'000'000);
+        s.connections_per_minute_per_address = limits.get_int("connections_per_minute_per_address", 0, 0, 1'000'000);
         limits.finish();
     }
     {
@@ -36,6 +42,11 @@ broker_settings load_broker_settings(const std::string& file) {
         ping.finish();
         if (s.ping_interval.count() <= 0 || s.ping_max_wait < s.ping_interval)
             throw config::config_error("ping.interval must be positive and ping.max_wait at least ping.interval");
+    }
+    {
+        auto http = root.child("http");
+        s.allowed_origins = http.get_string_list("allowed_origins");
+        http.finish();
     }
     s.nats = config::read_nats(root);
     s.log = config::read_log(root);

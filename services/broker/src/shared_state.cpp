@@ -19,7 +19,15 @@ shared_state::shared_state(boost::asio::io_context& ioc, broker_settings setting
       log_(std::move(log)),
       epoch_(util::random_hex(8)),
       nats_({settings_.nats.url, "chat-broker-" + settings_.id}, log_),
-      requester_(nats_, "_INBOX.broker." + settings_.id + "." + epoch_) {}
+      requester_(nats_, "_INBOX.broker." + settings_.id + "." + epoch_) {
+    // Bursts of twice the rate; per-minute limits allow their whole minute at once.
+    if (const double rate = settings_.account_messages_per_second; rate > 0)
+        account_messages_ = std::make_unique<util::keyed_rate_limiter>(rate, 2 * rate);
+    if (const double per_minute = settings_.accounts_per_minute_per_address; per_minute > 0)
+        address_accounts_ = std::make_unique<util::keyed_rate_limiter>(per_minute / 60, per_minute);
+    if (const double per_minute = settings_.connections_per_minute_per_address; per_minute > 0)
+        address_connections_ = std::make_unique<util::keyed_rate_limiter>(per_minute / 60, per_minute);
+}
 
 shared_state::~shared_state() = default;
 
@@ -52,6 +60,42 @@ std::shared_ptr<websocket_session> shared_state::find_account(std::int64_t accou
     std::lock_guard lock(mutex_);
     auto it = accounts_.find(account_id);
     return it == accounts_.end() ? nullptr : it->second.lock();
+}
+
+void shared_state::hold(std::int64_t account_id, const std::weak_ptr<websocket_session>& session) {
+    std::lock_guard lock(mutex_);
+    holding_[account_id] = session;
+}
+
+void shared_state::unhold(std::int64_t account_id, const websocket_session* session) {
+    std::lock_guard lock(mutex_);
+    auto it = holding_.find(account_id);
+    if (it == holding_.end()) return;
+    auto current = it->second.lock();
+    if (!current || current.get() == session) holding_.erase(it);
+}
+
+std::shared_ptr<websocket_session> shared_state::find_holding(std::int64_t account_id) {
+    std::lock_guard lock(mutex_);
+    auto it = holding_.find(account_id);
+    return it == holding_.end() ? nullptr : it->second.lock();
+}
+
+bool shared_state::allow_account_message(std::int64_t account_id) {
+    return !account_messages_ || account_messages_->try_take(std::to_string(account_id));
+}
+
+bool shared_state::allow_account_creation(const std::string& address) {
+    return !address_accounts_ || address_accounts_->try_take(address);
+}
+
+bool shared_state::allow_connection(const std::string& address) {
+    return !address_connections_ || address_connections_->try_take(address);
+}
+
+void shared_state::sweep_limits() {
+    for (auto* limiter : {account_messages_.get(), address_accounts_.get(), address_connections_.get()})
+        if (limiter) limiter->sweep();
 }
 
 std::shared_ptr<websocket_session> shared_state::find_connection(const std::string& conn_key) {

@@ -16,6 +16,7 @@
 #include "settings.hpp"
 #include "shared/bus/nats_connection.hpp"
 #include "shared/bus/requester.hpp"
+#include "shared/util/rate_limiter.hpp"
 
 namespace chat::broker {
 
@@ -45,10 +46,22 @@ public:
     void bind(std::int64_t account_id, const std::weak_ptr<websocket_session>& session);
     void unbind(std::int64_t account_id, const websocket_session* session);
     std::shared_ptr<websocket_session> find_account(std::int64_t account_id);
+    /// A connection whose RECONNECT to `account_id` is in flight: it holds the account's
+    /// pushes until its resume is written, so none slips past it unseen.
+    void hold(std::int64_t account_id, const std::weak_ptr<websocket_session>& session);
+    void unhold(std::int64_t account_id, const websocket_session* session);
+    std::shared_ptr<websocket_session> find_holding(std::int64_t account_id);
     /// The live connection with key `conn_key`, if it belongs to this run of the broker.
     std::shared_ptr<websocket_session> find_connection(const std::string& conn_key);
     std::vector<std::shared_ptr<websocket_session>> all_sessions();
     std::size_t connection_count();
+
+    /// Rate limits (true: go ahead). Limits set to 0 in the config always allow.
+    bool allow_account_message(std::int64_t account_id);
+    bool allow_account_creation(const std::string& address);
+    bool allow_connection(const std::string& address);
+    /// Forgets idle rate-limit buckets (called on the heartbeat timer).
+    void sweep_limits();
 
     /// Tells logic that an account's connection is gone, retrying with backoff until
     /// logic answers (a lost report would leave a ghost online).
@@ -68,6 +81,11 @@ private:
     std::mutex mutex_;
     std::unordered_map<std::uint64_t, std::weak_ptr<websocket_session>> sessions_;
     std::unordered_map<std::int64_t, std::weak_ptr<websocket_session>> accounts_;
+    std::unordered_map<std::int64_t, std::weak_ptr<websocket_session>> holding_;
+
+    std::unique_ptr<util::keyed_rate_limiter> account_messages_;   // null: no limit
+    std::unique_ptr<util::keyed_rate_limiter> address_accounts_;
+    std::unique_ptr<util::keyed_rate_limiter> address_connections_;
 };
 
 }  // namespace chat::broker

@@ -19,10 +19,16 @@ namespace {
 // Frames above this close the connection (1009); smaller oversized frames are discarded
 // and answered with code 11 (limits.max_frame_bytes).
 constexpr std::size_t k_hard_frame_cap = 16 * 1024 * 1024;
-// A client this far behind on reading is disconnected instead of growing memory.
-constexpr std::size_t k_max_write_queue = 8192;
 constexpr int k_max_dialogue_batch = 64;
 constexpr std::uint16_t k_close_replaced = 4001;
+// A queue over limits.max_queued_frames is a slow client only once its oldest frame has
+// waited this long (a resume page is a burst, not slowness); past the hard cap it is
+// dropped at once, so memory stays bounded either way.
+constexpr auto k_write_stall = std::chrono::seconds(1);
+constexpr std::size_t k_hard_queue_factor = 4;
+constexpr std::size_t k_min_hard_queue = 512;
+// The next resume page is asked for once the queue is this short.
+constexpr std::size_t k_resume_low_water = 32;
 
 const char* describe_failure(bus::request_status status) {
     switch (status) {
@@ -50,6 +56,9 @@ websocket_session::~websocket_session() {
 }
 
 void websocket_session::run(beast::http::request<beast::http::string_body> request) {
+    beast::error_code ec;
+    remote_address_ = beast::get_lowest_layer(ws_).socket().remote_endpoint(ec).address().to_string();
+    if (const double rate = state_->settings().messages_per_second; rate > 0) rate_.emplace(rate, 2 * rate);
     ws_.set_option(websocket::stream_base::timeout::suggested(beast::role_type::server));
     ws_.set_option(websocket::stream_base::decorator(
         [](websocket::response_type& res) { res.set(beast::http::field::server, "chat-broker"); }));
@@ -108,7 +117,21 @@ void websocket_session::handle_frame(std::string_view text) {
     handle_request(std::get<wire::client_request>(std::move(parsed)));
 }
 
+bool websocket_session::within_rate(std::string_view cmd, const nlohmann::json& request_id) {
+    if ((rate_ && !rate_->try_take()) || (account_id_ != 0 && !state_->allow_account_message(account_id_))) {
+        send(wire::error_frame(cmd, code::rate_limited, "slow down: too many messages; retry in a moment", request_id));
+        return false;
+    }
+    return true;
+}
+
 void websocket_session::handle_request(wire::client_request&& request) {
+    // PONG and ACK only answer the server; everything else counts against the limits.
+    if (!std::holds_alternative<wire::pong_request>(request) && !std::holds_alternative<wire::ack_request>(request)) {
+        const auto* dialogue = std::get_if<wire::dialogue_request>(&request);
+        if (!within_rate(wire::command_name(request), dialogue ? dialogue->request_id_echo : nlohmann::json()))
+            return;
+    }
     std::visit(
         [this](auto&& r) {
             using T = std::decay_t<decltype(r)>;
@@ -128,6 +151,8 @@ void websocket_session::handle_request(wire::client_request&& request) {
                 on_viewed_ack(r);
             else if constexpr (std::is_same_v<T, wire::logout_request>)
                 on_logout(r);
+            else if constexpr (std::is_same_v<T, wire::ack_request>)
+                on_ack(r);
         },
         std::move(request));
 }
@@ -145,6 +170,10 @@ bool websocket_session::acting_as(std::string_view cmd, std::int64_t named_accou
 }
 
 void websocket_session::on_create_account(wire::create_account_request&& r) {
+    if (account_id_ == 0 && !login_in_flight_ && !state_->allow_account_creation(remote_address_)) {
+        send(wire::error_frame("CRT_ACCOUNT", code::rate_limited, "too many new accounts from your address; retry later"));
+        return;
+    }
     proto::Request request;
     request.mutable_create_account()->set_nickname(r.nickname);
     log_in("CRT_ACCOUNT", subjects::k_create_account, std::move(request), [](const proto::Reply& reply) {
@@ -169,18 +198,30 @@ void websocket_session::log_in(std::string_view cmd, std::string_view subject, p
         return;
     }
     login_in_flight_ = true;
+    if (request.has_reconnect()) {
+        // Pushes for the account may reach this broker before the reply: hold them.
+        holding_account_ = request.reconnect().account_id();
+        resuming_ = true;
+        state_->hold(holding_account_, weak_from_this());
+    }
     ask_logic(subject, std::move(request), [this, cmd, account_of](bus::request_status status, const proto::Reply* reply) {
         login_in_flight_ = false;
-        if (!reply) return send(wire::error_frame(cmd, code::internal_error, describe_failure(status)));
-        if (reply->code() != 0) return send(wire::error_frame(cmd, static_cast<code>(reply->code()), reply->msg()));
+        if (!reply || reply->code() != 0) {
+            held_.clear();
+            finish_resume();
+            if (!reply) return send(wire::error_frame(cmd, code::internal_error, describe_failure(status)));
+            return send(wire::error_frame(cmd, static_cast<code>(reply->code()), reply->msg()));
+        }
         auto [account_id, frame] = account_of(*reply);
         if (gone_) {
             // Bound online to a connection that closed meanwhile: it must not stay online.
             state_->report_offline(account_id, conn_key_);
+            finish_resume();
             return;
         }
         bind_to(account_id);
         send(std::move(frame));
+        if (reply->has_reconnect()) deliver_resume(reply->reconnect().resume());
     });
 }
 
@@ -269,6 +310,99 @@ void websocket_session::on_logout(const wire::logout_request& r) {
               });
 }
 
+void websocket_session::on_ack(const wire::ack_request& r) {
+    if (account_id_ == 0) {
+        send(wire::ack_error_frame(r.session_id, r.msg_id, code::not_logged_in, "log in first"));
+        return;
+    }
+    auto& position = pending_acks_[r.session_id];
+    position = std::max(position, r.msg_id);
+    if (!ack_in_flight_) flush_acks();
+}
+
+void websocket_session::flush_acks() {
+    if (pending_acks_.empty() || gone_ || account_id_ == 0) return;
+    proto::Request request;
+    for (const auto& [session, msg] : pending_acks_) {
+        auto* a = request.mutable_ack()->add_acks();
+        a->set_session_id(session);
+        a->set_msg_id(msg);
+    }
+    auto sent = std::make_shared<std::map<std::int64_t, std::int64_t>>(std::move(pending_acks_));
+    pending_acks_.clear();
+    ack_in_flight_ = true;
+    ask_logic(subjects::k_ack, std::move(request), [this, sent](bus::request_status, const proto::Reply* reply) {
+        ack_in_flight_ = false;
+        if (!reply) {
+            // Not stored: keep the positions; the client's next ACK sends them again.
+            for (const auto& [session, msg] : *sent) pending_acks_[session] = std::max(pending_acks_[session], msg);
+            return;
+        }
+        if (reply->code() != 0) {
+            for (const auto& [session, msg] : *sent)
+                send(wire::ack_error_frame(session, msg, static_cast<code>(reply->code()), reply->msg()));
+        } else {
+            for (const auto& r : reply->ack().rejected())
+                send(wire::ack_error_frame(r.session_id(), r.msg_id(), static_cast<code>(r.code()), r.msg()));
+        }
+        flush_acks();
+    });
+}
+
+void websocket_session::resume_after_bus_loss() {
+    net::post(ws_.get_executor(), [self = shared_from_this()] {
+        if (self->account_id_ == 0 || self->resuming_ || self->gone_) return;
+        self->resuming_ = true;
+        self->request_resume_page();
+    });
+}
+
+void websocket_session::deliver_resume(const proto::ResumeReply& page) {
+    for (const auto& d : page.deliveries()) {
+        if (d.kind() == proto::Delivery::MESSAGE) {
+            auto& up_to = resumed_up_to_[d.session_id()];
+            up_to = std::max(up_to, d.msg_id());
+        }
+        send(wire::push_frame(d));
+    }
+    if (!page.more()) return finish_resume();
+    // Pace the pages by the client's reading: the next one once this one is mostly out.
+    next_resume_page_wanted_ = true;
+    if (write_queue_.size() < k_resume_low_water) {
+        next_resume_page_wanted_ = false;
+        request_resume_page();
+    }
+}
+
+void websocket_session::request_resume_page() {
+    if (gone_ || account_id_ == 0) return finish_resume();
+    proto::Request request;
+    request.mutable_resume()->set_account_id(account_id_);
+    for (const auto& [session, msg] : resumed_up_to_) {
+        auto* from = request.mutable_resume()->add_from();
+        from->set_session_id(session);
+        from->set_msg_id(msg);
+    }
+    ask_logic(subjects::k_resume, std::move(request), [this](bus::request_status, const proto::Reply* reply) {
+        // A failed page ends the resume; the client's next RECONNECT asks again.
+        if (!reply || reply->code() != 0) return finish_resume();
+        deliver_resume(reply->resume());
+    });
+}
+
+void websocket_session::finish_resume() {
+    resuming_ = false;
+    next_resume_page_wanted_ = false;
+    resumed_up_to_.clear();
+    if (holding_account_ != 0) {
+        state_->unhold(holding_account_, this);
+        holding_account_ = 0;
+    }
+    auto held = std::move(held_);
+    held_.clear();
+    for (auto& frame : held) send(std::move(frame));
+}
+
 void websocket_session::bind_to(std::int64_t account_id) {
     account_id_ = account_id;
     state_->bind(account_id, weak_from_this());
@@ -295,7 +429,14 @@ void websocket_session::ask_logic(std::string_view subject, proto::Request reque
 
 void websocket_session::push(std::int64_t receiver_id, std::shared_ptr<const std::string> frame) {
     net::post(ws_.get_executor(), [self = shared_from_this(), receiver_id, frame = std::move(frame)]() mutable {
-        if (self->account_id_ == receiver_id) self->send(std::move(frame));
+        const bool mine = self->account_id_ == receiver_id || self->holding_account_ == receiver_id;
+        if (!mine) return;
+        if (!self->resuming_) return self->send(std::move(frame));
+        if (self->held_.size() >= self->state_->settings().max_queued_frames) {
+            self->state_->log().warn("connection {} held too many pushes while resuming; dropping it", self->conn_key_);
+            return self->on_gone();
+        }
+        self->held_.push_back(std::move(frame));
     });
 }
 
@@ -311,7 +452,7 @@ void websocket_session::kick(const std::string& conn_key) {
 
 void websocket_session::shutdown() {
     net::post(ws_.get_executor(),
-              [self = shared_from_this()] { self->close_with(websocket::close_code::going_away, "broker stopping"); });
+              [self = shared_from_this()] { self->close_with(websocket::close_code::service_restart, "broker restarting"); });
 }
 
 void websocket_session::close_with(websocket::close_code close_code, const char* reason) {
@@ -325,8 +466,12 @@ void websocket_session::send(std::string frame) { send(std::make_shared<const st
 
 void websocket_session::send(std::shared_ptr<const std::string> frame) {
     if (gone_) return;
-    if (write_queue_.size() >= k_max_write_queue) {
-        state_->log().warn("connection {} is not reading; disconnecting it", conn_key_);
+    const auto limit = state_->settings().max_queued_frames;
+    const bool stalled = std::chrono::steady_clock::now() - write_started_ > k_write_stall;
+    if (write_queue_.size() >= limit &&
+        (stalled || write_queue_.size() >= std::max(limit * k_hard_queue_factor, k_min_hard_queue))) {
+        // Its undelivered messages wait for its RECONNECT (they are not acknowledged).
+        state_->log().warn("connection {} (account {}) is not reading its frames; dropping it", conn_key_, account_id_);
         on_gone();
         return;
     }
@@ -335,6 +480,7 @@ void websocket_session::send(std::shared_ptr<const std::string> frame) {
 }
 
 void websocket_session::do_write() {
+    write_started_ = std::chrono::steady_clock::now();
     ws_.text(true);
     ws_.async_write(net::buffer(*write_queue_.front()),
                     beast::bind_front_handler(&websocket_session::on_write, shared_from_this()));
@@ -346,6 +492,10 @@ void websocket_session::on_write(beast::error_code ec, std::size_t) {
         return;
     }
     write_queue_.pop_front();
+    if (next_resume_page_wanted_ && write_queue_.size() < k_resume_low_water) {
+        next_resume_page_wanted_ = false;
+        request_resume_page();
+    }
     if (!write_queue_.empty()) do_write();
 }
 
@@ -371,6 +521,11 @@ void websocket_session::on_gone() {
     gone_ = true;
     ping_timer_.cancel();
     write_queue_.clear();
+    held_.clear();
+    if (holding_account_ != 0) {
+        state_->unhold(holding_account_, this);
+        holding_account_ = 0;
+    }
     if (account_id_ != 0) {
         state_->unbind(account_id_, this);
         state_->report_offline(account_id_, conn_key_);

@@ -9,6 +9,8 @@
 #include <cstdint>
 #include <deque>
 #include <functional>
+#include <map>
+#include <optional>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -16,6 +18,7 @@
 
 #include "shared/bus/requester.hpp"
 #include "shared/proto/chat.pb.h"
+#include "shared/util/rate_limiter.hpp"
 #include "shared/wire/client_frames.hpp"
 
 namespace chat::broker {
@@ -38,8 +41,12 @@ public:
     void push(std::int64_t receiver_id, std::shared_ptr<const std::string> frame);
     /// Thread-safe: closes the connection if it is still `conn_key` (RECONNECT elsewhere).
     void kick(const std::string& conn_key);
-    /// Thread-safe: closes the connection with 1001 "going away" (broker shutdown).
+    /// Thread-safe: closes the connection with 1012 "service restart" (broker shutdown),
+    /// so the client reconnects, elsewhere if it can, and resumes.
     void shutdown();
+    /// Thread-safe: the broker's NATS link was down, so pushes may have been lost: ask
+    /// logic for everything this account has not acknowledged.
+    void resume_after_bus_loss();
 
 private:
     using reply_handler = std::function<void(bus::request_status, const proto::Reply*)>;
@@ -67,6 +74,16 @@ private:
     void on_dialogue(wire::dialogue_request&& r);
     void on_viewed_ack(const wire::viewed_ack_request& r);
     void on_logout(const wire::logout_request& r);
+    void on_ack(const wire::ack_request& r);
+    void flush_acks();
+
+    /// False (and the client told code 12) when this command is over a rate limit.
+    bool within_rate(std::string_view cmd, const nlohmann::json& request_id);
+    /// Writes a page of missed deliveries; asks for the next page or ends the resume.
+    void deliver_resume(const proto::ResumeReply& page);
+    void request_resume_page();
+    /// Ends a resume: pushes held meanwhile go out, in the order they came.
+    void finish_resume();
 
     /// Refuses (and answers) a command that needs an account this connection does not
     /// have or that names another account; true when the command may go on.
@@ -94,6 +111,9 @@ private:
     const std::string conn_key_;
 
     std::deque<std::shared_ptr<const std::string>> write_queue_;
+    std::chrono::steady_clock::time_point write_started_;  // when the frame being written began
+    std::string remote_address_;
+    std::optional<util::token_bucket> rate_;  // limits.messages_per_second
     boost::asio::steady_timer ping_timer_;
     std::chrono::steady_clock::time_point last_heard_;
 
@@ -106,6 +126,19 @@ private:
     // here and goes as the next batch, so msgIds follow the order the client sent.
     std::vector<queued_dialogue> dialogue_queue_;
     bool dialogue_in_flight_ = false;
+
+    // Acks gathered while one batch is at logic: the highest msgId per session.
+    std::map<std::int64_t, std::int64_t> pending_acks_;
+    bool ack_in_flight_ = false;
+
+    // While resuming (RECONNECT, or after the broker's NATS link came back), pushes for the
+    // account wait in held_ until the missed deliveries are written, so a new message never
+    // overtakes an older one the client has not seen.
+    bool resuming_ = false;
+    std::int64_t holding_account_ = 0;              // a RECONNECT in flight holds for this account
+    std::deque<std::shared_ptr<const std::string>> held_;
+    std::map<std::int64_t, std::int64_t> resumed_up_to_;  // per session, re-sent so far
+    bool next_resume_page_wanted_ = false;                // asked for once the queue drains
 };
 
 }  // namespace chat::broker

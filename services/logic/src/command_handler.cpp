@@ -16,6 +16,8 @@ proto::Reply command_handler::handle(const proto::Request& r, side_effects& effe
         case proto::Request::kReconnect: return reconnect(r, effects);
         case proto::Request::kOffline: return offline(r, effects);
         case proto::Request::kBrokerHello: return broker_hello(r, effects);
+        case proto::Request::kAck: return ack(r);
+        case proto::Request::kResume: return resume(r);
         case proto::Request::kDialogue: {
             auto replies = handle_dialogues({&r}, effects);
             return replies.front();
@@ -96,7 +98,7 @@ proto::Reply command_handler::logout(const proto::Request& r, side_effects& effe
 proto::Reply command_handler::reconnect(const proto::Request& r, side_effects& effects) {
     const auto& rc = r.reconnect();
     const auto outcome = db_.reconnect(rc.account_id(), util::sha256_hex(rc.token()),
-                                       {r.origin().broker_id(), r.origin().conn_key()});
+                                       {r.origin().broker_id(), r.origin().conn_key()}, effects.woken);
     if (outcome.code != wire::code::ok) return error_reply(outcome.code, outcome.msg);
     if (outcome.replaced_broker) {
         proto::Push push;
@@ -115,11 +117,43 @@ proto::Reply command_handler::reconnect(const proto::Request& r, side_effects& e
         open->set_partner_id(s.partner_id);
         open->set_partner_name(s.partner_name);
     }
+    set_resume(*body->mutable_resume(), outcome.resume);
     return reply;
 }
 
+proto::Reply command_handler::resume(const proto::Request& r) {
+    std::vector<std::pair<std::int64_t, std::int64_t>> from;
+    for (const auto& a : r.resume().from()) from.emplace_back(a.session_id(), a.msg_id());
+    resume_page page;
+    const auto c = db_.resume(r.resume().account_id(), r.origin().conn_key(), from, page);
+    if (c != wire::code::ok) return error_reply(c, "this connection is no longer bound to the account");
+    proto::Reply reply;
+    set_resume(*reply.mutable_resume(), page);
+    return reply;
+}
+
+proto::Reply command_handler::ack(const proto::Request& r) {
+    std::vector<std::pair<std::int64_t, std::int64_t>> acks;
+    for (const auto& a : r.ack().acks()) acks.emplace_back(a.session_id(), a.msg_id());
+    proto::Reply reply;
+    auto* body = reply.mutable_ack();
+    for (const auto& refused : db_.ack(r.origin().account_id(), acks)) {
+        auto* out = body->add_rejected();
+        out->set_session_id(refused.session_id);
+        out->set_msg_id(refused.msg_id);
+        out->set_code(wire::to_int(refused.code));
+        out->set_msg(refused.msg);
+    }
+    return reply;
+}
+
+void command_handler::set_resume(proto::ResumeReply& out, const resume_page& page) {
+    for (const auto& d : page.deliveries) *out.add_deliveries() = d;
+    out.set_more(page.more);
+}
+
 proto::Reply command_handler::offline(const proto::Request& r, side_effects& effects) {
-    db_.take_offline(r.offline().account_id(), r.origin().conn_key(), /*revoke_token=*/false, effects.woken);
+    db_.connection_lost(r.offline().account_id(), r.origin().conn_key(), effects.woken);
     return {};  // already offline or replaced: nothing to do, and that is fine
 }
 

@@ -38,6 +38,9 @@ private:
     proto::Reply reconnect(const proto::Request& r, side_effects& effects);
     proto::Reply offline(const proto::Request& r, side_effects& effects);
     proto::Reply broker_hello(const proto::Request& r, side_effects& effects);
+    proto::Reply ack(const proto::Request& r);
+    proto::Reply resume(const proto::Request& r);
+    static void set_resume(proto::ResumeReply& out, const resume_page& page);
 
     store& db_;
 };

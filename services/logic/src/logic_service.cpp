@@ -120,7 +120,7 @@ void logic_service::worker_loop() {
                 return;
             }
             try {
-                db = std::make_unique<store>(std::move(conn));
+                db = std::make_unique<store>(std::move(conn), presence_policy{settings_.grace, settings_.token_ttl});
                 handler = std::make_unique<command_handler>(*db);
             } catch (const std::exception& e) {
                 log_->error("cannot prepare the database connection: {}", e.what());
@@ -137,6 +137,13 @@ void logic_service::worker_loop() {
                 run_dialogues(*handler, dialogues);
             else
                 run_command(*handler, *db, *command);
+            if (!db->connection().is_open()) {
+                // The server ended the session (e.g. it is shutting down): the commands got
+                // code 2 already; reconnect before the next one.
+                log_->warn("the PostgreSQL connection closed; reconnecting");
+                handler.reset();
+                db.reset();
+            }
         } catch (const pqxx::broken_connection& e) {
             // The transaction may or may not have committed; code 2 tells the client to
             // retry, which is safe (a DIALOGUE resend is idempotent).
@@ -216,15 +223,20 @@ void logic_service::reaper_loop() {
             hearing_since = now;
         const bool may_judge = hearing_since && now - *hearing_since >= settings_.broker_timeout;
         try {
-            if (may_judge && !db) {
+            if (!db) {
                 auto conn = db::connect_with_retry(settings_.postgres.url, stop_flag_, *log_);
                 if (!conn) return;
-                db = std::make_unique<store>(std::move(conn));
+                db = std::make_unique<store>(std::move(conn), presence_policy{settings_.grace, settings_.token_ttl});
             }
+            // The grace runs out on the database clock, whoever is hearing what.
+            side_effects expired;
+            if (const int ended = db->expire_away(expired.woken); ended > 0)
+                log_->info("the grace ran out for {} away accounts; their sessions ended", ended);
+            publish_effects(expired);
             if (may_judge) {
                 side_effects effects;
                 if (const int taken = db->reap_dead_brokers(settings_.broker_timeout, effects.woken); taken > 0)
-                    log_->info("took {} accounts of silent brokers offline", taken);
+                    log_->info("{} accounts of silent brokers are away", taken);
                 publish_effects(effects);
             }
         } catch (const pqxx::broken_connection& e) {

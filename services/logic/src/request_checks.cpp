@@ -71,6 +71,18 @@ std::optional<proto::Reply> refuse_body(const proto::Request& r) {
         }
         case proto::Request::kDialogue:
             return std::nullopt;  // item by item
+        case proto::Request::kAck: {
+            if (r.origin().account_id() == 0) return error_reply(code::not_logged_in, "log in first");
+            for (const auto& a : r.ack().acks())
+                if (auto bad = check_ids({{"sessionId", a.session_id()}, {"msgId", a.msg_id()}})) return bad;
+            return std::nullopt;
+        }
+        case proto::Request::kResume: {
+            if (auto bad = check_ids({{"accountId", r.resume().account_id()}})) return bad;
+            for (const auto& a : r.resume().from())
+                if (auto bad = check_ids({{"sessionId", a.session_id()}, {"msgId", a.msg_id()}})) return bad;
+            return check_acting_as(r, r.resume().account_id());
+        }
         case proto::Request::BODY_NOT_SET:
             break;
     }

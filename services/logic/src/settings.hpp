@@ -12,6 +12,8 @@ struct logic_settings {
     int dialogue_batch_max = 64;
     std::chrono::milliseconds broker_timeout{5000};
     std::chrono::milliseconds sweep_interval{1000};
+    std::chrono::milliseconds grace{30000};
+    std::chrono::milliseconds token_ttl{30LL * 24 * 3600 * 1000};
     config::nats_settings nats;
     config::postgres_settings postgres;
     config::log_settings log;

@@ -26,6 +26,15 @@ void prepare_all(pqxx::connection& conn) {
         {k_accounts_on_broker, k_accounts_on_broker_sql},
         {k_forget_broker, k_forget_broker_sql},
         {k_inbox_partitions, k_inbox_partitions_sql},
+        {k_go_away, k_go_away_sql},
+        {k_announce_presence, k_announce_presence_sql},
+        {k_expired_away, k_expired_away_sql},
+        {k_end_away, k_end_away_sql},
+        {k_ack, k_ack_sql},
+        {k_lock_open_sequences, k_lock_open_sequences_sql},
+        {k_missed_messages, k_missed_messages_sql},
+        {k_resume_state, k_resume_state_sql},
+        {k_recent_window, k_recent_window_sql},
     };
     for (const auto& [name, text] : statements) conn.prepare(name, text);
 }

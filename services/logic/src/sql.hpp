@@ -8,8 +8,8 @@ namespace chat::logic::sql {
 
 inline constexpr const char* k_create_account = "create_account";
 inline constexpr const char* k_create_account_sql = R"sql(
-INSERT INTO accounts (nickname, token_hash, online, broker_id, conn_key)
-VALUES ($1, $2, true, $3, $4)
+INSERT INTO accounts (nickname, token_hash, online, broker_id, conn_key, token_expires_at)
+VALUES ($1, $2, true, $3, $4, now() + $5::bigint * interval '1 millisecond')
 RETURNING id)sql";
 
 // Share-locks an online account so it cannot go offline while a match uses it.
@@ -116,10 +116,97 @@ RETURNING 1)sql";
 inline constexpr const char* k_take_offline = "take_offline";
 inline constexpr const char* k_take_offline_sql = R"sql(
 UPDATE accounts
-   SET online = false, broker_id = NULL, conn_key = NULL,
+   SET online = false, broker_id = NULL, conn_key = NULL, away_since = NULL, dropped_at = now(),
        token_hash = CASE WHEN $3 THEN NULL ELSE token_hash END
  WHERE id = $1 AND conn_key = $2
 RETURNING id)sql";
+
+// The connection dropped and there is a grace period: the account is away, its
+// sessions stay open. Conditional on the connection, like take_offline.
+inline constexpr const char* k_go_away = "go_away";
+inline constexpr const char* k_go_away_sql = R"sql(
+UPDATE accounts
+   SET online = false, broker_id = NULL, conn_key = NULL, away_since = now(), dropped_at = now()
+ WHERE id = $1 AND conn_key = $2
+RETURNING id)sql";
+
+// Tells the partner of every open session that the account went away (kind 5) or came
+// back (kind 6).
+inline constexpr const char* k_announce_presence = "announce_presence";
+inline constexpr const char* k_announce_presence_sql = R"sql(
+INSERT INTO inbox (session_id, receiver_id, kind, peer_id)
+SELECT s.id, CASE WHEN s.account_lo = $1 THEN s.account_hi ELSE s.account_lo END, $2, $1
+  FROM session_members m JOIN sessions s ON s.id = m.session_id AND s.ended_at IS NULL
+ WHERE m.account_id = $1
+ ORDER BY s.id
+RETURNING session_id)sql";
+
+inline constexpr const char* k_expired_away = "expired_away";
+inline constexpr const char* k_expired_away_sql = R"sql(
+SELECT id FROM accounts
+ WHERE away_since < now() - $1::bigint * interval '1 millisecond'
+ ORDER BY away_since LIMIT 1000)sql";
+
+// The grace ran out (re-checked under the row lock: a RECONNECT may have won the race).
+inline constexpr const char* k_end_away = "end_away";
+inline constexpr const char* k_end_away_sql = R"sql(
+UPDATE accounts SET away_since = NULL
+ WHERE id = $1 AND NOT online AND away_since < now() - $2::bigint * interval '1 millisecond'
+RETURNING id)sql";
+
+// Moves members' delivery positions forward; one verdict row per ack.
+inline constexpr const char* k_ack = "ack";
+inline constexpr const char* k_ack_sql = R"sql(
+WITH a AS (
+  SELECT * FROM unnest($2::bigint[], $3::bigint[]) AS t(session_id, msg_id)),
+v AS (
+  SELECT a.session_id, a.msg_id, me.account_id IS NOT NULL AS member, COALESCE(q.last_msg_id, 0) AS last_msg_id
+    FROM a
+    LEFT JOIN session_members me ON me.session_id = a.session_id AND me.account_id = $1
+    LEFT JOIN session_sequences q ON q.session_id = a.session_id),
+u AS (
+  UPDATE session_members me SET acked_up_to = v.msg_id
+    FROM v
+   WHERE me.session_id = v.session_id AND me.account_id = $1 AND v.member
+     AND v.msg_id <= v.last_msg_id AND me.acked_up_to < v.msg_id)
+SELECT session_id, msg_id, member, last_msg_id FROM v)sql";
+
+// Resume: share-lock the sequences of the account's open sessions (in id order, like
+// every other lock on them) so no message can commit between "the dispatcher saw the
+// account away" and the snapshot the resume reads.
+inline constexpr const char* k_lock_open_sequences = "lock_open_sequences";
+inline constexpr const char* k_lock_open_sequences_sql = R"sql(
+SELECT q.session_id
+  FROM session_members me
+  JOIN sessions s ON s.id = me.session_id AND s.ended_at IS NULL
+  JOIN session_sequences q ON q.session_id = me.session_id
+ WHERE me.account_id = $1
+ ORDER BY q.session_id
+   FOR SHARE OF q)sql";
+
+// The partner's messages the account has not acknowledged (nor been re-sent in an
+// earlier page: $2/$3), in open sessions and sessions that ended after $4.
+inline constexpr const char* k_missed_messages = "missed_messages";
+inline constexpr const char* k_missed_messages_sql = R"sql(
+SELECT m.session_id, m.msg_id, m.sender_id, m.content
+  FROM session_members me
+  JOIN sessions s ON s.id = me.session_id
+  LEFT JOIN unnest($2::bigint[], $3::bigint[]) AS c(session_id, sent_up_to) ON c.session_id = me.session_id
+  JOIN messages m ON m.session_id = me.session_id AND m.sender_id <> $1
+                 AND m.msg_id > GREATEST(me.acked_up_to, COALESCE(c.sent_up_to, 0))
+ WHERE me.account_id = $1 AND (s.ended_at IS NULL OR s.ended_at >= $4::timestamptz)
+ ORDER BY m.session_id, m.msg_id
+ LIMIT $5)sql";
+
+// The partners' read positions and the sessions that ended after $2, for a resume.
+inline constexpr const char* k_resume_state = "resume_state";
+inline constexpr const char* k_resume_state_sql = R"sql(
+SELECT s.id, p.account_id, p.viewed_up_to, s.ended_at IS NOT NULL AS ended
+  FROM session_members me
+  JOIN sessions s ON s.id = me.session_id
+  JOIN session_members p ON p.session_id = me.session_id AND p.account_id <> $1
+ WHERE me.account_id = $1 AND (s.ended_at IS NULL OR s.ended_at >= $2::timestamptz)
+ ORDER BY s.id)sql";
 
 // Ends every open session of an account (rows locked in id order, like the dialogue
 // batch) and queues a PartnerExit for each partner.
@@ -138,11 +225,20 @@ RETURNING session_id)sql";
 
 inline constexpr const char* k_account_for_reconnect = "account_for_reconnect";
 inline constexpr const char* k_account_for_reconnect_sql = R"sql(
-SELECT token_hash, nickname, online, broker_id, conn_key FROM accounts WHERE id = $1 FOR UPDATE)sql";
+SELECT token_hash, nickname, online, broker_id, conn_key, away_since IS NOT NULL AS away,
+       COALESCE(token_expires_at > now(), false) AS fresh,
+       (COALESCE(dropped_at, now()) - interval '1 minute')::text AS resume_window
+  FROM accounts WHERE id = $1 FOR UPDATE)sql";
+
+// Where a plain resume (the account stayed online) starts looking for ended sessions.
+inline constexpr const char* k_recent_window = "recent_window";
+inline constexpr const char* k_recent_window_sql = R"sql(
+SELECT (now() - interval '1 minute')::text, online AND conn_key = $2 FROM accounts WHERE id = $1)sql";
 
 inline constexpr const char* k_bind_account = "bind_account";
 inline constexpr const char* k_bind_account_sql = R"sql(
-UPDATE accounts SET online = true, broker_id = $2, conn_key = $3, match_key = random() WHERE id = $1)sql";
+UPDATE accounts SET online = true, broker_id = $2, conn_key = $3, match_key = random(), away_since = NULL
+ WHERE id = $1)sql";
 
 inline constexpr const char* k_open_sessions_of = "open_sessions_of";
 inline constexpr const char* k_open_sessions_of_sql = R"sql(

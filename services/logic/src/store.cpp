@@ -14,6 +14,9 @@ namespace chat::logic {
 namespace {
 
 constexpr int k_max_attempts = 5;
+// Messages per resume page: 100 of at most 4 KiB stay well below NATS's 1 MiB payload.
+constexpr int k_resume_page_messages = 100;
+constexpr int k_kind_away = 5, k_kind_back = 6;
 
 // Compares two token hashes without leaking, through timing, how many characters match.
 bool same_hash(const std::string& a, const std::string& b) {
@@ -37,7 +40,8 @@ std::string epoch_of(const std::string& conn_key) { return conn_key.substr(0, co
 
 }  // namespace
 
-store::store(std::unique_ptr<pqxx::connection> conn) : conn_(std::move(conn)) {
+store::store(std::unique_ptr<pqxx::connection> conn, presence_policy policy)
+    : conn_(std::move(conn)), policy_(policy) {
     // Batch statements take arrays; without this PostgreSQL re-plans them on every call.
     pqxx::nontransaction(*conn_).exec("SET plan_cache_mode = force_generic_plan");
     sql::prepare_all(*conn_);
@@ -63,7 +67,8 @@ auto store::with_retry(Work&& work) {
 std::int64_t store::create_account(const std::string& nickname, const std::string& token_hash,
                                    const connection_ref& where) {
     pqxx::work tx(*conn_);
-    const auto id = tx.exec_prepared1(sql::k_create_account, nickname, token_hash, where.broker_id, where.conn_key)[0]
+    const auto id = tx.exec_prepared1(sql::k_create_account, nickname, token_hash, where.broker_id, where.conn_key,
+                                      static_cast<long long>(policy_.token_ttl.count()))[0]
                         .as<std::int64_t>();
     tx.exec_prepared(sql::k_broker_seen, where.broker_id, epoch_of(where.conn_key));
     tx.commit();
@@ -214,26 +219,150 @@ bool store::take_offline(std::int64_t account_id, const std::string& conn_key, b
 }
 
 reconnect_outcome store::reconnect(std::int64_t account_id, const std::string& token_hash,
-                                   const connection_ref& where) {
+                                   const connection_ref& where, partition_set& woken) {
     return with_retry([&]() -> reconnect_outcome {
         pqxx::work tx(*conn_);
         const auto account = tx.exec_prepared(sql::k_account_for_reconnect, account_id);
         if (account.empty() || account[0][0].is_null() || !same_hash(account[0][0].as<std::string>(), token_hash))
             return refused<reconnect_outcome>(wire::code::bad_token, "unknown account or wrong token");
+        const auto& row = account[0];
+        if (!row[6].as<bool>()) return refused<reconnect_outcome>(wire::code::bad_token, "the token has expired");
         reconnect_outcome out;
-        out.nickname = account[0][1].as<std::string>();
-        if (account[0][2].as<bool>() && !account[0][4].is_null() && account[0][4].as<std::string>() != where.conn_key) {
-            out.replaced_broker = account[0][3].as<std::string>();
-            out.replaced_conn_key = account[0][4].as<std::string>();
+        out.nickname = row[1].as<std::string>();
+        if (row[2].as<bool>() && !row[4].is_null() && row[4].as<std::string>() != where.conn_key) {
+            out.replaced_broker = row[3].as<std::string>();
+            out.replaced_conn_key = row[4].as<std::string>();
         }
         tx.exec_prepared(sql::k_bind_account, account_id, where.broker_id, where.conn_key);
         tx.exec_prepared(sql::k_broker_seen, where.broker_id, epoch_of(where.conn_key));
-        for (const auto& row : tx.exec_prepared(sql::k_open_sessions_of, account_id))
-            out.sessions.push_back(
-                {row[0].as<std::int64_t>(), row[1].as<std::int64_t>(), row[2].as<std::string>()});
+        std::vector<int> touched;
+        if (row[5].as<bool>())  // it was away: its partners learn it is back
+            for (const auto& r : tx.exec_prepared(sql::k_announce_presence, account_id, k_kind_back))
+                touched.push_back(partition_of(r[0].as<std::int64_t>()));
+        for (const auto& r : tx.exec_prepared(sql::k_open_sessions_of, account_id))
+            out.sessions.push_back({r[0].as<std::int64_t>(), r[1].as<std::int64_t>(), r[2].as<std::string>()});
+        out.resume = read_resume(tx, account_id, row[7].as<std::string>(), {});
         tx.commit();
+        woken.insert(touched.begin(), touched.end());
         return out;
     });
+}
+
+wire::code store::resume(std::int64_t account_id, const std::string& conn_key,
+                         const std::vector<std::pair<std::int64_t, std::int64_t>>& from, resume_page& page) {
+    return with_retry([&] {
+        pqxx::work tx(*conn_);
+        const auto state = tx.exec_prepared(sql::k_recent_window, account_id, conn_key);
+        if (state.empty() || !state[0][1].as<bool>()) return wire::code::not_logged_in;
+        page = read_resume(tx, account_id, state[0][0].as<std::string>(), from);
+        tx.commit();
+        return wire::code::ok;
+    });
+}
+
+resume_page store::read_resume(pqxx::work& tx, std::int64_t account_id, const std::string& window,
+                               const std::vector<std::pair<std::int64_t, std::int64_t>>& from) {
+    tx.exec_prepared(sql::k_lock_open_sequences, account_id);
+    std::vector<std::int64_t> from_sessions, from_msgs;
+    for (const auto& [session, msg] : from) {
+        from_sessions.push_back(session);
+        from_msgs.push_back(msg);
+    }
+    resume_page page;
+    const auto messages = tx.exec_prepared(sql::k_missed_messages, account_id, db::bigint_array(from_sessions),
+                                           db::bigint_array(from_msgs), window, k_resume_page_messages);
+    for (const auto& r : messages) {
+        proto::Delivery d;
+        d.set_kind(proto::Delivery::MESSAGE);
+        d.set_receiver_id(account_id);
+        d.set_session_id(r[0].as<std::int64_t>());
+        d.set_msg_id(r[1].as<std::int64_t>());
+        d.set_sender_id(r[2].as<std::int64_t>());
+        d.set_content(r[3].as<std::string>());
+        page.deliveries.push_back(std::move(d));
+    }
+    page.more = static_cast<int>(messages.size()) == k_resume_page_messages;
+    if (page.more) return page;  // read positions and exits come with the last page
+    for (const auto& r : tx.exec_prepared(sql::k_resume_state, account_id, window)) {
+        proto::Delivery d;
+        d.set_receiver_id(account_id);
+        d.set_session_id(r[0].as<std::int64_t>());
+        d.set_peer_id(r[1].as<std::int64_t>());
+        if (const auto viewed = r[2].as<std::int64_t>(); viewed > 0) {
+            d.set_kind(proto::Delivery::VIEWED);
+            d.set_msg_id(viewed);
+            page.deliveries.push_back(d);
+        }
+        if (r[3].as<bool>()) {
+            d.set_kind(proto::Delivery::PARTNER_EXIT);
+            d.set_msg_id(0);
+            page.deliveries.push_back(d);
+        }
+    }
+    // Per session: messages first, then the read position, then the exit.
+    std::stable_sort(page.deliveries.begin(), page.deliveries.end(),
+                     [](const proto::Delivery& a, const proto::Delivery& b) { return a.session_id() < b.session_id(); });
+    return page;
+}
+
+std::vector<ack_rejection> store::ack(std::int64_t account_id,
+                                      const std::vector<std::pair<std::int64_t, std::int64_t>>& acks) {
+    std::vector<std::int64_t> sessions, msgs;
+    for (const auto& [session, msg] : acks) {
+        sessions.push_back(session);
+        msgs.push_back(msg);
+    }
+    return with_retry([&] {
+        std::vector<ack_rejection> rejected;
+        pqxx::work tx(*conn_);
+        for (const auto& r : tx.exec_prepared(sql::k_ack, account_id, db::bigint_array(sessions), db::bigint_array(msgs))) {
+            const auto session = r[0].as<std::int64_t>(), msg = r[1].as<std::int64_t>();
+            if (!r[2].as<bool>())
+                rejected.push_back({session, msg, wire::code::session_closed, "you are not in this session"});
+            else if (msg > r[3].as<std::int64_t>())
+                rejected.push_back({session, msg, wire::code::no_data,
+                                    fmt::format("session {} has no message {}", session, msg)});
+        }
+        tx.commit();
+        return rejected;
+    });
+}
+
+bool store::connection_lost(std::int64_t account_id, const std::string& conn_key, partition_set& woken) {
+    if (policy_.grace.count() == 0) return take_offline(account_id, conn_key, false, woken);
+    return with_retry([&] {
+        pqxx::work tx(*conn_);
+        if (tx.exec_prepared(sql::k_go_away, account_id, conn_key).empty()) return false;
+        std::vector<int> touched;
+        for (const auto& r : tx.exec_prepared(sql::k_announce_presence, account_id, k_kind_away))
+            touched.push_back(partition_of(r[0].as<std::int64_t>()));
+        tx.commit();
+        woken.insert(touched.begin(), touched.end());
+        return true;
+    });
+}
+
+int store::expire_away(partition_set& woken) {
+    const auto grace_ms = static_cast<long long>(policy_.grace.count());
+    std::vector<std::int64_t> expired;
+    {
+        pqxx::nontransaction tx(*conn_);
+        for (const auto& r : tx.exec_prepared(sql::k_expired_away, grace_ms)) expired.push_back(r[0].as<std::int64_t>());
+    }
+    int ended = 0;
+    for (const auto id : expired) {
+        ended += with_retry([&] {
+            pqxx::work tx(*conn_);
+            if (tx.exec_prepared(sql::k_end_away, id, grace_ms).empty()) return 0;
+            std::vector<int> touched;
+            for (const auto& r : tx.exec_prepared(sql::k_end_sessions, id))
+                touched.push_back(partition_of(r[0].as<std::int64_t>()));
+            tx.commit();
+            woken.insert(touched.begin(), touched.end());
+            return 1;
+        });
+    }
+    return ended;
 }
 
 int store::broker_hello(const std::string& broker_id, const std::string& epoch, partition_set& woken) {
@@ -246,7 +375,7 @@ int store::broker_hello(const std::string& broker_id, const std::string& epoch, 
         tx.commit();
     }
     int taken = 0;
-    for (const auto& [id, conn_key] : ghosts) taken += take_offline(id, conn_key, false, woken);
+    for (const auto& [id, conn_key] : ghosts) taken += connection_lost(id, conn_key, woken);
     return taken;
 }
 
@@ -272,7 +401,7 @@ int store::reap_dead_brokers(std::chrono::milliseconds timeout, partition_set& w
             for (const auto& row : tx.exec_prepared(sql::k_accounts_on_broker, broker_id))
                 accounts.emplace_back(row[0].as<std::int64_t>(), row[1].as<std::string>());
         }
-        for (const auto& [id, conn_key] : accounts) taken += take_offline(id, conn_key, false, woken);
+        for (const auto& [id, conn_key] : accounts) taken += connection_lost(id, conn_key, woken);
         pqxx::work tx(*conn_);
         tx.exec_prepared(sql::k_forget_broker, broker_id, timeout_ms);
         tx.commit();

@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "shared/proto/chat.pb.h"
 #include "shared/wire/codes.hpp"
 
 namespace chat::logic {
@@ -45,11 +46,33 @@ struct open_session_info {
     std::string partner_name;
 };
 
+/// What an account missed, to push again (messages in msgId order per session, then the
+/// partner's read position and, for sessions that ended, PartnerExit).
+struct resume_page {
+    std::vector<proto::Delivery> deliveries;
+    bool more = false;  // cut at the page size: ask again with `from`
+};
+
+/// How presence behaves (logic's `presence:` config).
+struct presence_policy {
+    std::chrono::milliseconds grace{30'000};                     // 0: a drop ends sessions at once
+    std::chrono::milliseconds token_ttl{30LL * 24 * 3600 * 1000};  // tokens expire after this
+};
+
+/// A refused ACK.
+struct ack_rejection {
+    std::int64_t session_id;
+    std::int64_t msg_id;
+    wire::code code;
+    std::string msg;
+};
+
 struct reconnect_outcome {
     wire::code code = wire::code::ok;
     std::string msg;
     std::string nickname;
     std::vector<open_session_info> sessions;
+    resume_page resume;
     // The connection this one replaced, to be closed by its broker.
     std::optional<std::string> replaced_broker;
     std::string replaced_conn_key;
@@ -66,7 +89,7 @@ struct connection_ref {
 /// wrote so the caller can wake the dispatcher after the commit.
 class store {
 public:
-    explicit store(std::unique_ptr<pqxx::connection> conn);
+    explicit store(std::unique_ptr<pqxx::connection> conn, presence_policy policy = {});
 
     /// Number of inbox partitions (chat_inbox_partitions() in the schema).
     int inbox_partitions() const { return partitions_; }
@@ -87,7 +110,25 @@ public:
     bool take_offline(std::int64_t account_id, const std::string& conn_key, bool revoke_token,
                       partition_set& woken);
 
-    reconnect_outcome reconnect(std::int64_t account_id, const std::string& token_hash, const connection_ref& where);
+    /// The account's connection dropped (not LOGOUT): away for the grace period, with
+    /// PartnerAway to its partners, or offline at once when there is no grace.
+    bool connection_lost(std::int64_t account_id, const std::string& conn_key, partition_set& woken);
+
+    /// Ends the sessions of accounts away longer than the grace; returns how many.
+    int expire_away(partition_set& woken);
+
+    /// Binds the account to a new connection (token checked), tells partners it is back if
+    /// it was away, and returns what it missed.
+    reconnect_outcome reconnect(std::int64_t account_id, const std::string& token_hash, const connection_ref& where,
+                                partition_set& woken);
+
+    /// What an online account on `conn_key` has not acknowledged (its broker may have lost
+    /// pushes). Refuses (not_logged_in) when the account is not on that connection.
+    wire::code resume(std::int64_t account_id, const std::string& conn_key,
+                      const std::vector<std::pair<std::int64_t, std::int64_t>>& from, resume_page& page);
+
+    /// Moves delivery positions forward; returns the refused acks.
+    std::vector<ack_rejection> ack(std::int64_t account_id, const std::vector<std::pair<std::int64_t, std::int64_t>>& acks);
 
     /// Records a broker's (re)start and takes offline the accounts of its older epochs.
     int broker_hello(const std::string& broker_id, const std::string& epoch, partition_set& woken);
@@ -102,8 +143,12 @@ private:
     int partition_of(std::int64_t session_id) const { return static_cast<int>(session_id % partitions_); }
     template <typename Work>
     auto with_retry(Work&& work);
+    /// Inside a transaction: the missed deliveries since `window` (a timestamp).
+    resume_page read_resume(pqxx::work& tx, std::int64_t account_id, const std::string& window,
+                            const std::vector<std::pair<std::int64_t, std::int64_t>>& from);
 
     std::unique_ptr<pqxx::connection> conn_;
+    presence_policy policy_;
     int partitions_ = 1;
     std::mt19937_64 rng_{std::random_device{}()};  // where MATCH starts looking
 };
