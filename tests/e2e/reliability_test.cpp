@@ -300,3 +300,29 @@ TEST_CASE("an expired token is refused", "[e2e][reliability]") {
     auto again = stack.connect(0);
     check_error(again->reconnect(me.id, me.token), "RECONNECT", 9);
 }
+
+TEST_CASE("a logic process killed mid-burst: every DIALOGUE still stored once, in send order",
+          "[e2e][reliability]") {
+    stack_options o = with_grace("20s");
+    o.logics = 2;
+    o.logic_workers = 2;
+    o.request_timeout = "1s";  // requests the dead process took are retried sooner
+    service_stack stack(o);
+    auto p = make_pair(stack);
+    constexpr int k_count = 300;
+    send_dialogues(*p.a, p.session, 100, "k");
+    stack.logic(0).kill9();
+    for (int i = 100; i < k_count; ++i)
+        p.a->send({{"cmd", "DIALOGUE"}, {"requestId", "k" + std::to_string(i)}, {"senderId", p.alice.id},
+                   {"sessionId", p.session}, {"content", burst_content("k", i)}});
+    auto ids = collect_responses(*p.a, k_count, "k");  // every one code 0
+    std::vector<std::int64_t> expected(k_count);
+    for (int i = 0; i < k_count; ++i) expected[i] = i + 1;
+    CHECK(ids == expected);  // msgIds follow send order despite the retries
+    auto got = collect_dialogue(*p.b, p.session, k_count, 60s);
+    for (int i = 0; i < k_count; ++i) {
+        CHECK(got[i]["msgId"] == i + 1);
+        CHECK(got[i]["content"] == burst_content("k", i));
+    }
+    expect_no_push(*p.b, push_dialogue(p.session), "a message delivered twice", 1s);
+}

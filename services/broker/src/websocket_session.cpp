@@ -20,6 +20,8 @@ namespace {
 // and answered with code 11 (limits.max_frame_bytes).
 constexpr std::size_t k_hard_frame_cap = 16 * 1024 * 1024;
 constexpr int k_max_dialogue_batch = 64;
+// Tries of one DIALOGUE batch before its messages are answered with code 2.
+constexpr int k_dialogue_attempts = 4;
 constexpr std::uint16_t k_close_replaced = 4001;
 // A queue over limits.max_queued_frames is a slow client only once its oldest frame has
 // waited this long (a resume page is a burst, not slowness); past the hard cap it is
@@ -45,7 +47,8 @@ websocket_session::websocket_session(net::ip::tcp::socket&& socket, std::shared_
       state_(std::move(state)),
       conn_id_(state_->next_conn_id()),
       conn_key_(state_->epoch() + "/" + std::to_string(conn_id_)),
-      ping_timer_(ws_.get_executor()) {}
+      ping_timer_(ws_.get_executor()),
+      retry_timer_(ws_.get_executor()) {}
 
 websocket_session::~websocket_session() {
     state_->leave(conn_id_);
@@ -253,11 +256,28 @@ void websocket_session::flush_dialogues() {
     auto batch = std::make_shared<std::vector<queued_dialogue>>(std::make_move_iterator(dialogue_queue_.begin()),
                                                                 std::make_move_iterator(dialogue_queue_.begin() + take));
     dialogue_queue_.erase(dialogue_queue_.begin(), dialogue_queue_.begin() + take);
+    send_dialogue_batch(std::move(batch), 1);
+}
+
+void websocket_session::send_dialogue_batch(std::shared_ptr<std::vector<queued_dialogue>> batch, int attempt) {
     proto::Request request;
     for (const auto& q : *batch) *request.mutable_dialogue()->add_items() = q.dialogue;
     dialogue_in_flight_ = true;
     ask_logic(subjects::k_dialogue, std::move(request),
-              [this, batch](bus::request_status status, const proto::Reply* reply) {
+              [this, batch, attempt](bus::request_status status, const proto::Reply* reply) {
+                  bool transient = !reply || reply->code() == wire::to_int(code::internal_error);
+                  if (reply && reply->code() == 0)
+                      for (const auto& r : reply->dialogue().results())
+                          transient |= r.code() == wire::to_int(code::internal_error);
+                  if (transient && attempt < k_dialogue_attempts && !gone_) {
+                      // The same batch again (stored items answer with their msgId): a later
+                      // batch must not be stored before this one, or send order breaks.
+                      retry_timer_.expires_after(std::chrono::milliseconds(250 << (attempt - 1)));
+                      retry_timer_.async_wait([self = shared_from_this(), batch, attempt](beast::error_code ec) {
+                          if (!ec && !self->gone_) self->send_dialogue_batch(batch, attempt + 1);
+                      });
+                      return;
+                  }
                   dialogue_in_flight_ = false;
                   for (std::size_t i = 0; i < batch->size(); ++i) {
                       proto::DialogueResult result;
@@ -272,6 +292,15 @@ void websocket_session::flush_dialogues() {
                       }
                       const auto& q = (*batch)[i];
                       send(wire::dialogue_frame(q.request_id_echo, q.session_id, result));
+                  }
+                  if (transient) {
+                      // Given up: what waited behind the batch fails too, so the client resends
+                      // everything in its original order.
+                      proto::DialogueResult failed;
+                      failed.set_code(wire::to_int(code::internal_error));
+                      failed.set_msg("an earlier message could not be stored; resend in order");
+                      for (const auto& q : dialogue_queue_) send(wire::dialogue_frame(q.request_id_echo, q.session_id, failed));
+                      dialogue_queue_.clear();
                   }
                   flush_dialogues();
               });
@@ -520,6 +549,7 @@ void websocket_session::on_gone() {
     if (gone_) return;
     gone_ = true;
     ping_timer_.cancel();
+    retry_timer_.cancel();
     write_queue_.clear();
     held_.clear();
     if (holding_account_ != 0) {

@@ -89,6 +89,7 @@ private:
     /// have or that names another account; true when the command may go on.
     bool acting_as(std::string_view cmd, std::int64_t named_account, const nlohmann::json& request_id = nullptr);
     void flush_dialogues();
+    void send_dialogue_batch(std::shared_ptr<std::vector<queued_dialogue>> batch, int attempt);
     void bind_to(std::int64_t account_id);
     /// Sends a request to logic; `done` runs on this connection's strand.
     void ask_logic(std::string_view subject, proto::Request request, reply_handler done);
@@ -115,6 +116,7 @@ private:
     std::string remote_address_;
     std::optional<util::token_bucket> rate_;  // limits.messages_per_second
     boost::asio::steady_timer ping_timer_;
+    boost::asio::steady_timer retry_timer_;  // the in-flight DIALOGUE batch's next try
     std::chrono::steady_clock::time_point last_heard_;
 
     std::int64_t account_id_ = 0;      // 0 until CRT_ACCOUNT or RECONNECT succeeds
