@@ -326,3 +326,16 @@ TEST_CASE("a logic process killed mid-burst: every DIALOGUE still stored once, i
     }
     expect_no_push(*p.b, push_dialogue(p.session), "a message delivered twice", 1s);
 }
+
+TEST_CASE("a partner still away when I resume is announced as away", "[e2e][reliability]") {
+    service_stack stack(with_grace("20s"));
+    auto p = make_pair(stack);
+    p.b->abort();
+    expect_push(*p.a, signal("PartnerAway", p.session), "PartnerAway");
+    p.a->abort();
+    auto a2 = stack.connect(0);
+    auto r = a2->reconnect(p.alice.id, p.alice.token);
+    REQUIRE(code_of(r) == 0);
+    REQUIRE(r["sessions"].size() == 1);
+    expect_push(*a2, signal("PartnerAway", p.session), "PartnerAway in alice's resume: bob is still away");
+}

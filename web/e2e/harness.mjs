@@ -68,6 +68,7 @@ export class Person {
   constructor({ browser, baseUrl, name, viewport = DESKTOP, shots }) {
     Object.assign(this, { browser, baseUrl, name, viewport, shots })
     this.sockets = [] // every WebSocket the page opened
+    this.received = [] // every JSON frame the page received, in order, over all its sockets
     this.consoleErrors = []
     this.allowedErrors = []
   }
@@ -82,7 +83,16 @@ export class Person {
     })
     const page = await person.context.newPage()
     person.page = page
-    page.on('websocket', (ws) => person.sockets.push(ws))
+    page.on('websocket', (ws) => {
+      person.sockets.push(ws)
+      ws.on('framereceived', ({ payload }) => {
+        try {
+          person.received.push(JSON.parse(String(payload)))
+        } catch {
+          // not JSON: nothing the tests look at
+        }
+      })
+    })
     page.on('console', (msg) => {
       if (msg.type() === 'error') person.consoleErrors.push(msg.text())
     })
@@ -148,6 +158,7 @@ export class Person {
         nodes.map((n) => ({
           id: n.hasAttribute('data-msg-id') ? Number(n.getAttribute('data-msg-id')) : null,
           mine: n.getAttribute('data-mine') === 'true',
+          state: n.getAttribute('data-state'),
           read: n.hasAttribute('data-read') ? n.getAttribute('data-read') === 'true' : null,
           text: n.querySelector('.msg-text').textContent,
         })),
@@ -168,6 +179,63 @@ export class Person {
 
   async waitNotice(re) {
     return eventually(async () => re.test(await this.notice()), `${this.name} to get a notice matching ${re}`)
+  }
+
+  /**
+   * Starts recording, inside the page, everything the person could have seen between
+   * two checks: each status text, any "chat ended" block and its texts, any msgId
+   * shown twice in a window (even for one frame), and the data-state sequence of each
+   * own message (by text). Read it back with watched().
+   */
+  async watch() {
+    await this.page.evaluate(() => {
+      const log = { statuses: [], everEnded: false, endedTexts: [], duplicates: [], states: {} }
+      window.__watch = log
+      const check = () => {
+        const status = document.querySelector('[data-testid="status"]')
+        const text = status ? status.textContent.trim() : ''
+        if (log.statuses[log.statuses.length - 1] !== text) log.statuses.push(text)
+        for (const ended of document.querySelectorAll('[data-testid="session-ended"]')) {
+          log.everEnded = true
+          const t = ended.textContent.trim()
+          if (!log.endedTexts.includes(t)) log.endedTexts.push(t)
+        }
+        for (const win of document.querySelectorAll('[data-testid="session-window"]')) {
+          const seen = new Set()
+          for (const m of win.querySelectorAll('[data-testid="message"]')) {
+            const id = m.getAttribute('data-msg-id')
+            if (id !== null) {
+              const key = `${win.getAttribute('data-session-id')}:${id}`
+              if (seen.has(id) && !log.duplicates.includes(key)) log.duplicates.push(key)
+              seen.add(id)
+            }
+            if (m.getAttribute('data-mine') === 'true') {
+              const seq = (log.states[m.querySelector('.msg-text').textContent] ||= [])
+              const state = m.getAttribute('data-state')
+              if (seq[seq.length - 1] !== state) seq.push(state)
+            }
+          }
+        }
+      }
+      // Callbacks run after each render (Vue patches the DOM in a microtask), so every
+      // state the screen was in is seen.
+      new MutationObserver(check).observe(document.body, {
+        subtree: true,
+        childList: true,
+        characterData: true,
+        attributes: true,
+      })
+      check()
+    })
+  }
+
+  async watched() {
+    return this.page.evaluate(() => JSON.parse(JSON.stringify(window.__watch)))
+  }
+
+  /** msgIds of the PUSH_DIALOGUE frames received for a session, in arrival order. */
+  pushedMsgIds(sessionId) {
+    return this.received.filter((f) => f.cmd === 'PUSH_DIALOGUE' && f.sessionId === sessionId).map((f) => f.msgId)
   }
 
   /** WebSockets of this page that are still open. */

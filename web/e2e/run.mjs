@@ -4,6 +4,7 @@
 //
 //   node e2e/run.mjs                  all tests
 //   E2E_ONLY=reconnect node e2e/run.mjs   tests whose name matches
+//   E2E_KEEP_LOGS=1 node e2e/run.mjs      keep the service logs even when all pass
 import { execFileSync } from 'node:child_process'
 import { existsSync, readdirSync, rmSync, statSync } from 'node:fs'
 import path from 'node:path'
@@ -76,7 +77,7 @@ async function main() {
         },
       }
     })
-    keepLogs = result.failed > 0
+    keepLogs = result.failed > 0 || Boolean(process.env.E2E_KEEP_LOGS)
   } catch (err) {
     keepLogs = true
     console.log(`e2e: ${err.stack || err}`)

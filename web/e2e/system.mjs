@@ -141,6 +141,8 @@ function natsServerBinary() {
 
 // ------------------------------------------------------------------ configs
 
+// Every key is spelled out (deploy/config/*.yaml documents them), so that the tests do
+// not change behaviour when a default does.
 function brokerYaml({ port, natsUrl, webRoot }) {
   return `broker:
   id: web-e2e
@@ -152,6 +154,17 @@ function brokerYaml({ port, natsUrl, webRoot }) {
   heartbeat_interval: 500ms
 limits:
   max_frame_bytes: 65536
+  max_queued_frames: 4096
+  # The production rates per connection and account: the client must live with them.
+  messages_per_second: 20
+  account_messages_per_second: 20
+  # Off: every test person, probe and reconnect comes from 127.0.0.1, and a suite run
+  # creates more accounts and connections a minute than one real address would.
+  accounts_per_minute_per_address: 0
+  connections_per_minute_per_address: 0
+http:
+  # None besides the broker's own origin, which serves the page under test.
+  allowed_origins: []
 ping:
   interval: 10s
   max_wait: 30s
@@ -163,12 +176,16 @@ log:
 }
 
 function logicYaml({ natsUrl, pgUrl }) {
+  // grace: a dropped connection keeps its sessions 20 s, longer than any test takes to
+  // come back (a cut, a broker restart) and short enough not to matter between tests.
   return `logic:
   workers: 4
   dialogue_batch_max: 64
 presence:
   broker_timeout: 3s
   sweep_interval: 500ms
+  grace: 20s
+  token_ttl: 720h
 nats:
   url: ${natsUrl}
 postgres:

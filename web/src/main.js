@@ -26,9 +26,13 @@ window.addEventListener('offline', () => store.setNetworkOnline(false))
 store.setNetworkOnline(navigator.onLine !== false)
 
 // For tests and for poking around from the console: chatDebug.dropConnection() cuts
-// the WebSocket as a network failure would (no LOGOUT), so the client must reconnect.
+// the WebSocket as a network failure would (no LOGOUT), so the client must reconnect;
+// dropConnection({ offlineMs: 3000 }) keeps it away for 3 s first. holdAcks(true)
+// stops acknowledging received messages (ACK), so the server sends them again after
+// the next RECONNECT, which the client must not show twice.
 window.chatDebug = Object.freeze({
-  dropConnection: () => store.dropConnection(),
+  dropConnection: (options) => store.dropConnection(options),
+  holdAcks: (held) => store.holdDeliveryAcks(held),
   get state() {
     return store.state
   },

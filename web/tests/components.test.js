@@ -162,7 +162,7 @@ describe('a conversation window', () => {
     q('send-button').click()
     await settle()
     const { requestId } = t.socket().lastSent('DIALOGUE')
-    t.socket().receive({ cmd: 'DIALOGUE', requestId, sessionId: 5, code: 2, msg: 'try again' })
+    t.socket().receive({ cmd: 'DIALOGUE', requestId, sessionId: 5, code: 1, msg: 'content is not valid' })
     await settle()
     expect(q('message').getAttribute('data-state')).toBe('failed')
     q('retry-button').click()
@@ -188,6 +188,65 @@ describe('a conversation window', () => {
     q('close-session').click()
     await settle()
     expect(qa('session-window')).toHaveLength(0)
+  })
+
+  it('shows a partner who dropped off as a quiet state of the window, not as a notice', async () => {
+    const t = await chatting()
+    t.store.dismissNotice()
+    await settle()
+    const signal = (signalType) =>
+      t.socket().receive({ cmd: 'PUSH_SIGNAL', signalType, senderId: 0, sessionId: 5, receiverId: 17, data: { accountId: 23 } })
+    signal('PartnerAway')
+    await settle()
+    const win = q('session-window')
+    expect(win.getAttribute('data-partner-away')).toBe('true')
+    expect(win.getAttribute('data-ended')).toBe('false')
+    expect(q('partner-away', win).textContent).toMatch(/bob seems to have lost their connection/)
+    expect(win.querySelector('.sw-sub').textContent).toMatch(/Away, may be back soon/)
+    expect(q('notice')).toBeNull()
+    expect(q('session-ended')).toBeNull()
+    expect(q('message-input').disabled).toBe(false)
+    signal('PartnerBack')
+    await settle()
+    expect(win.getAttribute('data-partner-away')).toBe('false')
+    expect(q('partner-away')).toBeNull()
+    expect(q('notice')).toBeNull()
+  })
+
+  it('keeps a message typed while disconnected pending, then sent after the reconnect', async () => {
+    const t = await chatting()
+    t.socket().drop()
+    await settle()
+    expect(q('status').textContent.trim()).toBe('Reconnecting…')
+    await type(q('message-input'), 'typed offline')
+    q('send-button').click()
+    await settle()
+    const msg = q('message')
+    expect(msg.getAttribute('data-state')).toBe('pending')
+    expect(msg.textContent).toMatch(/Waiting for the connection/)
+    expect(q('retry-button')).toBeNull()
+
+    await new Promise((resolve) => setTimeout(resolve, 700)) // the first reconnect attempt (0.5 s)
+    t.socket().open()
+    await settle()
+    t.socket().receive({
+      cmd: 'RECONNECT',
+      code: 0,
+      accountId: 17,
+      nickName: 'alice',
+      sessions: [{ sessionId: 5, partnerId: 23, partnerName: 'bob' }],
+    })
+    await settle()
+    expect(q('status').textContent.trim()).toBe('Connected')
+    const frame = t.socket().lastSent('DIALOGUE')
+    expect(frame.content).toBe('typed offline')
+    expect(q('message').textContent).toMatch(/Sending…/)
+    t.socket().receive({ cmd: 'DIALOGUE', requestId: frame.requestId, msgId: 1, sessionId: 5, code: 0 })
+    await settle()
+    expect(q('message').getAttribute('data-state')).toBe('sent')
+    expect(q('message').getAttribute('data-msg-id')).toBe('1')
+    expect(q('session-window').getAttribute('data-ended')).toBe('false')
+    expect(q('notice')?.textContent ?? '').not.toMatch(/back online|ended/)
   })
 
   it('shows an unread counter on a window that is not in view', async () => {

@@ -198,13 +198,15 @@ SELECT m.session_id, m.msg_id, m.sender_id, m.content
  ORDER BY m.session_id, m.msg_id
  LIMIT $5)sql";
 
-// The partners' read positions and the sessions that ended after $2, for a resume.
+// The partners' read positions, whether they are away, and the sessions that ended
+// after $2, for a resume.
 inline constexpr const char* k_resume_state = "resume_state";
 inline constexpr const char* k_resume_state_sql = R"sql(
-SELECT s.id, p.account_id, p.viewed_up_to, s.ended_at IS NOT NULL AS ended
+SELECT s.id, p.account_id, p.viewed_up_to, s.ended_at IS NOT NULL AS ended, pa.away_since IS NOT NULL AS partner_away
   FROM session_members me
   JOIN sessions s ON s.id = me.session_id
   JOIN session_members p ON p.session_id = me.session_id AND p.account_id <> $1
+  JOIN accounts pa ON pa.id = p.account_id
  WHERE me.account_id = $1 AND (s.ended_at IS NULL OR s.ended_at >= $2::timestamptz)
  ORDER BY s.id)sql";
 

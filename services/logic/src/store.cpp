@@ -297,9 +297,13 @@ resume_page store::read_resume(pqxx::work& tx, std::int64_t account_id, const st
             d.set_kind(proto::Delivery::PARTNER_EXIT);
             d.set_msg_id(0);
             page.deliveries.push_back(d);
+        } else if (r[4].as<bool>()) {  // the partner dropped too and has not come back yet
+            d.set_kind(proto::Delivery::PARTNER_AWAY);
+            d.set_msg_id(0);
+            page.deliveries.push_back(d);
         }
     }
-    // Per session: messages first, then the read position, then the exit.
+    // Per session: messages first, then the read position, then the exit or away state.
     std::stable_sort(page.deliveries.begin(), page.deliveries.end(),
                      [](const proto::Delivery& a, const proto::Delivery& b) { return a.session_id() < b.session_id(); });
     return page;

@@ -3,7 +3,7 @@
 // drive it with a fake socket and fake timers, and the Vue components only render
 // `state` and call the actions.
 import { reactive } from 'vue'
-import { Code, reconnectDelay, validateContent, validateNickname } from './protocol.js'
+import { Code, reconnectDelay, RESEND_BACKOFF, validateContent, validateNickname } from './protocol.js'
 
 const SOCKET_OPEN = 1
 const STORAGE_KEY = 'chat.account'
@@ -22,6 +22,12 @@ const STORAGE_KEY = 'chat.account'
  * @param {number} [options.ackDelayMs]         ACKs and VIEWED_ACKs are coalesced over this long
  * @param {number} [options.keepaliveMs]        the client PINGs this often; a socket silent
  *                                              for 2.5 times as long is taken for dead
+ * @param {number} [options.maxAutoResends]     how often a message the server could not take
+ *                                              (codes 2, 12, no answer) is resent on its own
+ *                                              before it shows "Not sent" with a Retry button
+ * @param {number} [options.lostNoticeMs]       after a RECONNECT, how long to wait for the
+ *                                              resumed PartnerExit signals before saying that
+ *                                              chats ended for an unknown reason
  */
 export function createChatStore(options) {
   const {
@@ -36,6 +42,8 @@ export function createChatStore(options) {
     noticeMs = 8000,
     ackDelayMs = 60,
     keepaliveMs = 20000,
+    maxAutoResends = 8,
+    lostNoticeMs = 2000,
   } = options
 
   const state = reactive({
@@ -64,6 +72,15 @@ export function createChatStore(options) {
   const waiting = new Map() // cmd -> [{resolve, reject, timer, dead}] in send order
   const dialogues = new Map() // requestId -> {sessionId, key}: every DIALOGUE ever sent
   const dialogueTimers = new Map() // requestId -> timer while a reply is outstanding
+  // The outbox is every own message still 'pending' with no DIALOGUE in flight: typed
+  // while disconnected, cut off by a drop, or refused for a passing reason. It goes out
+  // in the order typed once connected and no resend backoff is running.
+  let resendTimer = null // backoff after code 12 / code 2 / no answer
+  let resendAttempt = 0
+  let ackRetryTimer = null // a VIEWED_ACK that did not get through is tried again
+  let lostNoticeTimer = null
+  let deliveryAcksHeld = false // test hook: no delivery ACKs while set
+  let offlineUntil = 0 // test hook: dropConnection({offlineMs}) keeps the client away
   const closedSessions = new Set() // windows the person closed: late pushes stay out
   let reconnectTimer = null
   let reconnecting = false // a reconnect attempt is in progress
@@ -231,16 +248,12 @@ export function createChatStore(options) {
       }
     }
     waiting.clear()
-    for (const [requestId, timer] of dialogueTimers) {
-      clearTimer(timer)
-      const msg = messageFor(requestId)
-      if (msg && msg.state === 'pending') {
-        msg.state = 'failed'
-        msg.error = 'Not sent: the connection dropped.'
-        msg.resendOnReconnect = true
-      }
-    }
+    // Messages whose DIALOGUE got no reply stay pending: they go out again, with the
+    // same requestId, after the RECONNECT (stored at most once, docs/protocol.md).
+    for (const [, timer] of dialogueTimers) clearTimer(timer)
     dialogueTimers.clear()
+    if (resendTimer !== null) clearTimer(resendTimer)
+    resendTimer = null
 
     if (!state.accountId || state.loggingOut) {
       state.connection = 'offline'
@@ -256,6 +269,13 @@ export function createChatStore(options) {
         action: 'reconnect',
         sticky: true,
       })
+      return
+    }
+    if (event.code === 1012 && state.connection === 'connected') {
+      // The broker is restarting ("service restart"): come back at once, spread over a
+      // quarter second so that its clients do not all knock in the same millisecond.
+      // (Only from a working connection: a broker that keeps closing gets the backoff.)
+      scheduleReconnect(Math.round(250 * random()))
       return
     }
     scheduleReconnect()
@@ -343,12 +363,13 @@ export function createChatStore(options) {
       origin, // 'matched' | 'incoming' | 'restored'
       openedAt: now(),
       ended: false,
-      endReason: '', // 'left' | 'lost'
+      endReason: '', // 'left' | 'ended' (over, reason not known yet) | 'lost' (ended while we were away)
       messages: [],
       unread: 0,
       partnerAway: false, // the partner's connection dropped; they may come back
       lastSeen: 0, // newest partner msgId the person has seen
       lastAckSent: 0, // newest msgId we sent a VIEWED_ACK for
+      viewedAcked: 0, // newest msgId the server confirmed a VIEWED_ACK for
       delivered: 0, // newest partner msgId received
       deliveryAcked: 0, // newest msgId we sent a delivery ACK for
       peerReadUpTo: 0, // the partner has read our messages up to this msgId
@@ -405,8 +426,12 @@ export function createChatStore(options) {
 
   function onPartnerExit(frame) {
     const session = findSession(frame.sessionId)
-    if (!session || session.ended) return
-    endSession(session, 'left')
+    if (!session) return
+    // A session the RECONNECT reply no longer listed was marked over ('ended', or 'lost'
+    // a while later); the PartnerExit that the resume pushes says what happened to it.
+    if (session.ended && session.endReason === 'left') return
+    if (session.ended) session.endReason = 'left'
+    else endSession(session, 'left')
     notify(`${session.partnerName} left the chat.`, { kind: 'info' })
   }
 
@@ -487,7 +512,8 @@ export function createChatStore(options) {
 
   /**
    * Sends a message into a session. Returns false (and sends nothing) when the text
-   * is not a valid message or the conversation has ended.
+   * is not a valid message or the conversation has ended. While disconnected the
+   * message waits, pending, and goes out after the RECONNECT.
    */
   function sendMessage(sessionId, text) {
     const session = findSession(sessionId)
@@ -505,13 +531,14 @@ export function createChatStore(options) {
         state: 'pending',
         requestId,
         error: '',
-        resendOnReconnect: false,
+        tries: 0, // DIALOGUEs sent for it so far
+        resends: 0, // automatic resends after a passing refusal
         at: now(),
       }),
     )
     const message = session.messages[session.messages.length - 1]
     dialogues.set(requestId, { sessionId, key: message.key })
-    transmit(session, message)
+    pumpOutbox()
     return true
   }
 
@@ -521,43 +548,82 @@ export function createChatStore(options) {
     if (!session || session.ended) return false
     const message = session.messages.find((m) => m.key === key)
     if (!message || !message.mine || message.state !== 'failed') return false
-    transmit(session, message)
+    message.state = 'pending'
+    message.error = ''
+    message.resends = 0
+    pumpOutbox()
     return true
   }
 
-  function transmit(session, message) {
-    message.state = 'pending'
-    message.error = ''
-    message.resendOnReconnect = false
-    const sent =
-      isConnected() &&
-      send({
-        cmd: 'DIALOGUE',
-        requestId: message.requestId,
-        senderId: state.accountId,
-        sessionId: session.id,
-        content: message.content,
-      })
-    if (!sent) {
-      message.state = 'failed'
-      message.error = 'Not sent: not connected.'
-      message.resendOnReconnect = true
-      return
+  /** Own messages waiting to be sent, oldest first (the order they were typed). */
+  function outbox() {
+    const waiting = []
+    for (const session of state.sessions) {
+      for (const m of session.messages) {
+        if (m.mine && m.state === 'pending' && !dialogueTimers.has(m.requestId)) waiting.push({ session, m })
+      }
     }
+    return waiting.sort((a, b) => a.m.seq - b.m.seq)
+  }
+
+  /** Sends what waits in the outbox, unless disconnected or backing off. */
+  function pumpOutbox() {
+    if (!isConnected() || resendTimer !== null) return
+    for (const { session, m } of outbox()) {
+      if (session.ended && m.tries === 0) {
+        // Typed while disconnected into a chat that ended meanwhile: never stored.
+        failMessage(m, 'Not sent: this chat has ended.')
+        continue
+      }
+      // A message sent before may have been stored even if its chat has ended since:
+      // the same requestId gets the original msgId back, or code 8.
+      transmit(session, m)
+    }
+  }
+
+  function transmit(session, message) {
+    send({
+      cmd: 'DIALOGUE',
+      requestId: message.requestId,
+      senderId: state.accountId,
+      sessionId: session.id,
+      content: message.content,
+    })
+    message.tries += 1
     const requestId = message.requestId
-    const previous = dialogueTimers.get(requestId)
-    if (previous !== undefined) clearTimer(previous)
     dialogueTimers.set(
       requestId,
       setTimer(() => {
         dialogueTimers.delete(requestId)
         const msg = messageFor(requestId)
-        if (msg && msg.state === 'pending') {
-          msg.state = 'failed'
-          msg.error = 'Not sent: the server did not answer in time.'
-        }
+        if (msg && msg.state === 'pending') resendLater(msg, 'the server did not answer in time')
       }, requestTimeoutMs),
     )
+  }
+
+  function failMessage(message, error) {
+    message.state = 'failed'
+    message.error = error
+  }
+
+  /**
+   * The server could not take the message right now: it stays pending and the outbox
+   * goes out again after a backoff, with the same requestId. New messages queue behind
+   * it, so they keep their order. After maxAutoResends it is shown as not sent.
+   */
+  function resendLater(message, reason) {
+    if (message.resends >= maxAutoResends) {
+      failMessage(message, `Not sent: ${reason}.`)
+      return
+    }
+    message.resends += 1
+    if (resendTimer !== null) return
+    const delay = reconnectDelay(resendAttempt, random, RESEND_BACKOFF)
+    resendAttempt += 1
+    resendTimer = setTimer(() => {
+      resendTimer = null
+      pumpOutbox()
+    }, delay)
   }
 
   function onDialogueReply(frame) {
@@ -576,16 +642,22 @@ export function createChatStore(options) {
       message.msgId = frame.msgId
       message.state = 'sent'
       message.error = ''
+      // A resent message got through: whatever held it back has passed.
+      if (message.resends > 0) resendAttempt = 0
       sortMessages(session)
       return
     }
     if (message.state === 'sent') return // an error after success changes nothing
-    message.state = 'failed'
+    if (frame.code === Code.RATE_LIMITED || frame.code === Code.INTERNAL_ERROR) {
+      // Nothing was stored; retrying later with the same requestId is safe.
+      if (message.state === 'pending') resendLater(message, frame.msg || 'the server is busy')
+      return
+    }
     if (frame.code === Code.SESSION_CLOSED) {
-      message.error = 'Not sent: this chat has ended.'
+      failMessage(message, 'Not sent: this chat has ended.')
       endSession(session, session.endReason || 'left')
     } else {
-      message.error = `Not sent: ${frame.msg || 'the server refused it'}.`
+      failMessage(message, `Not sent: ${frame.msg || 'the server refused it'}.`)
     }
   }
 
@@ -611,24 +683,47 @@ export function createChatStore(options) {
     }, ackDelayMs)
   }
 
+  // Runs ackDelayMs after messages arrived (they are rendered by then): one cumulative
+  // ACK and at most one VIEWED_ACK per session, however many messages came meanwhile.
   function flushAcks() {
     if (!isConnected()) return
     for (const session of state.sessions) {
       // Delivery: cumulative, not answered when valid (docs/protocol.md, ACK).
-      if (session.delivered > session.deliveryAcked) {
+      if (session.delivered > session.deliveryAcked && !deliveryAcksHeld) {
         session.deliveryAcked = session.delivered
         send({ cmd: 'ACK', sessionId: session.id, msgId: session.delivered })
       }
       if (session.ended || session.lastSeen <= session.lastAckSent) continue
-      session.lastAckSent = session.lastSeen
-      request('VIEWED_ACK', {
-        sessionId: session.id,
-        accountId: state.accountId,
-        msgId: session.lastSeen,
-      }).catch(() => {
-        // Not acked this time; the next message or view sends a newer position.
-      })
+      const msgId = session.lastSeen
+      session.lastAckSent = msgId
+      request('VIEWED_ACK', { sessionId: session.id, accountId: state.accountId, msgId }).then(
+        (reply) => {
+          if (reply.code === Code.OK) {
+            if (msgId > session.viewedAcked) session.viewedAcked = msgId
+          } else if (reply.code === Code.RATE_LIMITED || reply.code === Code.INTERNAL_ERROR) {
+            viewedAckLost(session, msgId, true)
+          }
+          // 4 or 8: the position is not one the server takes; nothing to retry.
+        },
+        (err) => viewedAckLost(session, msgId, err.message !== 'closed'),
+      )
     }
+  }
+
+  /** A VIEWED_ACK did not get through: send the position again (after a reconnect, or soon). */
+  function viewedAckLost(session, msgId, retrySoon) {
+    if (session.lastAckSent === msgId) session.lastAckSent = session.viewedAcked
+    if (!retrySoon || ackRetryTimer !== null) return
+    ackRetryTimer = setTimer(() => {
+      ackRetryTimer = null
+      scheduleAcks()
+    }, 2000)
+  }
+
+  /** Test hook: while held, received messages are not acknowledged (ACK), as if unread by the client. */
+  function holdDeliveryAcks(held) {
+    deliveryAcksHeld = Boolean(held)
+    if (!deliveryAcksHeld) scheduleAcks()
   }
 
   /** Called by a conversation window when it comes into or goes out of view. */
@@ -662,6 +757,10 @@ export function createChatStore(options) {
       if (!socket || socket.readyState !== SOCKET_OPEN) state.connection = 'connecting'
       await ensureSocket()
       const reply = await request('CRT_ACCOUNT', { nickName: checked.value })
+      if (reply.code === Code.RATE_LIMITED) {
+        state.loginError = 'Too many new nicknames from your network just now. Please wait a minute and try again.'
+        return false
+      }
       if (reply.code !== Code.OK) {
         state.loginError = reply.msg ? `The server said: ${reply.msg}` : 'That did not work. Please try again.'
         return false
@@ -709,7 +808,13 @@ export function createChatStore(options) {
         if (!known) notify(`You are now chatting with ${session.partnerName}.`, { kind: 'success' })
         return true
       }
-      if (reply.code === Code.NO_DATA) {
+      if (reply.code === Code.RATE_LIMITED) {
+        notify('That was a lot of requests at once. Wait a moment, then try again.', {
+          kind: 'info',
+          action: 'retry-match',
+          sticky: true,
+        })
+      } else if (reply.code === Code.NO_DATA) {
         notify('Nobody else is free to chat right now. Give it a moment and try again.', {
           kind: 'info',
           action: 'retry-match',
@@ -763,6 +868,13 @@ export function createChatStore(options) {
     dismissNotice()
     dialogues.clear()
     closedSessions.clear()
+    for (const [, timer] of dialogueTimers) clearTimer(timer)
+    dialogueTimers.clear()
+    for (const t of [resendTimer, ackRetryTimer, lostNoticeTimer]) if (t !== null) clearTimer(t)
+    resendTimer = null
+    ackRetryTimer = null
+    lostNoticeTimer = null
+    resendAttempt = 0
   }
 
   // ------------------------------------------------------------------ reconnect
@@ -773,11 +885,18 @@ export function createChatStore(options) {
     state.nextRetryAt = 0
   }
 
-  function scheduleReconnect() {
+  /** Plans the next attempt: the backoff schedule, or `promptMs` for a broker restart. */
+  function scheduleReconnect(promptMs = null) {
     if (reconnectTimer !== null || reconnecting || !state.accountId) return
     state.connection = 'reconnecting'
-    const delay = reconnectDelay(state.reconnectAttempt, random)
-    state.reconnectAttempt += 1
+    let delay
+    if (promptMs === null) {
+      delay = reconnectDelay(state.reconnectAttempt, random)
+      state.reconnectAttempt += 1
+    } else {
+      delay = promptMs
+    }
+    if (offlineUntil > now()) delay = Math.max(delay, offlineUntil - now())
     state.nextRetryAt = now() + delay
     reconnectTimer = setTimer(() => {
       reconnectTimer = null
@@ -826,42 +945,63 @@ export function createChatStore(options) {
     state.connection = 'connected'
     state.reconnectAttempt = 0
     state.nextRetryAt = 0
+    offlineUntil = 0
     if (reply.nickName) state.nickName = reply.nickName
     saveAccount()
     const open = new Map()
     for (const s of Array.isArray(reply.sessions) ? reply.sessions : []) {
       if (Number.isInteger(s.sessionId)) open.set(s.sessionId, s)
     }
-    let lost = 0
+    // Sessions no longer open ended while we were away. The resume that follows this
+    // reply pushes a PartnerExit for each (docs/protocol.md, Connection lifecycle),
+    // which says the partner left; those it does not explain become 'lost' after a
+    // moment, with a notice.
+    const lost = []
     for (const session of state.sessions) {
       if (!open.has(session.id) && !session.ended) {
-        endSession(session, 'lost')
-        lost += 1
+        endSession(session, 'ended')
+        lost.push(session)
       }
     }
     for (const s of open.values()) {
-      addSession({ id: s.sessionId, partnerId: s.partnerId, partnerName: s.partnerName, origin: 'restored' })
+      const session = addSession({
+        id: s.sessionId,
+        partnerId: s.partnerId,
+        partnerName: s.partnerName,
+        origin: 'restored',
+      })
+      // Presence changes that happened while we were away are not replayed: the partner
+      // is taken as present until a new PartnerAway says otherwise.
+      session.partnerAway = false
     }
-    // Messages that the drop kept from being sent go out again, same requestId; the
-    // delivery position is acked again, as an ACK may have been lost with the socket.
+    // The resume pushes again whatever we had not acknowledged; positions go out again
+    // as an ACK or VIEWED_ACK may have been lost with the socket (the server ignores
+    // positions that do not move forward).
     for (const session of state.sessions) {
-      if (session.ended) continue
       session.deliveryAcked = 0
-      for (const m of session.messages) if (m.resendOnReconnect && m.state === 'failed') transmit(session, m)
-      if (isViewed(session)) markSeen(session)
+      session.lastAckSent = session.viewedAcked
+      if (!session.ended && isViewed(session)) markSeen(session)
     }
     scheduleAcks()
-    if (!wasDown) return
-    if (lost > 0) {
+    // Messages typed while disconnected, or whose DIALOGUE got no reply, go out now in
+    // the order typed, with their requestIds.
+    resendAttempt = 0
+    pumpOutbox()
+    if (lostNoticeTimer !== null) clearTimer(lostNoticeTimer)
+    lostNoticeTimer = null
+    if (lost.length === 0) return
+    lostNoticeTimer = setTimer(() => {
+      lostNoticeTimer = null
+      const unexplained = lost.filter((s) => s.endReason === 'ended')
+      for (const s of unexplained) s.endReason = 'lost'
+      if (unexplained.length === 0 || !wasDown || !unexplained.some((s) => findSession(s.id))) return
       notify(
-        lost === 1
-          ? 'You are back online. One chat ended while the connection was down.'
-          : `You are back online. ${lost} chats ended while the connection was down.`,
+        unexplained.length === 1
+          ? 'One chat ended while the connection was down.'
+          : `${unexplained.length} chats ended while the connection was down.`,
         { kind: 'warning' },
       )
-    } else {
-      notify('You are back online.', { kind: 'success' })
-    }
+    }, lostNoticeMs)
   }
 
   function setNetworkOnline(online) {
@@ -883,8 +1023,12 @@ export function createChatStore(options) {
     return true
   }
 
-  /** Test hook: drops the socket as a network failure would (no LOGOUT). */
-  function dropConnection() {
+  /**
+   * Test hook: drops the socket as a network failure would (no LOGOUT). With
+   * `offlineMs` the client stays away that long, as if the network were gone.
+   */
+  function dropConnection({ offlineMs = 0 } = {}) {
+    offlineUntil = offlineMs > 0 ? now() + offlineMs : 0
     if (socket) socket.close(4000, 'dropped for a test')
   }
 
@@ -914,6 +1058,7 @@ export function createChatStore(options) {
     dismissNotice,
     runNoticeAction,
     dropConnection,
+    holdDeliveryAcks,
     // queries
     isRead,
     findSession,

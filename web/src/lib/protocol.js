@@ -15,6 +15,7 @@ export const Code = Object.freeze({
   BAD_TOKEN: 9,
   ALREADY_LOGGED_IN: 10,
   FRAME_TOO_LARGE: 11,
+  RATE_LIMITED: 12,
 })
 
 export const NICKNAME_MAX_CHARS = 32
@@ -76,6 +77,12 @@ export function validateContent(raw) {
 }
 
 export const BACKOFF = Object.freeze({ baseMs: 500, factor: 2, maxMs: 15000, jitter: 0.2 })
+
+/**
+ * Resending a DIALOGUE the server could not take right now (code 12 RATE_LIMITED,
+ * code 2 INTERNAL_ERROR, or no answer): 1 s, 2 s, 4 s, 8 s, then 15 s, same jitter.
+ */
+export const RESEND_BACKOFF = Object.freeze({ baseMs: 1000, factor: 2, maxMs: 15000, jitter: 0.2 })
 
 /**
  * Delay before reconnect attempt number `attempt` (0 for the first): 0.5 s, 1 s, 2 s,
