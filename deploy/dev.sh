@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # dev.sh: run the chat system on one machine, and run its tests.
 #
-#   ./deploy/dev.sh up | down | status | logs [-f] [component] | test | migrate | help
+#   ./deploy/dev.sh up | down | status | logs [-f] [component] | test [--sanitize=address|thread]
+#                   | faults | fuzz [seconds] | migrate | help
 #
 # `up` starts private PostgreSQL and NATS servers plus logic, dispatcher and broker,
 # all on loopback. Runtime state lives in .run/ at the repository root:
@@ -43,6 +44,14 @@ readonly APT_PACKAGES=(
     postgresql curl
     chromium                                    # the web client's browser tests
 )
+# Only `fuzz` needs these: clang, libFuzzer and clang's sanitizer runtimes (in Debian 12
+# libclang-rt-14-dev, which clang does not pull in), llvm-symbolizer for stack traces.
+readonly FUZZ_PACKAGES=(clang libclang-rt-14-dev llvm-14)
+
+# Sanitizer and fuzz builds, each in a build directory of its own.
+readonly ASAN_BUILD_DIR=$REPO_ROOT/build-asan
+readonly TSAN_BUILD_DIR=$REPO_ROOT/build-tsan
+readonly FUZZ_BUILD_DIR=$REPO_ROOT/build-fuzz
 
 # ---------------------------------------------------------------- messages
 
@@ -76,7 +85,18 @@ usage: ./deploy/dev.sh COMMAND
   status              show what runs, with pids, ports and the broker's /healthz
   logs [-f] [NAME]    show the last log lines of every component, or of NAME
                       (${COMPONENTS[*]}); -f follows
-  test                build, then run all tests against a throwaway PostgreSQL
+  test                build, then run all tests against a throwaway PostgreSQL,
+                      the fault suite included
+  test --sanitize=address
+                      build into build-asan/ with AddressSanitizer and UBSan, run
+                      every C++ test but the fault suite (no web tests)
+  test --sanitize=thread
+                      build into build-tsan/ with ThreadSanitizer, run the tests
+                      that drive the broker concurrently (TSAN_TESTS below)
+  fuzz [SECONDS]      build the libFuzzer targets (tests/fuzz, clang) into
+                      build-fuzz/ and run each for SECONDS (default 30)
+  faults [ARGS]       build, then run only the fault suite (tests/faults): chat under
+                      kill -9 of each process; its last line is the summary
   migrate             apply migrations/ to the database of 'up'
   help                this text
 
@@ -97,18 +117,20 @@ as_root() {
     fi
 }
 
+# Prints which of the named packages are not installed.
 missing_packages() {
     local pkg
-    for pkg in "${APT_PACKAGES[@]}"; do
+    for pkg in "$@"; do
         if [[ $(dpkg-query -W -f='${db:Status-Status}' "$pkg" 2>/dev/null) != installed ]]; then
             echo "$pkg"
         fi
     done
 }
 
+# Installs what is missing of APT_PACKAGES and of the packages named as arguments.
 install_packages() {
     local missing
-    mapfile -t missing < <(missing_packages)
+    mapfile -t missing < <(missing_packages "${APT_PACKAGES[@]}" "$@")
     ((${#missing[@]} > 0)) || return 0
     info "installing ${missing[*]}"
     as_root env DEBIAN_FRONTEND=noninteractive apt-get update -q
@@ -120,14 +142,21 @@ install_packages() {
 # The build functions return at the first failure on their own (`|| return`): `test`
 # calls them in a condition, where `set -e` does not apply.
 
+# build_cpp [DIR CMAKE_OPTION...]: build/ (warnings are errors), or another
+# configuration in DIR, e.g. a sanitizer build.
 build_cpp() {
-    if [[ ! -f $BUILD_DIR/build.ninja ]]; then
-        info "configuring the build in ${BUILD_DIR#"$REPO_ROOT"/}/"
-        cmake -S "$REPO_ROOT" -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCHAT_WERROR=ON ||
+    local dir=$BUILD_DIR options=(-DCHAT_WERROR=ON)
+    if (($# > 0)); then
+        dir=$1
+        options=("${@:2}")
+    fi
+    if [[ ! -f $dir/build.ninja ]]; then
+        info "configuring the build in ${dir#"$REPO_ROOT"/}/"
+        cmake -S "$REPO_ROOT" -B "$dir" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo "${options[@]}" ||
             return 1
     fi
-    info "building"
-    cmake --build "$BUILD_DIR"
+    info "building ${dir#"$REPO_ROOT"/}/"
+    cmake --build "$dir"
 }
 
 has_web_client() { [[ -f $WEB_DIR/package.json ]]; }
@@ -556,9 +585,21 @@ stop_test_postgres() {
     TEST_PG_DIR=""
 }
 
+# The fault suite (label faults) runs on its own afterwards: it kills processes of its
+# own stack and wants the machine to itself.
 run_cpp_tests() {
     info "C++ tests (ctest)"
-    ctest --test-dir "$BUILD_DIR" --output-on-failure -j2
+    ctest --test-dir "$BUILD_DIR" --output-on-failure -j2 -LE faults
+}
+
+# The fault suite: chat-faults owns its PostgreSQL cluster, nats-server and services
+# (it kills them), so it needs neither `up` nor the test PostgreSQL. Logs of the last
+# run stay in .run/faults/. Prints the suite's own output; its last line is the summary
+# "faults: sent N acknowledged N delivered N lost N duplicated N out_of_order N".
+run_fault_suite() {
+    [[ -x $BIN_DIR/chat-faults ]] || die "$BIN_DIR/chat-faults is missing: did the build fail?"
+    info "fault suite (build/bin/chat-faults; logs in ${RUN_DIR#"$REPO_ROOT"/}/faults/)"
+    "$BIN_DIR/chat-faults" --work-dir "$RUN_DIR/faults" "$@"
 }
 
 # Web client tests: vitest, then the browser e2e tests (web/e2e/run.mjs), which start
@@ -568,6 +609,90 @@ run_web_tests() {
     install_web_deps || return 1
     info "web tests (npm test)"
     (cd "$WEB_DIR" && CHAT_TEST_PG_URL=${CHAT_TEST_PG_URL:?start_test_postgres sets it} npm test)
+}
+
+# ---------------------------------------------------------------- sanitizers and fuzzing
+
+# What `test --sanitize=thread` runs (a ctest -R pattern): the suites that drive one
+# broker from many connections at once. ThreadSanitizer makes every process several
+# times slower, so the rest of the suite runs under ASan and UBSan only.
+readonly TSAN_TESTS='^e2e[.](concurrency|hostile|ordering|multi_broker)[.]'
+
+# Sanitizer options for the tests and every service they start (children inherit the
+# environment). A finding aborts the process; reports go to files in $1 as well as
+# failing the test, because a service's own log vanishes with its test's temp dir and a
+# report at a service's shutdown fails no test by itself.
+export_sanitizer_options() {
+    local reports=$1
+    export ASAN_OPTIONS="abort_on_error=1:detect_leaks=1:log_path=$reports/asan"
+    export UBSAN_OPTIONS="abort_on_error=1:print_stacktrace=1:log_path=$reports/ubsan"
+    # tests/tsan.supp names only third-party libraries (see there).
+    export TSAN_OPTIONS="halt_on_error=1:abort_on_error=1:second_deadlock_stack=1:suppressions=$REPO_ROOT/tests/tsan.supp:log_path=$reports/tsan"
+}
+
+# Prints every sanitizer report in $1; fails when there is one.
+check_sanitizer_reports() {
+    local reports=$1 file status=0
+    for file in "$reports"/*; do
+        [[ -f $file ]] || continue
+        status=1
+        printf -- '--- sanitizer report %s\n' "${file#"$REPO_ROOT"/}" >&2
+        head -n 80 "$file" >&2
+    done
+    return "$status"
+}
+
+# `test --sanitize=address|thread`: the C++ tests with sanitized binaries.
+cmd_sanitized_test() {
+    local mode dir tests=() started=$SECONDS
+    case $1 in
+        --sanitize=address) mode=address dir=$ASAN_BUILD_DIR tests=(-LE faults) ;;
+        --sanitize=thread) mode=thread dir=$TSAN_BUILD_DIR tests=(-R "$TSAN_TESTS") ;;
+        *) die "test: unknown option '$1' (--sanitize=address or --sanitize=thread)" ;;
+    esac
+    install_packages
+    # No -Werror here: with sanitizers g++ 12 warns falsely (-Wmaybe-uninitialized in
+    # libstdc++); the normal build keeps the code free of warnings.
+    if ! build_cpp "$dir" -DCHAT_SANITIZE="$mode"; then
+        echo "TEST SUMMARY: FAILED (build, $mode sanitizer); no tests ran; $((SECONDS - started))s"
+        return 1
+    fi
+    start_test_postgres
+    local reports=$dir/sanitizer-reports failed=()
+    rm -rf "$reports"
+    mkdir -p "$reports"
+    export_sanitizer_options "$reports"
+    info "C++ tests under the $mode sanitizer (ctest ${tests[*]})"
+    ctest --test-dir "$dir" --output-on-failure -j2 "${tests[@]}" || failed+=(ctest)
+    stop_test_postgres
+    check_sanitizer_reports "$reports" || failed+=("sanitizer reports in ${reports#"$REPO_ROOT"/}")
+    local took=$((SECONDS - started))s
+    if ((${#failed[@]} > 0)); then
+        echo "TEST SUMMARY: FAILED ($mode sanitizer: ${failed[*]}); ${took}"
+        return 1
+    fi
+    echo "TEST SUMMARY: OK (ctest passed under the $mode sanitizer, no reports; ${took})"
+}
+
+# `fuzz [SECONDS]`: each libFuzzer target runs SECONDS (both at once, one per core)
+# over its committed seeds (tests/fuzz/corpus/) and what earlier runs found
+# (build-fuzz/corpus/). A crash, leak, sanitizer report, broken check or slow input
+# fails it; the input is then in build-fuzz/artifacts/.
+cmd_fuzz() {
+    local seconds=${1:-30} started=$SECONDS
+    [[ $seconds =~ ^[1-9][0-9]*$ ]] || die "fuzz: SECONDS must be a positive number, not '$seconds'"
+    install_packages "${FUZZ_PACKAGES[@]}"
+    cmake -S "$REPO_ROOT/tests/fuzz" -B "$FUZZ_BUILD_DIR" -G Ninja -DCMAKE_CXX_COMPILER=clang++ \
+        -DCHAT_FUZZ_SECONDS="$seconds" >/dev/null || die "configuring ${FUZZ_BUILD_DIR#"$REPO_ROOT"/}/ failed"
+    info "building ${FUZZ_BUILD_DIR#"$REPO_ROOT"/}/"
+    cmake --build "$FUZZ_BUILD_DIR" || die "the fuzz build failed"
+    info "fuzzing each target for ${seconds}s"
+    if ! ASAN_SYMBOLIZER_PATH=/usr/lib/llvm-14/bin/llvm-symbolizer \
+        ctest --test-dir "$FUZZ_BUILD_DIR" --output-on-failure -j2; then
+        echo "FUZZ SUMMARY: FAILED (inputs in ${FUZZ_BUILD_DIR#"$REPO_ROOT"/}/artifacts/); $((SECONDS - started))s"
+        return 1
+    fi
+    echo "FUZZ SUMMARY: OK (each target ${seconds}s); $((SECONDS - started))s"
 }
 
 # ---------------------------------------------------------------- commands
@@ -653,6 +778,10 @@ cmd_logs() {
 }
 
 cmd_test() {
+    if (($# > 0)); then
+        cmd_sanitized_test "$@"
+        return
+    fi
     local failed=() web_result=skipped started=$SECONDS
     install_packages
     if ! build_all; then
@@ -661,6 +790,8 @@ cmd_test() {
     fi
     start_test_postgres
     run_cpp_tests || failed+=(ctest)
+    local faults_result=passed
+    if ! run_fault_suite; then faults_result=failed; failed+=(faults); fi
     if has_web_client; then
         if run_web_tests; then web_result=passed; else web_result=failed; failed+=(web); fi
     else
@@ -669,10 +800,17 @@ cmd_test() {
     stop_test_postgres
     local took=$((SECONDS - started))s
     if ((${#failed[@]} > 0)); then
-        echo "TEST SUMMARY: FAILED (${failed[*]}); web tests $web_result; ${took}"
+        echo "TEST SUMMARY: FAILED (${failed[*]}); fault suite $faults_result; web tests $web_result; ${took}"
         return 1
     fi
-    echo "TEST SUMMARY: OK (ctest passed; web tests $web_result; ${took})"
+    echo "TEST SUMMARY: OK (ctest passed; fault suite passed; web tests $web_result; ${took})"
+}
+
+# Only the fault suite; the exit code and the last line are the suite's.
+cmd_faults() {
+    install_packages
+    build_cpp || die "the build failed"
+    run_fault_suite "$@"
 }
 
 cmd_migrate() {
@@ -688,7 +826,9 @@ main() {
         down) cmd_down ;;
         status) cmd_status ;;
         logs) cmd_logs "$@" ;;
-        test) cmd_test ;;
+        test) cmd_test "$@" ;;
+        fuzz) cmd_fuzz "$@" ;;
+        faults) cmd_faults "$@" ;;
         migrate) cmd_migrate ;;
         help | -h | --help) usage ;;
         *)

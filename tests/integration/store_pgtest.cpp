@@ -297,3 +297,24 @@ TEST_CASE("a broker that dies before any hello or heartbeat still has its accoun
     CHECK(s->reap_dead_brokers(std::chrono::seconds(30), woken) == 1);
     CHECK(pg.value("SELECT online FROM accounts WHERE id = " + std::to_string(a)) == "f");
 }
+
+TEST_CASE("an account wrongly marked away comes back on its still-open connection through resume") {
+    test::pg_fixture pg;
+    auto s = pg.make_store();
+    partition_set woken;
+    const auto a = online_account(*s, "a", "ep1/1");
+    const auto b = online_account(*s, "b", "ep1/2");
+    const auto ab = pg.open_session(a, b);
+    s->store_dialogues({{ab, b, "r1", "hello"}}, woken);
+    REQUIRE(s->connection_lost(a, "ep1/1", woken));  // e.g. its broker was judged dead
+    CHECK_FALSE(s->connection_lost(a, "ep1/1", woken));  // a second report does not restart the grace
+    CHECK(pg.value("SELECT online FROM accounts WHERE id = " + std::to_string(a)) == "f");
+
+    logic::resume_page page;
+    CHECK(s->resume(a, "ep1/999", {}, page, woken) == code::not_logged_in);  // another connection
+    REQUIRE(s->resume(a, "ep1/1", {}, page, woken) == code::ok);
+    CHECK(pg.value("SELECT online FROM accounts WHERE id = " + std::to_string(a)) == "t");
+    REQUIRE(page.deliveries.size() == 1);
+    CHECK(page.deliveries[0].msg_id() == 1);
+    CHECK(pg.count("SELECT count(*) FROM inbox WHERE kind = 6 AND receiver_id = " + std::to_string(b)) == 1);
+}

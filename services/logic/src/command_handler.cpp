@@ -17,7 +17,7 @@ proto::Reply command_handler::handle(const proto::Request& r, side_effects& effe
         case proto::Request::kOffline: return offline(r, effects);
         case proto::Request::kBrokerHello: return broker_hello(r, effects);
         case proto::Request::kAck: return ack(r);
-        case proto::Request::kResume: return resume(r);
+        case proto::Request::kResume: return resume(r, effects);
         case proto::Request::kDialogue: {
             auto replies = handle_dialogues({&r}, effects);
             return replies.front();
@@ -121,11 +121,11 @@ proto::Reply command_handler::reconnect(const proto::Request& r, side_effects& e
     return reply;
 }
 
-proto::Reply command_handler::resume(const proto::Request& r) {
+proto::Reply command_handler::resume(const proto::Request& r, side_effects& effects) {
     std::vector<std::pair<std::int64_t, std::int64_t>> from;
     for (const auto& a : r.resume().from()) from.emplace_back(a.session_id(), a.msg_id());
     resume_page page;
-    const auto c = db_.resume(r.resume().account_id(), r.origin().conn_key(), from, page);
+    const auto c = db_.resume(r.resume().account_id(), r.origin().conn_key(), from, page, effects.woken);
     if (c != wire::code::ok) return error_reply(c, "this connection is no longer bound to the account");
     proto::Reply reply;
     set_resume(*reply.mutable_resume(), page);

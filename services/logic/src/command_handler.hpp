@@ -39,7 +39,7 @@ private:
     proto::Reply offline(const proto::Request& r, side_effects& effects);
     proto::Reply broker_hello(const proto::Request& r, side_effects& effects);
     proto::Reply ack(const proto::Request& r);
-    proto::Reply resume(const proto::Request& r);
+    proto::Reply resume(const proto::Request& r, side_effects& effects);
     static void set_resume(proto::ResumeReply& out, const resume_page& page);
 
     store& db_;

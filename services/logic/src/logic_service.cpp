@@ -1,5 +1,6 @@
 #include "logic_service.hpp"
 
+#include <algorithm>
 #include <chrono>
 
 #include "shared/bus/subjects.hpp"
@@ -122,6 +123,7 @@ void logic_service::worker_loop() {
             try {
                 db = std::make_unique<store>(std::move(conn), presence_policy{settings_.grace, settings_.token_ttl});
                 handler = std::make_unique<command_handler>(*db);
+                note_heartbeat_trouble();  // heartbeats queued while we were away may have failed
             } catch (const std::exception& e) {
                 log_->error("cannot prepare the database connection: {}", e.what());
                 db.reset();
@@ -189,8 +191,10 @@ void logic_service::run_command(command_handler& handler, store& db, job& j) {
         try {
             db.broker_heartbeat(j.heartbeat->broker_id(), j.heartbeat->epoch());
         } catch (const pqxx::broken_connection&) {
+            note_heartbeat_trouble();
             throw;
         } catch (const std::exception& e) {
+            note_heartbeat_trouble();
             log_->error("recording heartbeat of broker {} failed: {}", j.heartbeat->broker_id(), e.what());
         }
         return;
@@ -209,24 +213,33 @@ void logic_service::run_command(command_handler& handler, store& db, job& j) {
     if (!j.reply_to.empty()) reply(j.reply_to, r);
 }
 
+void logic_service::note_heartbeat_trouble() {
+    heartbeat_trouble_at_ = std::chrono::steady_clock::now().time_since_epoch().count();
+}
+
 void logic_service::reaper_loop() {
+    using clock = std::chrono::steady_clock;
     std::unique_ptr<store> db;
-    // Heartbeats are only recorded while some logic hears them. After this process has
-    // started, or NATS came back, a silent broker may just not have been heard yet: judge
-    // brokers only after a full timeout of being connected.
-    std::optional<std::chrono::steady_clock::time_point> hearing_since;
+    // A broker's last heartbeat in the database is only evidence once heartbeats could be
+    // heard (NATS up) and recorded (PostgreSQL up) for a full timeout: after this process
+    // started, NATS came back, or the database came back, judge nobody until then.
+    std::optional<clock::time_point> hearing_since;
+    clock::time_point db_since{};
     while (!stop_flag_) {
-        const auto now = std::chrono::steady_clock::now();
+        const auto now = clock::now();
         if (!nats_.connected())
             hearing_since.reset();
         else if (!hearing_since)
             hearing_since = now;
-        const bool may_judge = hearing_since && now - *hearing_since >= settings_.broker_timeout;
+        const auto trouble = clock::time_point(clock::duration(heartbeat_trouble_at_.load()));
+        const bool may_judge = hearing_since && now - std::max({*hearing_since, db_since, trouble}) >= settings_.broker_timeout;
         try {
             if (!db) {
                 auto conn = db::connect_with_retry(settings_.postgres.url, stop_flag_, *log_);
                 if (!conn) return;
                 db = std::make_unique<store>(std::move(conn), presence_policy{settings_.grace, settings_.token_ttl});
+                db_since = clock::now();
+                continue;  // judged no earlier than a full timeout from now
             }
             // The grace runs out on the database clock, whoever is hearing what.
             side_effects expired;
@@ -242,6 +255,7 @@ void logic_service::reaper_loop() {
         } catch (const pqxx::broken_connection& e) {
             log_->warn("reaper lost the PostgreSQL connection: {}", e.what());
             db.reset();
+            note_heartbeat_trouble();
         } catch (const std::exception& e) {
             log_->error("reaping dead brokers failed: {}", e.what());
         }

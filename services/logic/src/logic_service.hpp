@@ -61,6 +61,10 @@ private:
     bool stopping_ = false;
     bool dialogue_turn_ = true;  // alternate so neither kind starves the other
     std::atomic<bool> stop_flag_{false};
+    // When recording broker heartbeats last failed (steady clock, ns): a database outage
+    // means heartbeats went unrecorded, so brokers are not judged for a timeout after it.
+    std::atomic<std::int64_t> heartbeat_trouble_at_{0};
+    void note_heartbeat_trouble();
     int inbox_partitions_ = 0;
 
     std::vector<std::thread> workers_;

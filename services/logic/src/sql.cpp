@@ -35,6 +35,7 @@ void prepare_all(pqxx::connection& conn) {
         {k_missed_messages, k_missed_messages_sql},
         {k_resume_state, k_resume_state_sql},
         {k_recent_window, k_recent_window_sql},
+        {k_back_on_same_connection, k_back_on_same_connection_sql},
     };
     for (const auto& [name, text] : statements) conn.prepare(name, text);
 }

@@ -122,12 +122,13 @@ UPDATE accounts
 RETURNING id)sql";
 
 // The connection dropped and there is a grace period: the account is away, its
-// sessions stay open. Conditional on the connection, like take_offline.
+// sessions stay open. Conditional on the connection, like take_offline; the connection
+// key stays, so a broker that was wrongly thought dead can bring it back (resume).
 inline constexpr const char* k_go_away = "go_away";
 inline constexpr const char* k_go_away_sql = R"sql(
 UPDATE accounts
-   SET online = false, broker_id = NULL, conn_key = NULL, away_since = now(), dropped_at = now()
- WHERE id = $1 AND conn_key = $2
+   SET online = false, away_since = now(), dropped_at = now()
+ WHERE id = $1 AND conn_key = $2 AND online
 RETURNING id)sql";
 
 // Tells the partner of every open session that the account went away (kind 5) or came
@@ -150,7 +151,7 @@ SELECT id FROM accounts
 // The grace ran out (re-checked under the row lock: a RECONNECT may have won the race).
 inline constexpr const char* k_end_away = "end_away";
 inline constexpr const char* k_end_away_sql = R"sql(
-UPDATE accounts SET away_since = NULL
+UPDATE accounts SET away_since = NULL, broker_id = NULL, conn_key = NULL
  WHERE id = $1 AND NOT online AND away_since < now() - $2::bigint * interval '1 millisecond'
 RETURNING id)sql";
 
@@ -235,7 +236,16 @@ SELECT token_hash, nickname, online, broker_id, conn_key, away_since IS NOT NULL
 // Where a plain resume (the account stayed online) starts looking for ended sessions.
 inline constexpr const char* k_recent_window = "recent_window";
 inline constexpr const char* k_recent_window_sql = R"sql(
-SELECT (now() - interval '1 minute')::text, online AND conn_key = $2 FROM accounts WHERE id = $1)sql";
+SELECT (now() - interval '1 minute')::text, conn_key = $2, online, away_since IS NOT NULL
+  FROM accounts WHERE id = $1 FOR UPDATE)sql";
+
+// The broker still holds the connection of an account marked away (it was thought dead):
+// the account is back on that very connection.
+inline constexpr const char* k_back_on_same_connection = "back_on_same_connection";
+inline constexpr const char* k_back_on_same_connection_sql = R"sql(
+UPDATE accounts SET online = true, away_since = NULL
+ WHERE id = $1 AND conn_key = $2 AND NOT online AND away_since IS NOT NULL
+RETURNING id)sql";
 
 inline constexpr const char* k_bind_account = "bind_account";
 inline constexpr const char* k_bind_account_sql = R"sql(

@@ -229,7 +229,9 @@ reconnect_outcome store::reconnect(std::int64_t account_id, const std::string& t
         if (!row[6].as<bool>()) return refused<reconnect_outcome>(wire::code::bad_token, "the token has expired");
         reconnect_outcome out;
         out.nickname = row[1].as<std::string>();
-        if (row[2].as<bool>() && !row[4].is_null() && row[4].as<std::string>() != where.conn_key) {
+        // The account's previous connection (online, or away but perhaps still open at a
+        // broker thought dead) is closed by its broker.
+        if (!row[4].is_null() && row[4].as<std::string>() != where.conn_key) {
             out.replaced_broker = row[3].as<std::string>();
             out.replaced_conn_key = row[4].as<std::string>();
         }
@@ -249,13 +251,22 @@ reconnect_outcome store::reconnect(std::int64_t account_id, const std::string& t
 }
 
 wire::code store::resume(std::int64_t account_id, const std::string& conn_key,
-                         const std::vector<std::pair<std::int64_t, std::int64_t>>& from, resume_page& page) {
+                         const std::vector<std::pair<std::int64_t, std::int64_t>>& from, resume_page& page,
+                         partition_set& woken) {
     return with_retry([&] {
         pqxx::work tx(*conn_);
         const auto state = tx.exec_prepared(sql::k_recent_window, account_id, conn_key);
-        if (state.empty() || !state[0][1].as<bool>()) return wire::code::not_logged_in;
+        if (state.empty() || state[0][1].is_null() || !state[0][1].as<bool>()) return wire::code::not_logged_in;
+        std::vector<int> touched;
+        if (!state[0][2].as<bool>()) {
+            if (!state[0][3].as<bool>()) return wire::code::not_logged_in;  // offline: only RECONNECT helps
+            tx.exec_prepared(sql::k_back_on_same_connection, account_id, conn_key);
+            for (const auto& r : tx.exec_prepared(sql::k_announce_presence, account_id, k_kind_back))
+                touched.push_back(partition_of(r[0].as<std::int64_t>()));
+        }
         page = read_resume(tx, account_id, state[0][0].as<std::string>(), from);
         tx.commit();
+        woken.insert(touched.begin(), touched.end());
         return wire::code::ok;
     });
 }

@@ -124,8 +124,10 @@ public:
 
     /// What an online account on `conn_key` has not acknowledged (its broker may have lost
     /// pushes). Refuses (not_logged_in) when the account is not on that connection.
+    /// An account marked away while its connection lived on comes back on it.
     wire::code resume(std::int64_t account_id, const std::string& conn_key,
-                      const std::vector<std::pair<std::int64_t, std::int64_t>>& from, resume_page& page);
+                      const std::vector<std::pair<std::int64_t, std::int64_t>>& from, resume_page& page,
+                      partition_set& woken);
 
     /// Moves delivery positions forward; returns the refused acks.
     std::vector<ack_rejection> ack(std::int64_t account_id, const std::vector<std::pair<std::int64_t, std::int64_t>>& acks);

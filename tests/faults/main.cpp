@@ -1,0 +1,530 @@
+// chat-faults: steady two-way chat between many clients while the system's processes
+// are killed with SIGKILL and restarted, one at a time; then one summary line.
+//
+//   chat-faults [--clients N] [--rate MSG_PER_S] [--faults logic,dispatcher,broker,nats,postgres]
+//               [--dispatchers N] [--warmup S] [--steady S] [--down S] [--infra-down S]
+//               [--recovery S] [--settle S] [--grace DURATION] [--bin-dir DIR] [--work-dir DIR]
+//
+// The last line printed is always
+//   faults: sent N acknowledged N delivered N lost N duplicated N out_of_order N
+// and the exit code is 0 only when lost, duplicated and out_of_order are 0 and every
+// fault was recovered from. See docs/operations.md, "Fault suite".
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <exception>
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <optional>
+#include <regex>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "fault_stack.hpp"
+#include "fleet.hpp"
+#include "ledger.hpp"
+#include "support/file_util.hpp"
+#include "support/paths.hpp"
+#include "support/temp_dir.hpp"
+#include "support/wait.hpp"
+
+namespace chat::faults {
+namespace {
+
+using namespace std::chrono_literals;
+using seconds_d = std::chrono::duration<double>;
+
+struct run_options {
+    int clients = 40;
+    double rate = 10;
+    int dispatchers = 2;
+    std::vector<std::string> faults{"logic", "dispatcher", "broker", "nats", "postgres"};
+    double warmup = 8;
+    double steady = 6;
+    double down = 2;        // logic, dispatchers, broker
+    double infra_down = 5;  // nats-server, PostgreSQL: longer than presence.broker_timeout
+    double recovery = 45;
+    double settle = 30;
+    std::string grace = "30s";
+    std::filesystem::path bin_dir = test::bin_dir();
+    std::filesystem::path work_dir;  // empty: a temp dir (kept with CHAT_TEST_KEEP=1)
+    std::string log_level = "info";
+};
+
+const steady::time_point g_start = steady::now();
+
+void say(const std::string& text) {
+    double t = seconds_d(steady::now() - g_start).count();
+    std::printf("faults: [%6.1fs] %s\n", t, text.c_str());
+    std::fflush(stdout);
+}
+
+std::string fixed(double value, int decimals = 1) {
+    char buffer[64];
+    std::snprintf(buffer, sizeof buffer, "%.*f", decimals, value);
+    return buffer;
+}
+
+std::chrono::milliseconds ms(double s) {
+    return std::chrono::milliseconds(static_cast<std::int64_t>(s * 1000));
+}
+
+[[noreturn]] void usage(const std::string& problem) {
+    std::fprintf(
+        stderr,
+        "chat-faults: %s\n"
+        "usage: chat-faults [--clients N] [--rate MSG_PER_S] [--faults a,b,...]\n"
+        "                   [--dispatchers N] [--warmup S] [--steady S] [--down S]\n"
+        "                   [--infra-down S] [--recovery S] [--settle S] [--grace DURATION]\n"
+        "                   [--bin-dir DIR] [--work-dir DIR] [--log-level LEVEL]\n"
+        "faults: logic, dispatcher, broker, nats, postgres (in the order given)\n",
+        problem.c_str());
+    std::exit(2);
+}
+
+run_options parse(int argc, char** argv) {
+    run_options o;
+    for (int i = 1; i < argc; ++i) {
+        std::string name = argv[i];
+        if (name == "-h" || name == "--help") usage("help");
+        if (i + 1 >= argc) usage(name + " needs a value");
+        std::string value = argv[++i];
+        try {
+            if (name == "--clients")
+                o.clients = std::stoi(value);
+            else if (name == "--rate")
+                o.rate = std::stod(value);
+            else if (name == "--dispatchers")
+                o.dispatchers = std::stoi(value);
+            else if (name == "--warmup")
+                o.warmup = std::stod(value);
+            else if (name == "--steady")
+                o.steady = std::stod(value);
+            else if (name == "--down")
+                o.down = std::stod(value);
+            else if (name == "--infra-down")
+                o.infra_down = std::stod(value);
+            else if (name == "--recovery")
+                o.recovery = std::stod(value);
+            else if (name == "--settle")
+                o.settle = std::stod(value);
+            else if (name == "--grace")
+                o.grace = value;
+            else if (name == "--bin-dir")
+                o.bin_dir = value;
+            else if (name == "--work-dir")
+                o.work_dir = value;
+            else if (name == "--log-level")
+                o.log_level = value;
+            else if (name == "--faults") {
+                o.faults.clear();
+                std::istringstream in(value);
+                for (std::string f; std::getline(in, f, ',');) {
+                    if (f != "logic" && f != "dispatcher" && f != "broker" && f != "nats" &&
+                        f != "postgres" && f != "none")
+                        usage("unknown fault '" + f + "'");
+                    if (f != "none") o.faults.push_back(f);
+                }
+            } else {
+                usage("unknown option " + name);
+            }
+        } catch (const std::invalid_argument&) {
+            usage("bad value for " + name + ": " + value);
+        }
+    }
+    if (o.clients < 2 || o.rate <= 0 || o.dispatchers < 1)
+        usage("bad --clients, --rate or --dispatchers");
+    return o;
+}
+
+// Log lines that show a service noticed an outage and came back by itself.
+struct log_check {
+    std::string name;
+    test::child_process* process;
+    std::uintmax_t offset;
+};
+
+std::vector<log_check> mark_logs(fault_stack& stack, bool brokers_too) {
+    std::vector<log_check> marks;
+    for (auto& s : stack.services()) {
+        if (!brokers_too && s.name.rfind("broker", 0) == 0) continue;
+        std::error_code ec;
+        auto size = std::filesystem::file_size(s.process->log_file(), ec);
+        marks.push_back({s.name, s.process, ec ? 0 : size});
+    }
+    return marks;
+}
+
+// Returns the services whose log since the mark has no line matching `pattern`.
+std::vector<std::string> check_logs(const std::vector<log_check>& marks, const std::regex& pattern,
+                                    std::string& example) {
+    std::vector<std::string> silent;
+    for (auto& m : marks) {
+        auto text = test::read_file(m.process->log_file());
+        text = m.offset < text.size() ? text.substr(m.offset) : std::string();
+        std::istringstream in(text);
+        bool found = false;
+        for (std::string line; std::getline(in, line);) {
+            if (std::regex_search(line, pattern)) {
+                found = true;
+                if (example.empty()) example = m.name + ": " + line;
+                break;
+            }
+        }
+        if (!found) silent.push_back(m.name);
+    }
+    return silent;
+}
+
+class run {
+  public:
+    explicit run(run_options o) : options_(std::move(o)) {}
+
+    int execute() {
+        std::optional<test::temp_dir> temp;
+        std::filesystem::path dir = options_.work_dir;
+        if (dir.empty()) {
+            temp.emplace("chat-faults");
+            dir = temp->path();
+        } else {
+            // Emptied only when an earlier run made it: a mistyped path loses nothing.
+            auto marker = dir / ".chat-faults";
+            if (std::filesystem::exists(dir) && !std::filesystem::is_empty(dir) &&
+                !std::filesystem::exists(marker)) {
+                usage("--work-dir " + dir.string() + " is not empty and not an earlier run's");
+            }
+            std::filesystem::remove_all(dir);
+            std::filesystem::create_directories(dir);
+            test::write_file(marker, "logs of the last chat-faults run; emptied by the next\n");
+        }
+        try {
+            body(dir);
+        } catch (const std::exception& e) {
+            failures_.push_back(std::string("error: ") + e.what());
+            say(std::string("ERROR: ") + e.what());
+            if (stack_) std::printf("%s\n", stack_->logs(15).c_str());
+        }
+        std::map<std::string, std::uint64_t> counters;
+        if (fleet_) {
+            counters = fleet_->stats().counters;
+            fleet_->stop();
+        }
+        auto result = book_.compute();
+        bool passed = report(result, counters);
+        std::printf("faults: %s\n", result.line().c_str());
+        std::fflush(stdout);
+        // The services stop here (SIGTERM) as the stack goes; nothing more is printed.
+        fleet_.reset();
+        stack_.reset();
+        return passed ? 0 : 1;
+    }
+
+  private:
+    void body(const std::filesystem::path& dir) {
+        stack_settings settings;
+        settings.bin_dir = options_.bin_dir;
+        settings.dispatchers = options_.dispatchers;
+        settings.grace = options_.grace;
+        settings.log_level = options_.log_level;
+        say("starting: private PostgreSQL, nats-server, 2 logic, " +
+            std::to_string(options_.dispatchers) + " dispatcher(s), 2 brokers from " +
+            options_.bin_dir.string() + "; logs in " + dir.string());
+        stack_ = std::make_unique<fault_stack>(dir, settings);
+        if (stack_->grace_configured()) {
+            say("presence.grace " + options_.grace + " configured");
+        } else {
+            say("NOTE: logic refused presence.grace (not in this build): running without a grace "
+                "period");
+        }
+
+        fleet_options fo;
+        fo.broker_ports = stack_->broker_ports();
+        fo.clients = options_.clients;
+        fo.rate = options_.rate;
+        fleet_ = std::make_unique<fleet>(fo, book_);
+        fleet_->start(30s);
+        auto sessions = fleet_->match_all(60s);
+        say(std::to_string(options_.clients) + " clients logged in, " + std::to_string(sessions) +
+            " sessions; traffic at " + fixed(options_.rate, 0) + " msg/s per client");
+        fleet_->set_auto_match(true);
+        book_.begin_phase("warm-up");
+        fleet_->set_traffic(true);
+        sleep(options_.warmup);
+        progress("warm-up done");
+
+        int number = 0;
+        for (auto& fault : options_.faults) {
+            ++number;
+            inject(fault, number);
+            sleep(options_.steady);
+            progress("steady after " + fault);
+        }
+
+        fleet_->set_traffic(false);
+        fleet_->set_auto_match(false);
+        settle();
+    }
+
+    void sleep(double s) { std::this_thread::sleep_for(ms(s)); }
+
+    void progress(const std::string& what) {
+        auto t = book_.current();
+        auto all = fleet_->status();
+        int ready = 0;
+        std::size_t pending = 0;
+        for (auto& c : all) {
+            ready += c.ready;
+            pending += c.pending;
+        }
+        say(what + ": sent " + std::to_string(t.sent) + " acknowledged " +
+            std::to_string(t.acknowledged) + " shown " + std::to_string(t.pushes) + " retries " +
+            std::to_string(t.retries) + " redelivered " + std::to_string(t.redelivered) +
+            " pending " + std::to_string(pending) + " clients ready " + std::to_string(ready) +
+            "/" + std::to_string(all.size()));
+    }
+
+    void inject(const std::string& fault, int number) {
+        std::string head = "fault " + std::to_string(number) + "/" +
+                           std::to_string(options_.faults.size()) + " " + fault + ": ";
+        std::vector<log_check> marks;
+        std::regex pattern;
+        std::string expect;
+        book_.begin_phase(std::to_string(number) + " " + fault);
+        auto killed_at = steady::now();
+        // nats-server and PostgreSQL stay down longer than presence.broker_timeout (3 s):
+        // an outage of the infrastructure must not look like dead brokers.
+        bool infra = fault == "nats" || fault == "postgres";
+        auto after_down = [&] {
+            std::this_thread::sleep_until(killed_at +
+                                          ms(infra ? options_.infra_down : options_.down));
+        };
+
+        if (fault == "logic") {
+            auto& p = stack_->logic(0);
+            say(head + "kill -9 logic-1 (pid " + std::to_string(p.pid()) + ")");
+            killed_at = steady::now();
+            p.kill9();
+            after_down();
+            p.restart();
+            say(head + "logic-1 restarted (pid " + std::to_string(p.pid()) + ")");
+        } else if (fault == "dispatcher") {
+            std::string pids;
+            for (std::size_t i = 0; i < stack_->dispatcher_count(); ++i)
+                pids += (i ? ", " : "") + std::to_string(stack_->dispatcher(i).pid());
+            say(head + "kill -9 every dispatcher (pids " + pids + ")");
+            killed_at = steady::now();
+            for (std::size_t i = 0; i < stack_->dispatcher_count(); ++i)
+                stack_->dispatcher(i).kill9();
+            after_down();
+            pids.clear();
+            for (std::size_t i = 0; i < stack_->dispatcher_count(); ++i) {
+                stack_->dispatcher(i).restart();
+                pids += (i ? ", " : "") + std::to_string(stack_->dispatcher(i).pid());
+            }
+            say(head + "dispatchers restarted (pids " + pids + ")");
+        } else if (fault == "broker") {
+            // The broker with the most clients, so that most of them must move.
+            std::vector<int> load(stack_->broker_count(), 0);
+            for (auto& c : fleet_->status())
+                if (c.broker >= 0) ++load[static_cast<std::size_t>(c.broker)];
+            std::size_t victim =
+                static_cast<std::size_t>(std::max_element(load.begin(), load.end()) - load.begin());
+            auto& p = stack_->broker(victim);
+            say(head + "kill -9 broker-b" + std::to_string(victim + 1) + " (pid " +
+                std::to_string(p.pid()) + ", " + std::to_string(load[victim]) + " clients)");
+            killed_at = steady::now();
+            p.kill9();
+            after_down();
+            p.restart();
+            say(head + "broker-b" + std::to_string(victim + 1) + " restarted (pid " +
+                std::to_string(p.pid()) + ")");
+        } else if (fault == "nats") {
+            marks = mark_logs(*stack_, true);
+            pattern = std::regex("connected to nats", std::regex::icase);
+            expect = "a line saying it (re)connected to NATS";
+            say(head + "kill -9 nats-server (pid " +
+                std::to_string(stack_->nats().process().pid()) + ", port " +
+                std::to_string(stack_->nats().port()) + ")");
+            killed_at = steady::now();
+            stack_->nats().kill9();
+            after_down();
+            stack_->nats().restart();
+            say(head + "nats-server restarted on the same port (pid " +
+                std::to_string(stack_->nats().process().pid()) + ")");
+        } else if (fault == "postgres") {
+            marks = mark_logs(*stack_, false);
+            pattern = std::regex(
+                "(postgres|database).*(reconnect|connected)|(reconnect|connected).*(postgres|"
+                "database)",
+                std::regex::icase);
+            expect = "a line saying it reconnects to PostgreSQL";
+            say(head + "kill -9 the postmaster (pid " + std::to_string(stack_->postgres().pid()) +
+                ", port " + std::to_string(stack_->postgres().port()) + ")");
+            killed_at = steady::now();
+            stack_->postgres().kill9();
+            after_down();
+            stack_->postgres().restart();
+            say(head + "PostgreSQL restarted on the same port and data directory (pid " +
+                std::to_string(stack_->postgres().pid()) + ")");
+        }
+        auto restarted_at = steady::now();
+        auto elapsed = [&] { return fixed(seconds_d(steady::now() - restarted_at).count()); };
+
+        auto missing = stack_->wait_ready(ms(options_.recovery));
+        if (!missing.empty()) {
+            failures_.push_back(fault + ": services not ready: " + missing);
+            say(head + "NOT RECOVERED: services not ready after " + elapsed() + "s: " + missing);
+            say(stack_->logs(10));
+            return;
+        }
+        say(head + "services ready after " + elapsed() + "s");
+
+        std::string waiting;
+        bool recovered = test::wait_until([&] { return clients_recovered(restarted_at, waiting); },
+                                          ms(options_.recovery), 100ms);
+        if (!recovered) {
+            failures_.push_back(fault + ": clients did not recover: " + waiting);
+            say(head + "NOT RECOVERED: after " + elapsed() + "s " + waiting);
+        } else {
+            progress(head + "clients recovered after " + elapsed() + "s");
+        }
+
+        if (!marks.empty()) {
+            std::string example;
+            auto silent = check_logs(marks, pattern, example);
+            if (silent.empty()) {
+                say(head + "every service logged " + expect + ", e.g. " + example);
+            } else {
+                std::string names;
+                for (auto& n : silent) names += (names.empty() ? "" : ", ") + n;
+                failures_.push_back(fault + ": no log line of reconnecting in " + names);
+                say(head + "MISSING in the log of " + names + ": " + expect);
+            }
+        }
+    }
+
+    // Every client is logged in, and every client with a session has had a message it
+    // wrote after the restart acknowledged and been shown one its partner wrote after it.
+    bool clients_recovered(steady::time_point since, std::string& waiting) {
+        int not_ready = 0, no_ack = 0, no_push = 0, dead = 0, no_session = 0;
+        std::string example;
+        for (auto& c : fleet_->status()) {
+            std::string who = "c" + std::to_string(c.index);
+            if (c.dead) {
+                ++dead;
+                if (example.empty()) example = who + " gave up: " + c.last_drop;
+            } else if (!c.ready) {
+                ++not_ready;
+                if (example.empty()) example = who + " not logged in (" + c.last_drop + ")";
+            } else if (c.open_sessions == 0 && c.last_match_code != 4) {
+                // Nobody to talk to is fine only when MATCH says nobody is available.
+                ++no_session;
+                if (example.empty())
+                    example = who + " has no session (last MATCH code " +
+                              std::to_string(c.last_match_code) + ")";
+            } else if (c.open_sessions > 0 && c.last_acked_first_sent < since) {
+                ++no_ack;
+                if (example.empty())
+                    example = who + " has no new message acknowledged (" +
+                              std::to_string(c.pending) + " pending)";
+            } else if (c.open_sessions > 0 && c.last_shown_first_sent < since) {
+                ++no_push;
+                if (example.empty()) example = who + " was shown no new message";
+            }
+        }
+        waiting = std::to_string(dead) + " clients gave up, " + std::to_string(not_ready) +
+                  " not logged in, " + std::to_string(no_ack) + " without a new acknowledgement, " +
+                  std::to_string(no_push) + " without a new push, " + std::to_string(no_session) +
+                  " without a session" + (example.empty() ? "" : "; e.g. " + example);
+        return dead + not_ready + no_ack + no_push + no_session == 0;
+    }
+
+    // Traffic has stopped: let the clients get answers for what they still hold, then
+    // let every acknowledged message reach its receiver.
+    void settle() {
+        auto started = steady::now();
+        say("traffic stopped; waiting up to " + fixed(options_.settle, 0) +
+            "s for answers and deliveries");
+        auto pending = [&] {
+            std::size_t n = 0;
+            for (auto& c : fleet_->status()) n += c.pending;
+            return n;
+        };
+        test::wait_until([&] { return pending() == 0; }, ms(options_.settle / 2), 100ms);
+        // Deliveries: done when nothing is missing, or when nothing new arrived for 5 s.
+        auto deadline = started + ms(options_.settle);
+        auto last = book_.current().pushes;
+        auto last_change = steady::now();
+        while (steady::now() < deadline) {
+            std::this_thread::sleep_for(250ms);
+            auto now_pushes = book_.current().pushes;
+            if (now_pushes != last) {
+                last = now_pushes;
+                last_change = steady::now();
+            }
+            bool quiet = steady::now() - last_change > 1500ms;
+            if (quiet && book_.compute().lost == 0) break;
+            if (steady::now() - last_change > 5s) break;
+        }
+        std::size_t left = pending();
+        if (left > 0) {
+            failures_.push_back(std::to_string(left) +
+                                " DIALOGUEs still unanswered after the settle period");
+        }
+        progress("settled after " + fixed(seconds_d(steady::now() - started).count()) + "s");
+    }
+
+    // Prints everything but the summary line; true when the run passed.
+    bool report(const summary& result, const std::map<std::string, std::uint64_t>& counters) {
+        for (auto& p : result.phases) {
+            if (p.sent == 0 && p.out_of_order == 0 && p.redelivered == 0) continue;
+            std::printf(
+                "faults: phase %-12s sent %llu acknowledged %llu delivered %llu lost %llu "
+                "duplicated %llu out_of_order %llu retries %llu redelivered %llu\n",
+                p.name.c_str(), (unsigned long long)p.sent, (unsigned long long)p.acknowledged,
+                (unsigned long long)p.delivered, (unsigned long long)p.lost,
+                (unsigned long long)p.duplicated, (unsigned long long)p.out_of_order,
+                (unsigned long long)p.retries, (unsigned long long)p.redelivered);
+        }
+        for (auto& e : result.examples) std::printf("faults: example: %s\n", e.c_str());
+        std::string events;
+        for (auto& [name, count] : counters)
+            events += (events.empty() ? "" : ", ") + name + " " + std::to_string(count);
+        std::printf("faults: client events: %s\n", events.c_str());
+        std::vector<std::string> reasons = failures_;
+        if (result.lost) reasons.push_back("lost " + std::to_string(result.lost));
+        if (result.duplicated) reasons.push_back("duplicated " + std::to_string(result.duplicated));
+        if (result.out_of_order)
+            reasons.push_back("out_of_order " + std::to_string(result.out_of_order));
+        // Guarantees of docs/protocol.md beyond the three numbers.
+        if (result.send_order_violations)
+            reasons.push_back("send_order_violations " +
+                              std::to_string(result.send_order_violations));
+        if (result.misrouted) reasons.push_back("misrouted " + std::to_string(result.misrouted));
+        if (reasons.empty()) {
+            std::printf("faults: PASSED (%zu faults)\n", options_.faults.size());
+        } else {
+            for (auto& r : reasons) std::printf("faults: FAILED: %s\n", r.c_str());
+        }
+        std::printf("faults: %s\n", result.info_line().c_str());
+        return reasons.empty();
+    }
+
+    run_options options_;
+    ledger book_;
+    std::unique_ptr<fault_stack> stack_;
+    std::unique_ptr<fleet> fleet_;
+    std::vector<std::string> failures_;
+};
+
+}  // namespace
+}  // namespace chat::faults
+
+int main(int argc, char** argv) {
+    auto options = chat::faults::parse(argc, argv);
+    return chat::faults::run(std::move(options)).execute();
+}
