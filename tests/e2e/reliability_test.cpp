@@ -339,3 +339,19 @@ TEST_CASE("a partner still away when I resume is announced as away", "[e2e][reli
     REQUIRE(r["sessions"].size() == 1);
     expect_push(*a2, signal("PartnerAway", p.session), "PartnerAway in alice's resume: bob is still away");
 }
+
+TEST_CASE("a broker wrongly judged dead (frozen past the timeout) brings its accounts back when it thaws",
+          "[e2e][reliability]") {
+    stack_options o = with_grace("30s", 2);
+    o.broker_timeout = "2s";
+    service_stack stack(o);
+    auto p = make_pair(stack, 0, 1);
+    stack.broker(1).signal(SIGSTOP);  // its sockets stay open, its heartbeats stop
+    expect_push(*p.a, signal("PartnerAway", p.session), "PartnerAway once b2 was judged dead", 15s);
+    stack.broker(1).signal(SIGCONT);
+    expect_push(*p.a, signal("PartnerBack", p.session), "PartnerBack once b2 resumed its connections", 15s);
+    send_burst(*p.b, p.session, 1, "still-here");
+    expect_push(*p.a, push_dialogue(p.session, 1), "bob's message after the thaw");
+    send_burst(*p.a, p.session, 1, "welcome-back");
+    expect_push(*p.b, push_dialogue(p.session, 2), "alice's message reaches bob on the same socket");
+}

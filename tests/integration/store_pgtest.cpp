@@ -280,9 +280,12 @@ TEST_CASE("a restarted broker's older accounts and a silent broker's accounts go
     CHECK(pg.value("SELECT online FROM accounts WHERE id = " + std::to_string(fresh)) == "t");
 
     s->broker_heartbeat("b1", "new");
-    CHECK(s->reap_dead_brokers(std::chrono::seconds(30), woken) == 0);
+    std::vector<std::string> reaped;
+    CHECK(s->reap_dead_brokers(std::chrono::seconds(30), woken, reaped) == 0);
+    CHECK(reaped.empty());
     pg.db.query("UPDATE brokers SET seen_at = now() - interval '1 minute'");
-    CHECK(s->reap_dead_brokers(std::chrono::seconds(30), woken) == 1);
+    CHECK(s->reap_dead_brokers(std::chrono::seconds(30), woken, reaped) == 1);
+    CHECK(reaped == std::vector<std::string>{"b1"});
     CHECK(pg.value("SELECT online FROM accounts WHERE id = " + std::to_string(fresh)) == "f");
     CHECK(pg.count("SELECT count(*) FROM brokers") == 0);
 }
@@ -294,7 +297,8 @@ TEST_CASE("a broker that dies before any hello or heartbeat still has its accoun
     const auto a = online_account(*s, "early", "ep9/1");  // through broker b1, never announced
     CHECK(pg.value("SELECT epoch FROM brokers WHERE id = 'b1'") == "ep9");
     pg.db.query("UPDATE brokers SET seen_at = now() - interval '1 minute'");
-    CHECK(s->reap_dead_brokers(std::chrono::seconds(30), woken) == 1);
+    std::vector<std::string> reaped;
+    CHECK(s->reap_dead_brokers(std::chrono::seconds(30), woken, reaped) == 1);
     CHECK(pg.value("SELECT online FROM accounts WHERE id = " + std::to_string(a)) == "f");
 }
 

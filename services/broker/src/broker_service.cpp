@@ -76,6 +76,10 @@ void broker_service::on_push(bus::message&& m) {
     }
     for (const auto& k : push.kicks())
         if (auto session = state_->find_connection(k.conn_key())) session->kick(k.conn_key());
+    if (push.resync()) {
+        log_->warn("logic took this broker's accounts away (late heartbeats); resuming every connection");
+        for (auto& session : state_->all_sessions()) session->resume_after_bus_loss();
+    }
 }
 
 void broker_service::send_hello() {

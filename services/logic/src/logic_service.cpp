@@ -248,8 +248,16 @@ void logic_service::reaper_loop() {
             publish_effects(expired);
             if (may_judge) {
                 side_effects effects;
-                if (const int taken = db->reap_dead_brokers(settings_.broker_timeout, effects.woken); taken > 0)
+                std::vector<std::string> reaped;
+                if (const int taken = db->reap_dead_brokers(settings_.broker_timeout, effects.woken, reaped); taken > 0)
                     log_->info("{} accounts of silent brokers are away", taken);
+                // If such a broker is alive after all (its heartbeats were late), it resumes
+                // its connections, which brings their accounts back.
+                for (const auto& broker_id : reaped) {
+                    proto::Push resync;
+                    resync.set_resync(true);
+                    effects.pushes.emplace_back(broker_id, std::move(resync));
+                }
                 publish_effects(effects);
             }
         } catch (const pqxx::broken_connection& e) {

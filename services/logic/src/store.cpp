@@ -400,7 +400,8 @@ void store::broker_heartbeat(const std::string& broker_id, const std::string& ep
     tx.commit();
 }
 
-int store::reap_dead_brokers(std::chrono::milliseconds timeout, partition_set& woken) {
+int store::reap_dead_brokers(std::chrono::milliseconds timeout, partition_set& woken,
+                             std::vector<std::string>& reaped) {
     const auto timeout_ms = static_cast<long long>(timeout.count());
     std::vector<std::string> dead;
     {
@@ -416,7 +417,10 @@ int store::reap_dead_brokers(std::chrono::milliseconds timeout, partition_set& w
             for (const auto& row : tx.exec_prepared(sql::k_accounts_on_broker, broker_id))
                 accounts.emplace_back(row[0].as<std::int64_t>(), row[1].as<std::string>());
         }
-        for (const auto& [id, conn_key] : accounts) taken += connection_lost(id, conn_key, woken);
+        int here = 0;
+        for (const auto& [id, conn_key] : accounts) here += connection_lost(id, conn_key, woken);
+        if (here > 0) reaped.push_back(broker_id);
+        taken += here;
         pqxx::work tx(*conn_);
         tx.exec_prepared(sql::k_forget_broker, broker_id, timeout_ms);
         tx.commit();

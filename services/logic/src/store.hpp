@@ -136,8 +136,9 @@ public:
     int broker_hello(const std::string& broker_id, const std::string& epoch, partition_set& woken);
     void broker_heartbeat(const std::string& broker_id, const std::string& epoch);
 
-    /// Takes offline every account of a broker silent for `timeout`; returns how many.
-    int reap_dead_brokers(std::chrono::milliseconds timeout, partition_set& woken);
+    /// Makes away every account of a broker silent for `timeout`; returns how many, and
+    /// adds to `reaped` the brokers that held any.
+    int reap_dead_brokers(std::chrono::milliseconds timeout, partition_set& woken, std::vector<std::string>& reaped);
 
     pqxx::connection& connection() { return *conn_; }
 
