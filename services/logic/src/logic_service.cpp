@@ -61,9 +61,28 @@ void logic_service::on_heartbeat(bus::message&& m) {
         log_->warn("undecodable broker heartbeat");
         return;
     }
-    job j;
-    j.heartbeat = std::move(hb);
-    enqueue(std::move(j));
+    std::lock_guard lock(heard_mutex_);
+    heard_[hb.broker_id()] = hb.epoch();
+}
+
+void logic_service::record_heartbeats(store& db) {
+    std::map<std::string, std::string> heard;
+    {
+        std::lock_guard lock(heard_mutex_);
+        heard.swap(heard_);
+    }
+    for (auto it = heard.begin(); it != heard.end(); ++it) {
+        try {
+            db.broker_heartbeat(it->first, it->second);
+        } catch (...) {
+            // Keep what was not recorded (unless a newer one came meanwhile) and say so: the
+            // brokers are not judged until heartbeats are recorded again.
+            note_heartbeat_trouble();
+            std::lock_guard lock(heard_mutex_);
+            for (; it != heard.end(); ++it) heard_.try_emplace(it->first, it->second);
+            throw;
+        }
+    }
 }
 
 void logic_service::enqueue(job j) {
@@ -138,7 +157,7 @@ void logic_service::worker_loop() {
             if (!dialogues.empty())
                 run_dialogues(*handler, dialogues);
             else
-                run_command(*handler, *db, *command);
+                run_command(*handler, *command);
             if (!db->connection().is_open()) {
                 // The server ended the session (e.g. it is shutting down): the commands got
                 // code 2 already; reconnect before the next one.
@@ -186,19 +205,7 @@ void logic_service::run_dialogues(command_handler& handler, std::vector<job>& jo
     for (std::size_t i = 0; i < jobs.size(); ++i) reply(jobs[i].reply_to, replies[i]);
 }
 
-void logic_service::run_command(command_handler& handler, store& db, job& j) {
-    if (j.heartbeat) {
-        try {
-            db.broker_heartbeat(j.heartbeat->broker_id(), j.heartbeat->epoch());
-        } catch (const pqxx::broken_connection&) {
-            note_heartbeat_trouble();
-            throw;
-        } catch (const std::exception& e) {
-            note_heartbeat_trouble();
-            log_->error("recording heartbeat of broker {} failed: {}", j.heartbeat->broker_id(), e.what());
-        }
-        return;
-    }
+void logic_service::run_command(command_handler& handler, job& j) {
     side_effects effects;
     proto::Reply r;
     try {
@@ -241,6 +248,7 @@ void logic_service::reaper_loop() {
                 db_since = clock::now();
                 continue;  // judged no earlier than a full timeout from now
             }
+            record_heartbeats(*db);
             // The grace runs out on the database clock, whoever is hearing what.
             side_effects expired;
             if (const int ended = db->expire_away(expired.woken); ended > 0)

@@ -5,6 +5,7 @@
 #include <atomic>
 #include <condition_variable>
 #include <deque>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -34,7 +35,6 @@ private:
     struct job {
         std::string reply_to;
         proto::Request request;
-        std::optional<proto::BrokerHeartbeat> heartbeat;  // set for heartbeats, which need no reply
     };
 
     void on_command(bus::message&& m);
@@ -44,8 +44,10 @@ private:
     /// Waits for work; returns false when stopping and nothing is left.
     bool next_work(std::vector<job>& dialogues, std::optional<job>& command);
     void run_dialogues(command_handler& handler, std::vector<job>& jobs);
-    void run_command(command_handler& handler, store& db, job& j);
+    void run_command(command_handler& handler, job& j);
     void reaper_loop();
+    /// Records the heartbeats heard since the last sweep (on the reaper's connection).
+    void record_heartbeats(store& db);
     void publish_effects(const side_effects& effects);
     void reply(const std::string& to, const proto::Reply& r);
 
@@ -64,6 +66,10 @@ private:
     // When recording broker heartbeats last failed (steady clock, ns): a database outage
     // means heartbeats went unrecorded, so brokers are not judged for a timeout after it.
     std::atomic<std::int64_t> heartbeat_trouble_at_{0};
+    // Heartbeats heard since the last sweep (broker id → epoch). They never wait behind
+    // commands: a busy logic must not make a busy broker look dead.
+    std::mutex heard_mutex_;
+    std::map<std::string, std::string> heard_;
     void note_heartbeat_trouble();
     int inbox_partitions_ = 0;
 
