@@ -1,0 +1,114 @@
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "bench/histogram.hpp"
+#include "bench/options.hpp"
+#include "bench/proc_stats.hpp"
+#include "bench/verify.hpp"
+
+namespace chat::bench {
+
+/// Opening connections and creating one account on each.
+struct login_report {
+    std::size_t requested = 0;
+    std::size_t logged_in = 0;
+    std::size_t failed = 0;
+    double seconds = 0;
+    histogram latency;                              // TCP connect → CRT_ACCOUNT code 0, ns
+    std::map<std::string, std::uint64_t> failures;  // reason → count
+};
+
+/// Things that happened and are not measurements: error codes, signals, closes.
+using event_counts = std::map<std::string, std::uint64_t>;
+
+struct dialogue_report {
+    login_report login;
+    std::size_t sessions = 0;  // sessions between two benchmark clients
+    std::size_t slots = 0;     // (client, session) pairs that send
+    std::size_t active_clients = 0;
+    std::uint64_t match_requests = 0;
+    double seconds = 0;       // the measured window
+    double offered_rate = 0;  // open loop only
+
+    // Whole run (warm-up, window and tail).
+    std::uint64_t sent = 0;
+    std::uint64_t acked = 0;       // code 0
+    std::uint64_t errors = 0;      // answered with another code
+    std::uint64_t unanswered = 0;  // no answer by the end of the drain
+    std::uint64_t not_sent = 0;    // open loop: due, but the slot's session was closed
+    std::uint64_t deliveries = 0;  // PUSH_DIALOGUE frames received
+
+    // Messages whose send time fell in the measured window.
+    std::uint64_t window_sent = 0;
+    std::uint64_t window_acked = 0;
+    std::uint64_t window_delivered = 0;
+    histogram ack_latency;       // DIALOGUE sent → code 0, ns
+    histogram delivery_latency;  // DIALOGUE sent → partner's PUSH_DIALOGUE, ns
+
+    double drain_seconds = 0;
+    verdict check;
+    event_counts events;
+    cpu_meter::result cpu;
+};
+
+struct match_report {
+    login_report login;
+    std::size_t matchers = 0;
+    double seconds = 0;
+    std::uint64_t window_answered = 0;
+    std::uint64_t window_matched = 0;       // code 0
+    std::uint64_t matched = 0;              // whole run
+    histogram latency;                      // MATCH sent → answer (any code), in the window, ns
+    std::uint64_t new_session_missing = 0;  // a match whose partner got no NewSession
+    std::uint64_t new_session_duplicated = 0;  // a NewSession received twice
+    std::uint64_t unanswered = 0;
+    std::vector<std::string> examples;
+    event_counts events;
+    cpu_meter::result cpu;
+    bool ok() const {
+        return new_session_missing == 0 && new_session_duplicated == 0 && unanswered == 0;
+    }
+};
+
+struct idle_report {
+    login_report login;
+    std::uint64_t broker_rss_before_kib = 0;
+    std::uint64_t broker_rss_after_kib = 0;
+    std::uint64_t self_rss_before_kib = 0;
+    std::uint64_t self_rss_after_kib = 0;
+    std::size_t connections = 0;  // open when the memory was read
+    double kib_per_connection() const {
+        return connections == 0 ? 0
+                                : (static_cast<double>(broker_rss_after_kib) -
+                                   static_cast<double>(broker_rss_before_kib)) /
+                                      static_cast<double>(connections);
+    }
+    event_counts events;
+};
+
+struct engine_impl;
+
+/// The load generator: Beast WebSocket clients on `threads` I/O threads (each thread
+/// runs its own io_context and owns its clients, so no client state is shared or
+/// locked). Each run_* opens the clients, does its work, closes them, and reports.
+class engine {
+  public:
+    explicit engine(const options& o);
+    ~engine();
+    engine(const engine&) = delete;
+    engine& operator=(const engine&) = delete;
+
+    dialogue_report run_dialogue();
+    match_report run_match();
+    idle_report run_idle();
+
+  private:
+    std::unique_ptr<engine_impl> impl_;
+};
+
+}  // namespace chat::bench

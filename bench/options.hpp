@@ -1,0 +1,66 @@
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "bench/proc_stats.hpp"
+
+namespace chat::bench {
+
+struct broker_address {
+    std::string host;
+    std::uint16_t port = 0;
+};
+
+enum class run_mode {
+    dialogue,  // DIALOGUE traffic between matched pairs (open or closed loop)
+    idle,      // N idle logged-in connections: broker memory per connection
+    match,     // MATCH latency and rate with many accounts online
+};
+
+struct options {
+    run_mode mode = run_mode::dialogue;
+    std::vector<broker_address> brokers{{"127.0.0.1", 8080}};
+    int threads = 1;
+    std::size_t connections = 100;
+    std::size_t connect_concurrency = 256;  // connections being opened and logged in at once
+
+    // dialogue
+    double rate = 0;  // total offered msg/s (open loop); 0 with closed_loop
+    bool closed_loop = false;
+    std::size_t window = 1;       // outstanding DIALOGUEs per connection (closed loop)
+    std::size_t payload = 100;    // content bytes
+    double duration = 10;         // seconds measured
+    double warmup = 2;            // seconds of traffic before measuring
+    double drain = 15;            // seconds to wait for answers and deliveries after sending stops
+    std::size_t ack_every = 32;   // cumulative ACK after this many unacknowledged pushes...
+    double ack_interval_ms = 50;  // ... or this long after the first of them
+
+    // idle
+    std::size_t idle = 0;
+    std::vector<pid_t> broker_pids;
+    double settle = 3;  // seconds between the last login and the memory reading
+
+    // match
+    std::size_t match_accounts = 0;
+    std::size_t matchers = 16;  // clients issuing MATCH back to back
+
+    std::vector<watched_process> watch;  // --watch name=pid,...
+    double request_timeout = 30;         // a request unanswered this long fails the phase
+    std::string json_path;
+    std::string nick = "bench";
+};
+
+struct usage_error : std::runtime_error {
+    using std::runtime_error::runtime_error;
+};
+
+/// Parses the command line (argv[0] excluded); throws usage_error with a readable
+/// message. Returns nullopt for --help (the caller prints usage_text()).
+std::optional<options> parse_options(const std::vector<std::string>& args);
+std::string usage_text();
+
+}  // namespace chat::bench
