@@ -114,7 +114,7 @@ private:
 
 }  // namespace
 
-TEST_CASE("a dropped connection keeps its sessions; RECONNECT elsewhere resumes what was not acknowledged",
+TEST_CASE("a dropped connection keeps its sessions and RECONNECT elsewhere resumes what was not acknowledged",
           "[e2e][reliability]") {
     service_stack stack(with_grace("20s", 2));
     auto p = make_pair(stack, 0, 1);
@@ -174,7 +174,7 @@ TEST_CASE("a partner who left while I was away is announced when I resume", "[e2
     expect_push(*b2, signal("PartnerExit", p.session), "PartnerExit for the session that ended meanwhile");
 }
 
-TEST_CASE("ACK moves the delivery position; refused ACKs are answered, valid ones are not", "[e2e][reliability]") {
+TEST_CASE("ACK moves the delivery position, refused ACKs are answered, valid ones are not", "[e2e][reliability]") {
     service_stack stack(with_grace("20s"));
     auto anonymous = stack.connect(0);
     auto early = anonymous->request({{"cmd", "ACK"}, {"sessionId", 1}, {"msgId", 1}});

@@ -31,7 +31,7 @@ TEST_CASE("a clean exchange counts every message once", "[faults]") {
     CHECK(s.ok());
 }
 
-TEST_CASE("an acknowledged message never shown is lost; an unanswered one is not", "[faults]") {
+TEST_CASE("an acknowledged message never shown is lost, an unanswered one is not", "[faults]") {
     ledger book;
     auto a = send(book);
     book.acknowledged(a, k_session, 1);

@@ -12,7 +12,7 @@ namespace fs = std::filesystem;
 using chat::db::migrate;
 using chat::db::migration_error;
 
-TEST_CASE("a fresh database reaches the newest schema; a second run applies nothing") {
+TEST_CASE("a fresh database reaches the newest schema and a second run applies nothing") {
     chat::test::temp_dir dir("chat-migrate");
     chat::test::scratch_database db(dir.path(), /*migrate=*/false);
     const auto files = fs::path(CHAT_SOURCE_DIR) / "migrations";

@@ -219,7 +219,7 @@ TEST_CASE("viewed acks move forward only and notify the partner") {
     CHECK(s->viewed_ack(ab, outsider, 1, woken).code == code::session_closed);
 }
 
-TEST_CASE("going offline ends every session and queues PartnerExit; a stale connection changes nothing") {
+TEST_CASE("going offline ends every session and queues PartnerExit, a stale connection changes nothing") {
     test::pg_fixture pg;
     auto s = pg.make_store();
     partition_set woken;
