@@ -31,6 +31,13 @@ constexpr std::size_t k_hard_queue_factor = 4;
 constexpr std::size_t k_min_hard_queue = 512;
 // The next resume page is asked for once the queue is this short.
 constexpr std::size_t k_resume_low_water = 32;
+// Tries of one resume page before the connection is closed with 1013 "try again later"
+// so that the client resumes by RECONNECT. Giving up on the page and writing the pushes
+// held meanwhile would leave a gap, and the client's cumulative ACK of a later message
+// would then skip the missing ones for good.
+constexpr int k_resume_attempts = 4;
+constexpr auto k_resume_retry_delay = std::chrono::milliseconds(250);
+constexpr std::uint16_t k_close_try_again = 1013;
 
 const char* describe_failure(bus::request_status status) {
     switch (status) {
@@ -48,7 +55,8 @@ websocket_session::websocket_session(net::ip::tcp::socket&& socket, std::shared_
       conn_id_(state_->next_conn_id()),
       conn_key_(state_->epoch() + "/" + std::to_string(conn_id_)),
       ping_timer_(ws_.get_executor()),
-      retry_timer_(ws_.get_executor()) {}
+      retry_timer_(ws_.get_executor()),
+      resume_timer_(ws_.get_executor()) {}
 
 websocket_session::~websocket_session() {
     state_->leave(conn_id_);
@@ -380,7 +388,14 @@ void websocket_session::flush_acks() {
 
 void websocket_session::resume_after_bus_loss() {
     net::post(ws_.get_executor(), [self = shared_from_this()] {
-        if (self->account_id_ == 0 || self->resuming_ || self->gone_) return;
+        if (self->gone_) return;
+        // A resume (or RECONNECT) under way may have read its page before the loss: once it
+        // is done, run another from the start.
+        if (self->resuming_) {
+            self->resume_again_ = true;
+            return;
+        }
+        if (self->account_id_ == 0) return;
         self->resuming_ = true;
         self->request_resume_page();
     });
@@ -394,7 +409,11 @@ void websocket_session::deliver_resume(const proto::ResumeReply& page) {
         }
         send(wire::push_frame(d));
     }
-    if (!page.more()) return finish_resume();
+    if (!page.more()) {
+        if (!resume_again_) return finish_resume();
+        resume_again_ = false;
+        resumed_up_to_.clear();  // the client drops what it already has
+    }
     // Pace the pages by the client's reading: the next one once this one is mostly out.
     next_resume_page_wanted_ = true;
     if (write_queue_.size() < k_resume_low_water) {
@@ -404,7 +423,10 @@ void websocket_session::deliver_resume(const proto::ResumeReply& page) {
 }
 
 void websocket_session::request_resume_page() {
-    if (gone_ || account_id_ == 0) return finish_resume();
+    if (gone_ || account_id_ == 0) {
+        held_.clear();  // kicked: the account lives elsewhere now
+        return finish_resume();
+    }
     proto::Request request;
     request.mutable_resume()->set_account_id(account_id_);
     for (const auto& [session, msg] : resumed_up_to_) {
@@ -412,15 +434,30 @@ void websocket_session::request_resume_page() {
         from->set_session_id(session);
         from->set_msg_id(msg);
     }
-    ask_logic(subjects::k_resume, std::move(request), [this](bus::request_status, const proto::Reply* reply) {
-        // A failed page ends the resume; the client's next RECONNECT asks again.
-        if (!reply || reply->code() != 0) return finish_resume();
-        deliver_resume(reply->resume());
+    ask_logic(subjects::k_resume, std::move(request), [this](bus::request_status status, const proto::Reply* reply) {
+        if (gone_) return;
+        if (reply && reply->code() == 0) {
+            resume_failures_ = 0;
+            return deliver_resume(reply->resume());
+        }
+        // Refused (the connection is no longer the account's) or out of tries: the client
+        // must come back with RECONNECT, which resumes from its acknowledgements.
+        if (reply || ++resume_failures_ >= k_resume_attempts) {
+            state_->log().warn("connection {} (account {}): resume failed ({}); closing it so the client resumes",
+                               conn_key_, account_id_, reply ? reply->msg() : describe_failure(status));
+            return close_with(static_cast<websocket::close_code>(k_close_try_again), "resume failed; reconnect");
+        }
+        resume_timer_.expires_after(k_resume_retry_delay * resume_failures_);
+        resume_timer_.async_wait([self = shared_from_this()](beast::error_code ec) {
+            if (!ec && !self->gone_) self->request_resume_page();
+        });
     });
 }
 
 void websocket_session::finish_resume() {
     resuming_ = false;
+    resume_again_ = false;
+    resume_failures_ = 0;
     next_resume_page_wanted_ = false;
     resumed_up_to_.clear();
     if (holding_account_ != 0) {
@@ -550,6 +587,7 @@ void websocket_session::on_gone() {
     gone_ = true;
     ping_timer_.cancel();
     retry_timer_.cancel();
+    resume_timer_.cancel();
     write_queue_.clear();
     held_.clear();
     if (holding_account_ != 0) {

@@ -82,7 +82,8 @@ private:
     /// Writes a page of missed deliveries; asks for the next page or ends the resume.
     void deliver_resume(const proto::ResumeReply& page);
     void request_resume_page();
-    /// Ends a resume: pushes held meanwhile go out, in the order they came.
+    /// Ends a resume: pushes held meanwhile go out, in the order they came. Only ever
+    /// after the last page was written: a page that cannot be had closes the connection.
     void finish_resume();
 
     /// Refuses (and answers) a command that needs an account this connection does not
@@ -117,6 +118,7 @@ private:
     std::optional<util::token_bucket> rate_;  // limits.messages_per_second
     boost::asio::steady_timer ping_timer_;
     boost::asio::steady_timer retry_timer_;  // the in-flight DIALOGUE batch's next try
+    boost::asio::steady_timer resume_timer_;  // the next try of a resume page that failed
     std::chrono::steady_clock::time_point last_heard_;
 
     std::int64_t account_id_ = 0;      // 0 until CRT_ACCOUNT or RECONNECT succeeds
@@ -141,6 +143,8 @@ private:
     std::deque<std::shared_ptr<const std::string>> held_;
     std::map<std::int64_t, std::int64_t> resumed_up_to_;  // per session, re-sent so far
     bool next_resume_page_wanted_ = false;                // asked for once the queue drains
+    bool resume_again_ = false;  // the NATS link was lost during this resume: run another
+    int resume_failures_ = 0;    // unanswered tries of the current page
 };
 
 }  // namespace chat::broker
