@@ -14,7 +14,7 @@ namespace chat::db {
 std::unique_ptr<pqxx::connection> connect_with_retry(const std::string& url, const std::atomic<bool>& stop,
                                                      spdlog::logger& log);
 
-/// A libpqxx array literal ("{1,2,3}") for a `$n::bigint[]` parameter.
+/// A libpqxx array literal ("{1,2,3}") for a `$n::bigint[]` (or `$n::int[]`) parameter.
 template <typename Range>
 std::string bigint_array(const Range& values) {
     std::string out = "{";

@@ -100,10 +100,10 @@ void dispatcher_service::run_drainer(int index) {
             work.insert(state.dirty.begin(), state.dirty.end());
             state.dirty.clear();
         }
-        for (int p : work) {
-            if (!d.owned().count(p)) continue;
+        std::erase_if(work, [&](int p) { return !d.owned().count(p); });
+        if (!work.empty()) {
             try {
-                while (d.drain(p) == settings_.batch_max && !stopping_) {
+                while (d.drain(work) == settings_.batch_max && !stopping_) {
                 }
             } catch (const bus::nats_error& e) {
                 // Rows stay in the inbox; the next wake-up or sweep delivers them.

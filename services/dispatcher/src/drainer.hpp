@@ -25,8 +25,9 @@ public:
     /// Returns the partitions gained and lost.
     void rebalance(std::set<int>& gained, std::set<int>& lost);
 
-    /// Delivers up to batch_max rows of a partition; returns how many rows it handled.
-    int drain(int partition);
+    /// Delivers up to batch_max rows of these partitions (owned ones), oldest first;
+    /// returns how many rows it handled.
+    int drain(const std::set<int>& partitions);
 
 private:
     std::unique_ptr<pqxx::connection> conn_;

@@ -24,9 +24,10 @@ inline constexpr const char* k_try_lock_sql = "SELECT pg_try_advisory_lock($1::i
 inline constexpr const char* k_unlock = "unlock";
 inline constexpr const char* k_unlock_sql = "SELECT pg_advisory_unlock($1::int, $2::int)";
 
-// The oldest deliveries of one partition with everything a push needs. Rows are read
-// in id order, which per session is msgId order (logic inserts them under the
-// session's sequence lock).
+// The oldest deliveries of some partitions (those woken together are drained by one
+// statement) with everything a push needs. Rows are read in id order, which per session
+// is msgId order (logic inserts them under the session's sequence lock; a session lives
+// in one partition).
 inline constexpr const char* k_drain = "drain";
 inline constexpr const char* k_drain_sql = R"sql(
 SELECT i.id, i.session_id, i.receiver_id, i.kind, i.msg_id, i.peer_id,
@@ -35,7 +36,7 @@ SELECT i.id, i.session_id, i.receiver_id, i.kind, i.msg_id, i.peer_id,
   JOIN accounts a ON a.id = i.receiver_id
   LEFT JOIN messages m ON i.kind = 1 AND m.session_id = i.session_id AND m.msg_id = i.msg_id
   LEFT JOIN accounts p ON i.kind = 2 AND p.id = i.peer_id
- WHERE i.partition = $1
+ WHERE i.partition = ANY($1::int[])
  ORDER BY i.id
  LIMIT $2)sql";
 

@@ -266,12 +266,15 @@ inline constexpr const char* k_touch_broker_sql = R"sql(
 INSERT INTO brokers (id, epoch, seen_at) VALUES ($1, $2, now())
 ON CONFLICT (id) DO UPDATE SET epoch = EXCLUDED.epoch, seen_at = now())sql";
 
-// Binding an account through a broker proves the broker alive: record it, so its
-// accounts are reaped if it dies even before logic heard its hello or a heartbeat.
+// Binding an account through a broker proves the broker alive: record it if logic does
+// not know it yet, so its accounts are reaped if it dies even before logic heard its
+// hello or a heartbeat. DO NOTHING takes no row lock: refreshing the one row on every
+// login made all logins through a broker wait for each other's commits (heartbeats
+// keep seen_at fresh).
 inline constexpr const char* k_broker_seen = "broker_seen";
 inline constexpr const char* k_broker_seen_sql = R"sql(
 INSERT INTO brokers (id, epoch, seen_at) VALUES ($1, $2, now())
-ON CONFLICT (id) DO UPDATE SET seen_at = now())sql";
+ON CONFLICT (id) DO NOTHING)sql";
 
 // Accounts a broker held under an older epoch: that process is gone.
 inline constexpr const char* k_ghosts_of_broker = "ghosts_of_broker";
