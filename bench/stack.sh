@@ -8,7 +8,7 @@
 #   bench/stack.sh down DIR    stop them (and keep DIR, logs included)
 #
 # DIR/env defines BROKERS (for --brokers), BROKER_PIDS (for --broker-pid) and WATCH
-# (for --watch), so a run is:
+# (for --watch), PG_URL, NATS_URL and NATS_PID (for chat-ceiling), so a run is:
 #
 #   source DIR/env && build-bench/bin/chat-bench --brokers "$BROKERS" --watch "$WATCH" --rate 1000
 #
@@ -201,6 +201,7 @@ BROKER_PIDS=$broker_pids
 WATCH=$watch
 PG_URL=$pg_url
 NATS_URL=$nats_url
+NATS_PID=$(cat "$DIR/nats.pid")
 NATS_MONITOR=http://127.0.0.1:$nats_monitor
 BIN_DIR=$BIN_DIR
 EOF

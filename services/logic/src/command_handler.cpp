@@ -42,7 +42,29 @@ proto::Reply command_handler::create_account(const proto::Request& r) {
 }
 
 proto::Reply command_handler::match(const proto::Request& r, side_effects& effects) {
-    const auto outcome = db_.match(r.match().account_id(), effects.woken);
+    return match_reply(db_.match(r.match().account_id(), effects.woken));
+}
+
+std::vector<proto::Reply> command_handler::handle_matches(const std::vector<const proto::Request*>& requests,
+                                                          side_effects& effects) {
+    std::vector<proto::Reply> replies(requests.size());
+    std::vector<std::int64_t> accounts;
+    std::vector<std::size_t> slots;  // the request each account's outcome answers
+    for (std::size_t i = 0; i < requests.size(); ++i) {
+        if (auto refused = refuse_request(*requests[i])) {
+            replies[i] = *refused;
+            continue;
+        }
+        slots.push_back(i);
+        accounts.push_back(requests[i]->match().account_id());
+    }
+    if (accounts.empty()) return replies;
+    const auto outcomes = db_.match_many(accounts, effects.woken);
+    for (std::size_t k = 0; k < outcomes.size(); ++k) replies[slots[k]] = match_reply(outcomes[k]);
+    return replies;
+}
+
+proto::Reply command_handler::match_reply(const match_outcome& outcome) {
     if (outcome.code != wire::code::ok) return error_reply(outcome.code, outcome.msg);
     proto::Reply reply;
     auto* body = reply.mutable_match();

@@ -30,9 +30,15 @@ public:
     std::vector<proto::Reply> handle_dialogues(const std::vector<const proto::Request*>& requests,
                                                side_effects& effects);
 
+    /// Several MATCH requests in one transaction (group commit); one reply per request,
+    /// in the same order.
+    std::vector<proto::Reply> handle_matches(const std::vector<const proto::Request*>& requests,
+                                             side_effects& effects);
+
 private:
     proto::Reply create_account(const proto::Request& r);
     proto::Reply match(const proto::Request& r, side_effects& effects);
+    static proto::Reply match_reply(const match_outcome& outcome);
     proto::Reply viewed_ack(const proto::Request& r, side_effects& effects);
     proto::Reply logout(const proto::Request& r, side_effects& effects);
     proto::Reply reconnect(const proto::Request& r, side_effects& effects);

@@ -85,36 +85,62 @@ void logic_service::record_heartbeats(store& db) {
     }
 }
 
+namespace {
+
+// MATCHes in one transaction at most: enough to share a commit among the matchers of a
+// busy moment, few enough that a rare deadlock with another group redoes little.
+constexpr std::size_t k_match_group_max = 32;
+
+}  // namespace
+
 void logic_service::enqueue(job j) {
+    const auto kind = j.request.body_case() == proto::Request::kDialogue ? queue_kind::dialogues
+                      : j.request.body_case() == proto::Request::kMatch  ? queue_kind::matches
+                                                                          : queue_kind::commands;
     {
         std::lock_guard lock(mutex_);
-        if (j.request.body_case() == proto::Request::kDialogue)
-            dialogues_.push_back(std::move(j));
-        else
-            commands_.push_back(std::move(j));
+        queues_[static_cast<int>(kind)].push_back(std::move(j));
     }
     work_ready_.notify_one();
 }
 
-bool logic_service::next_work(std::vector<job>& dialogues, std::optional<job>& command) {
+bool logic_service::next_work(std::vector<job>& taken, queue_kind& kind) {
     std::unique_lock lock(mutex_);
-    work_ready_.wait(lock, [this] { return stopping_ || !commands_.empty() || !dialogues_.empty(); });
-    if (commands_.empty() && dialogues_.empty()) return false;
-    const bool take_dialogues = !dialogues_.empty() && (commands_.empty() || dialogue_turn_);
-    dialogue_turn_ = !dialogue_turn_;
-    if (take_dialogues) {
-        // Group commit: everything queued (up to the batch limit) goes into one transaction.
-        int items = 0;
-        while (!dialogues_.empty()) {
-            const int next = dialogues_.front().request.dialogue().items_size();
-            if (items > 0 && items + next > settings_.dialogue_batch_max) break;
-            items += next;
-            dialogues.push_back(std::move(dialogues_.front()));
-            dialogues_.pop_front();
+    auto any_work = [this] {
+        for (const auto& q : queues_)
+            if (!q.empty()) return true;
+        return false;
+    };
+    work_ready_.wait(lock, [&] { return stopping_ || any_work(); });
+    if (!any_work()) return false;
+    int index = turn_;
+    while (queues_[index].empty()) index = (index + 1) % 3;
+    turn_ = (index + 1) % 3;
+    kind = static_cast<queue_kind>(index);
+    auto& queue = queues_[index];
+    switch (kind) {
+        case queue_kind::dialogues: {
+            // Everything queued, up to the batch limit in messages.
+            int items = 0;
+            while (!queue.empty()) {
+                const int next = queue.front().request.dialogue().items_size();
+                if (items > 0 && items + next > settings_.dialogue_batch_max) break;
+                items += next;
+                taken.push_back(std::move(queue.front()));
+                queue.pop_front();
+            }
+            break;
         }
-    } else {
-        command = std::move(commands_.front());
-        commands_.pop_front();
+        case queue_kind::matches:
+            while (!queue.empty() && taken.size() < k_match_group_max) {
+                taken.push_back(std::move(queue.front()));
+                queue.pop_front();
+            }
+            break;
+        case queue_kind::commands:
+            taken.push_back(std::move(queue.front()));
+            queue.pop_front();
+            break;
     }
     return true;
 }
@@ -122,20 +148,18 @@ bool logic_service::next_work(std::vector<job>& dialogues, std::optional<job>& c
 void logic_service::worker_loop() {
     std::unique_ptr<store> db;
     std::unique_ptr<command_handler> handler;
-    std::vector<job> dialogues;
-    std::optional<job> command;
+    std::vector<job> jobs;
+    queue_kind kind{};
     while (true) {
         if (!db) {
             auto conn = db::connect_with_retry(settings_.postgres.url, stop_flag_, *log_);
             if (!conn) {
                 // Stopping before the database came back: refuse what is queued so no
                 // broker waits for a reply that will never come.
-                while (next_work(dialogues, command)) {
-                    for (auto& j : dialogues) reply(j.reply_to, error_reply(wire::code::internal_error, "logic is stopping"));
-                    if (command && !command->reply_to.empty())
-                        reply(command->reply_to, error_reply(wire::code::internal_error, "logic is stopping"));
-                    dialogues.clear();
-                    command.reset();
+                while (next_work(jobs, kind)) {
+                    for (auto& j : jobs)
+                        if (!j.reply_to.empty()) reply(j.reply_to, error_reply(wire::code::internal_error, "logic is stopping"));
+                    jobs.clear();
                 }
                 return;
             }
@@ -150,14 +174,20 @@ void logic_service::worker_loop() {
                 continue;
             }
         }
-        dialogues.clear();
-        command.reset();
-        if (!next_work(dialogues, command)) return;
+        jobs.clear();
+        if (!next_work(jobs, kind)) return;
         try {
-            if (!dialogues.empty())
-                run_dialogues(*handler, dialogues);
-            else
-                run_command(*handler, *command);
+            switch (kind) {
+                case queue_kind::dialogues:
+                    run_grouped(*handler, &command_handler::handle_dialogues, jobs, "dialogue");
+                    break;
+                case queue_kind::matches:
+                    run_grouped(*handler, &command_handler::handle_matches, jobs, "match");
+                    break;
+                case queue_kind::commands:
+                    run_command(*handler, jobs.front());
+                    break;
+            }
             if (!db->connection().is_open()) {
                 // The server ended the session (e.g. it is shutting down): the commands got
                 // code 2 already; reconnect before the next one.
@@ -170,39 +200,41 @@ void logic_service::worker_loop() {
             // retry, which is safe (a DIALOGUE resend is idempotent).
             log_->warn("lost the PostgreSQL connection: {}; reconnecting", e.what());
             const auto failed = error_reply(wire::code::internal_error, "database unavailable, retry");
-            for (auto& j : dialogues) reply(j.reply_to, failed);
-            if (command && !command->reply_to.empty()) reply(command->reply_to, failed);
+            for (auto& j : jobs)
+                if (!j.reply_to.empty()) reply(j.reply_to, failed);
             handler.reset();
             db.reset();
         }
     }
 }
 
-void logic_service::run_dialogues(command_handler& handler, std::vector<job>& jobs) {
+void logic_service::run_grouped(command_handler& handler, grouped_handler handle, std::vector<job>& jobs,
+                                const char* what) {
     std::vector<const proto::Request*> requests;
     for (const auto& j : jobs) requests.push_back(&j.request);
     side_effects effects;
     std::vector<proto::Reply> replies;
     try {
-        replies = handler.handle_dialogues(requests, effects);
+        replies = (handler.*handle)(requests, effects);
     } catch (const pqxx::broken_connection&) {
         throw;
     } catch (const std::exception& e) {
-        log_->error("storing {} dialogue requests failed: {}", jobs.size(), e.what());
-        replies.assign(jobs.size(), error_reply(wire::code::internal_error, "storing the message failed, retry"));
-        // One request must not fail the others it was grouped with: try each alone.
+        log_->error("{} {} requests in one transaction failed: {}", jobs.size(), what, e.what());
+        replies.assign(jobs.size(), error_reply(wire::code::internal_error, "internal error, retry"));
+        effects = side_effects();
         for (std::size_t i = 0; jobs.size() > 1 && i < jobs.size(); ++i) {
             try {
-                replies[i] = handler.handle_dialogues({requests[i]}, effects).front();
+                replies[i] = (handler.*handle)({requests[i]}, effects).front();
             } catch (const pqxx::broken_connection&) {
                 throw;
             } catch (const std::exception& alone) {
-                log_->error("dialogue request from {} failed alone: {}", jobs[i].request.origin().conn_key(), alone.what());
+                log_->error("{} request from {} failed alone: {}", what, jobs[i].request.origin().conn_key(), alone.what());
             }
         }
     }
     publish_effects(effects);
-    for (std::size_t i = 0; i < jobs.size(); ++i) reply(jobs[i].reply_to, replies[i]);
+    for (std::size_t i = 0; i < jobs.size(); ++i)
+        if (!jobs[i].reply_to.empty()) reply(jobs[i].reply_to, replies[i]);
 }
 
 void logic_service::run_command(command_handler& handler, job& j) {

@@ -22,7 +22,8 @@ namespace chat::logic {
 
 /// Serves the command subjects in the queue group chat-logic: NATS threads only decode
 /// and enqueue; `workers` threads, each with its own PostgreSQL connection, run the
-/// commands, storing queued DIALOGUEs of many connections in one transaction.
+/// commands, storing queued DIALOGUEs (and MATCHes) of many connections in one
+/// transaction each: group commit.
 class logic_service {
 public:
     logic_service(logic_settings settings, std::shared_ptr<spdlog::logger> log);
@@ -36,14 +37,21 @@ private:
         std::string reply_to;
         proto::Request request;
     };
+    // What a worker takes at once: a group of DIALOGUEs or MATCHes, or one other command.
+    enum class queue_kind { dialogues, matches, commands };
+    using grouped_handler = std::vector<proto::Reply> (command_handler::*)(const std::vector<const proto::Request*>&,
+                                                                          side_effects&);
 
     void on_command(bus::message&& m);
     void on_heartbeat(bus::message&& m);
     void enqueue(job j);
     void worker_loop();
-    /// Waits for work; returns false when stopping and nothing is left.
-    bool next_work(std::vector<job>& dialogues, std::optional<job>& command);
-    void run_dialogues(command_handler& handler, std::vector<job>& jobs);
+    /// Waits for work and takes the next group (the queues take turns); returns false
+    /// when stopping and nothing is left.
+    bool next_work(std::vector<job>& taken, queue_kind& kind);
+    /// One transaction for the whole group; if it fails, each request alone, so one bad
+    /// request cannot fail the others it was grouped with.
+    void run_grouped(command_handler& handler, grouped_handler handle, std::vector<job>& jobs, const char* what);
     void run_command(command_handler& handler, job& j);
     void reaper_loop();
     /// Records the heartbeats heard since the last sweep (on the reaper's connection).
@@ -58,10 +66,9 @@ private:
     std::mutex mutex_;
     std::condition_variable work_ready_;
     std::condition_variable reaper_wake_;  // its own: a notify for work must reach a worker
-    std::deque<job> commands_;
-    std::deque<job> dialogues_;
+    std::deque<job> queues_[3];  // by queue_kind
     bool stopping_ = false;
-    bool dialogue_turn_ = true;  // alternate so neither kind starves the other
+    int turn_ = 0;  // the queue looked at first next time, so no kind starves the others
     std::atomic<bool> stop_flag_{false};
     // When recording broker heartbeats last failed (steady clock, ns): a database outage
     // means heartbeats went unrecorded, so brokers are not judged for a timeout after it.

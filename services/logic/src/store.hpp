@@ -98,6 +98,9 @@ public:
                                 const connection_ref& where);
 
     match_outcome match(std::int64_t account_id, partition_set& woken);
+    /// Several MATCHes in one transaction (group commit); outcomes in the order of
+    /// `account_ids`. An account may appear more than once (it gets two partners).
+    std::vector<match_outcome> match_many(const std::vector<std::int64_t>& account_ids, partition_set& woken);
 
     /// Stores a batch in one transaction; outcomes are in the order of `items`.
     std::vector<dialogue_outcome> store_dialogues(const std::vector<dialogue_item>& items, partition_set& woken);
@@ -146,6 +149,8 @@ private:
     int partition_of(std::int64_t session_id) const { return static_cast<int>(session_id % partitions_); }
     template <typename Work>
     auto with_retry(Work&& work);
+    /// Inside a transaction: a partner and a new session for one account.
+    match_outcome match_in(pqxx::work& tx, std::int64_t account_id);
     /// Inside a transaction: the missed deliveries since `window` (a timestamp).
     resume_page read_resume(pqxx::work& tx, std::int64_t account_id, const std::string& window,
                             const std::vector<std::pair<std::int64_t, std::int64_t>>& from);

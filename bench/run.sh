@@ -1,0 +1,154 @@
+#!/usr/bin/env bash
+# run.sh: the benchmark suite behind `./deploy/dev.sh bench` (and, with --quick, the
+# speed guard of `./deploy/dev.sh test`). Every scenario runs against a private system
+# started by bench/stack.sh, so nothing else on the machine is touched.
+#
+#   bench/run.sh OUT_DIR            the full suite; the report goes to OUT_DIR
+#   bench/run.sh --quick OUT_DIR    ceiling probes + a short closed-loop run only
+#
+# Scenarios (full): the ceiling probes (chat-ceiling), maximum throughput (closed loop),
+# latency against offered load (open loop at fractions of that maximum, and 1,000 msg/s
+# for longer), 10,000 idle connections (broker memory), MATCH with 100,000 accounts
+# online. Each chat-bench run verifies what it measured (nothing lost, duplicated or out
+# of order) and fails the suite otherwise.
+#
+# Output in OUT_DIR: one JSON per run (raw/), bench.json (every number, histogram
+# buckets left out), latency.png (percentiles against offered load), report.txt (the
+# table). The last line printed is
+#   bench: e2e <msgs/s> msg/s = <ratio> of ceiling; ack p99 <ms>; delivery p99 <ms> at 1000 msg/s; <KiB> per idle connection; match <n>/s
+# (--quick prints "bench-quick: e2e <msgs/s> msg/s = <ratio> of ceiling <msgs/s>").
+#
+# Environment: BIN_DIR (the binaries; default build/bin), and the knobs of stack.sh.
+set -euo pipefail
+
+REPO_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)
+readonly REPO_ROOT
+BIN_DIR=${BIN_DIR:-$REPO_ROOT/build/bin}
+export BIN_DIR
+PSQL=${PG_BIN:-/usr/lib/postgresql/15/bin}/psql
+
+# The system under test: logic with enough workers to keep PostgreSQL's group commits
+# full, the dispatcher with two drainers (stack.sh's other defaults).
+export LOGIC_WORKERS=${LOGIC_WORKERS:-8}
+export LOG_LEVEL=${LOG_LEVEL:-warn}
+
+# Scenario sizes.
+readonly MAX_CLIENTS=400 MAX_WINDOW=16           # closed loop: 400 clients x 16 in flight
+readonly STEADY_CLIENTS=1000 STEADY_RATE=1000    # the latency targets' load
+readonly IDLE_CONNECTIONS=10000
+readonly MATCH_ONLINE=100000 MATCH_CONNECTED=10000 MATCH_MATCHERS=32
+readonly SWEEP_FRACTIONS="0.1 0.25 0.5 0.75 0.9"  # of the measured maximum
+
+QUICK=0
+if [[ ${1:-} == --quick ]]; then
+    QUICK=1
+    shift
+fi
+[[ $# -eq 1 ]] || {
+    echo "usage: bench/run.sh [--quick] OUT_DIR" >&2
+    exit 2
+}
+OUT=$1
+mkdir -p "$OUT/raw"
+OUT=$(cd "$OUT" && pwd -P)
+STACK=$OUT/stack
+
+say() { printf 'bench: %s\n' "$*" >&2; }
+die() {
+    say "FAILED: $*"
+    exit 1
+}
+
+for tool in chat-bench chat-ceiling chat-broker; do
+    [[ -x $BIN_DIR/$tool ]] || die "$BIN_DIR/$tool is missing (build first: ./deploy/dev.sh up or test)"
+done
+command -v jq >/dev/null || die "jq is missing (apt-get install jq)"
+
+stack_up() {
+    "$REPO_ROOT/bench/stack.sh" up "$STACK" >"$OUT/stack-up.log" 2>&1 || {
+        cat "$OUT/stack-up.log" >&2
+        die "the system did not start"
+    }
+    # shellcheck disable=SC1091
+    source "$STACK/env"
+}
+
+stack_down() {
+    [[ -e $STACK/env ]] || return 0
+    "$REPO_ROOT/bench/stack.sh" down "$STACK" >/dev/null 2>&1 || true
+}
+trap stack_down EXIT
+
+# chat-bench NAME ARGS...: one run, its JSON in raw/NAME.json, its table in raw/NAME.txt.
+bench() {
+    local name=$1
+    shift
+    say "$name: chat-bench $*"
+    if ! "$BIN_DIR/chat-bench" --brokers "$BROKERS" --watch "$WATCH" --json "$OUT/raw/$name.json" "$@" \
+        >"$OUT/raw/$name.txt" 2>"$OUT/raw/$name.log"; then
+        cat "$OUT/raw/$name.txt" >&2
+        tail -20 "$OUT/raw/$name.log" >&2
+        die "$name failed (see $OUT/raw/$name.*)"
+    fi
+}
+
+ceiling() {
+    local messages=$1
+    say "ceiling probes: chat-ceiling --messages $messages"
+    "$BIN_DIR/chat-ceiling" --pg-url "$PG_URL" --nats-url "$NATS_URL" --nats-pid "$NATS_PID" \
+        --messages "$messages" --json "$OUT/raw/ceiling.json" >"$OUT/raw/ceiling.txt" 2>"$OUT/raw/ceiling.log" || {
+        cat "$OUT/raw/ceiling.txt" "$OUT/raw/ceiling.log" >&2
+        die "the ceiling probes failed"
+    }
+}
+
+# jq over a raw JSON: field PATH of raw/NAME.json.
+field() { jq -r "$2" "$OUT/raw/$1.json"; }
+
+if ((QUICK)); then
+    stack_up
+    ceiling 40000
+    bench quick --connections "$MAX_CLIENTS" --closed-loop --window "$MAX_WINDOW" --duration 5 --warmup 2
+    stack_down
+    e2e=$(field quick '.window.acked / .duration_s | floor')
+    limit=$(field ceiling '.ceiling_msgs_per_s | floor')
+    ratio=$(jq -n "$e2e / $limit * 100 | floor / 100")
+    echo "bench-quick: e2e $e2e msg/s = $ratio of ceiling $limit msg/s"
+    exit 0
+fi
+
+# --- 1. ceiling, maximum, latency against load (one system) --------------------------
+stack_up
+ceiling 200000
+bench max --connections "$MAX_CLIENTS" --closed-loop --window "$MAX_WINDOW" --duration 15 --warmup 3
+max=$(field max '.window.acked / .duration_s | floor')
+bench steady --connections "$STEADY_CLIENTS" --rate "$STEADY_RATE" --duration 20 --warmup 3
+for fraction in $SWEEP_FRACTIONS; do
+    rate=$(jq -n "$max * $fraction | floor")
+    bench "load-$fraction" --connections "$MAX_CLIENTS" --rate "$rate" --duration 10 --warmup 2
+done
+stack_down
+
+# --- 2. idle connections (a fresh broker: reused memory would flatter it) -------------
+stack_up
+bench idle --idle "$IDLE_CONNECTIONS" --broker-pid "$BROKER_PIDS"
+stack_down
+
+# --- 3. MATCH with 100,000 online ------------------------------------------------------
+# One process may hold at most 20,000 sockets here (the hard open-file limit), so 10,000
+# accounts are connected through the broker and the other 90,000 are stored online on a
+# broker id nobody serves (their NewSession pushes go unread). MATCH's work, the seek
+# into the online index and the session insert, is the same for both kinds.
+stack_up
+say "match: $((MATCH_ONLINE - MATCH_CONNECTED)) accounts stored online"
+"$PSQL" "$PG_URL" -qc "
+    INSERT INTO accounts (nickname, online, broker_id, conn_key, token_expires_at)
+    SELECT 'stored' || g, true, 'stored', 'stored/' || g, now() + interval '1 day'
+      FROM generate_series(1, $((MATCH_ONLINE - MATCH_CONNECTED))) g;
+    ANALYZE accounts;" >/dev/null
+bench match --match-accounts "$MATCH_CONNECTED" --matchers "$MATCH_MATCHERS" --duration 10 --warmup 2
+online=$(($(field match .online) + MATCH_ONLINE - MATCH_CONNECTED))  # during the run
+stack_down
+
+# --- report ---------------------------------------------------------------------------
+"$REPO_ROOT/bench/report.sh" "$OUT" "$online"
