@@ -261,6 +261,31 @@ TEST_CASE("viewed acks move forward only and notify the partner") {
     CHECK(s->viewed_ack(ab, outsider, 1, woken).code == code::session_closed);
 }
 
+TEST_CASE("ACKs of several accounts in one transaction move each member forward, refusals stay per request") {
+    test::pg_fixture pg;
+    auto s = pg.make_store();
+    partition_set woken;
+    const auto a = online_account(*s, "a", "e1/1");
+    const auto b = online_account(*s, "b", "e1/2");
+    const auto ab = s->match(a, woken).session_id;
+    s->store_dialogues({{ab, a, "r1", "one"}, {ab, a, "r2", "two"}, {ab, b, "r3", "three"}}, woken);
+    const auto outsider = online_account(*s, "o", "e1/3");
+
+    const auto rejected = s->ack_many({{b, {{ab, 2}}}, {outsider, {{ab, 1}}}, {a, {{ab, 3}, {ab, 9}}}});
+    REQUIRE(rejected.size() == 3);
+    CHECK(rejected[0].empty());
+    REQUIRE(rejected[1].size() == 1);
+    CHECK(rejected[1][0].code == code::session_closed);
+    REQUIRE(rejected[2].size() == 1);  // 3 is fine, 9 does not exist yet
+    CHECK(rejected[2][0].code == code::no_data);
+    CHECK(rejected[2][0].msg_id == 9);
+    CHECK(pg.value("SELECT string_agg(account_id || ':' || acked_up_to, ',' ORDER BY account_id) FROM session_members") ==
+          std::to_string(a) + ":3," + std::to_string(b) + ":2");
+    // Never backwards.
+    CHECK(s->ack_many({{b, {{ab, 1}}}}).front().empty());
+    CHECK(pg.value("SELECT acked_up_to FROM session_members WHERE account_id = " + std::to_string(b)) == "2");
+}
+
 TEST_CASE("going offline ends every session and queues PartnerExit, a stale connection changes nothing") {
     test::pg_fixture pg;
     auto s = pg.make_store();

@@ -155,11 +155,36 @@ proto::Reply command_handler::resume(const proto::Request& r, side_effects& effe
 }
 
 proto::Reply command_handler::ack(const proto::Request& r) {
-    std::vector<std::pair<std::int64_t, std::int64_t>> acks;
-    for (const auto& a : r.ack().acks()) acks.emplace_back(a.session_id(), a.msg_id());
+    side_effects none;
+    return handle_acks({&r}, none).front();
+}
+
+std::vector<proto::Reply> command_handler::handle_acks(const std::vector<const proto::Request*>& requests,
+                                                       side_effects& /*effects*/) {
+    std::vector<proto::Reply> replies(requests.size());
+    std::vector<account_acks> batches;
+    std::vector<std::size_t> slots;  // the request each batch answers
+    for (std::size_t i = 0; i < requests.size(); ++i) {
+        const auto& r = *requests[i];
+        if (auto refused = refuse_request(r)) {
+            replies[i] = *refused;
+            continue;
+        }
+        account_acks batch{r.origin().account_id(), {}};
+        for (const auto& a : r.ack().acks()) batch.acks.emplace_back(a.session_id(), a.msg_id());
+        slots.push_back(i);
+        batches.push_back(std::move(batch));
+    }
+    if (batches.empty()) return replies;
+    const auto rejected = db_.ack_many(batches);
+    for (std::size_t k = 0; k < rejected.size(); ++k) replies[slots[k]] = ack_reply(rejected[k]);
+    return replies;
+}
+
+proto::Reply command_handler::ack_reply(const std::vector<ack_rejection>& rejected) {
     proto::Reply reply;
     auto* body = reply.mutable_ack();
-    for (const auto& refused : db_.ack(r.origin().account_id(), acks)) {
+    for (const auto& refused : rejected) {
         auto* out = body->add_rejected();
         out->set_session_id(refused.session_id);
         out->set_msg_id(refused.msg_id);

@@ -35,6 +35,9 @@ public:
     std::vector<proto::Reply> handle_matches(const std::vector<const proto::Request*>& requests,
                                              side_effects& effects);
 
+    /// Several connections' ACK frames in one transaction; one reply per request.
+    std::vector<proto::Reply> handle_acks(const std::vector<const proto::Request*>& requests, side_effects& effects);
+
 private:
     proto::Reply create_account(const proto::Request& r);
     proto::Reply match(const proto::Request& r, side_effects& effects);
@@ -45,6 +48,7 @@ private:
     proto::Reply offline(const proto::Request& r, side_effects& effects);
     proto::Reply broker_hello(const proto::Request& r, side_effects& effects);
     proto::Reply ack(const proto::Request& r);
+    static proto::Reply ack_reply(const std::vector<ack_rejection>& rejected);
     proto::Reply resume(const proto::Request& r, side_effects& effects);
     static void set_resume(proto::ResumeReply& out, const resume_page& page);
 

@@ -90,13 +90,17 @@ namespace {
 // MATCHes in one transaction at most: enough to share a commit among the matchers of a
 // busy moment, few enough that a rare deadlock with another group redoes little.
 constexpr std::size_t k_match_group_max = 32;
+// ACK frames in one transaction at most (each moves a few rows; they never conflict).
+constexpr std::size_t k_ack_group_max = 128;
 
 }  // namespace
 
 void logic_service::enqueue(job j) {
-    const auto kind = j.request.body_case() == proto::Request::kDialogue ? queue_kind::dialogues
-                      : j.request.body_case() == proto::Request::kMatch  ? queue_kind::matches
-                                                                          : queue_kind::commands;
+    const auto body = j.request.body_case();
+    const auto kind = body == proto::Request::kDialogue ? queue_kind::dialogues
+                      : body == proto::Request::kMatch  ? queue_kind::matches
+                      : body == proto::Request::kAck    ? queue_kind::acks
+                                                        : queue_kind::commands;
     {
         std::lock_guard lock(mutex_);
         queues_[static_cast<int>(kind)].push_back(std::move(j));
@@ -114,8 +118,8 @@ bool logic_service::next_work(std::vector<job>& taken, queue_kind& kind) {
     work_ready_.wait(lock, [&] { return stopping_ || any_work(); });
     if (!any_work()) return false;
     int index = turn_;
-    while (queues_[index].empty()) index = (index + 1) % 3;
-    turn_ = (index + 1) % 3;
+    while (queues_[index].empty()) index = (index + 1) % k_queue_kinds;
+    turn_ = (index + 1) % k_queue_kinds;
     kind = static_cast<queue_kind>(index);
     auto& queue = queues_[index];
     switch (kind) {
@@ -132,11 +136,14 @@ bool logic_service::next_work(std::vector<job>& taken, queue_kind& kind) {
             break;
         }
         case queue_kind::matches:
-            while (!queue.empty() && taken.size() < k_match_group_max) {
+        case queue_kind::acks: {
+            const auto most = kind == queue_kind::matches ? k_match_group_max : k_ack_group_max;
+            while (!queue.empty() && taken.size() < most) {
                 taken.push_back(std::move(queue.front()));
                 queue.pop_front();
             }
             break;
+        }
         case queue_kind::commands:
             taken.push_back(std::move(queue.front()));
             queue.pop_front();
@@ -183,6 +190,9 @@ void logic_service::worker_loop() {
                     break;
                 case queue_kind::matches:
                     run_grouped(*handler, &command_handler::handle_matches, jobs, "match");
+                    break;
+                case queue_kind::acks:
+                    run_grouped(*handler, &command_handler::handle_acks, jobs, "ack");
                     break;
                 case queue_kind::commands:
                     run_command(*handler, jobs.front());

@@ -37,8 +37,10 @@ private:
         std::string reply_to;
         proto::Request request;
     };
-    // What a worker takes at once: a group of DIALOGUEs or MATCHes, or one other command.
-    enum class queue_kind { dialogues, matches, commands };
+    // What a worker takes at once: a group of DIALOGUEs, MATCHes or ACKs, or one other
+    // command.
+    enum class queue_kind { dialogues, matches, acks, commands };
+    static constexpr int k_queue_kinds = 4;
     using grouped_handler = std::vector<proto::Reply> (command_handler::*)(const std::vector<const proto::Request*>&,
                                                                           side_effects&);
 
@@ -66,7 +68,7 @@ private:
     std::mutex mutex_;
     std::condition_variable work_ready_;
     std::condition_variable reaper_wake_;  // its own: a notify for work must reach a worker
-    std::deque<job> queues_[3];  // by queue_kind
+    std::deque<job> queues_[k_queue_kinds];  // by queue_kind
     bool stopping_ = false;
     int turn_ = 0;  // the queue looked at first next time, so no kind starves the others
     std::atomic<bool> stop_flag_{false};

@@ -336,25 +336,32 @@ resume_page store::read_resume(pqxx::work& tx, std::int64_t account_id, const st
 
 std::vector<ack_rejection> store::ack(std::int64_t account_id,
                                       const std::vector<std::pair<std::int64_t, std::int64_t>>& acks) {
-    std::vector<std::int64_t> sessions, msgs;
-    for (const auto& [session, msg] : acks) {
-        sessions.push_back(session);
-        msgs.push_back(msg);
-    }
+    return ack_many({{account_id, acks}}).front();
+}
+
+std::vector<std::vector<ack_rejection>> store::ack_many(const std::vector<account_acks>& batches) {
     return with_retry([&] {
-        std::vector<ack_rejection> rejected;
+        std::vector<std::vector<ack_rejection>> rejected(batches.size());
         pqxx::work tx(*conn_);
         // An acknowledgement lost in a crash only means those messages are pushed again
         // on the next resume (clients drop msgIds they have): no need to wait for the WAL
         // flush, which would double the commits a busy system waits for.
         tx.exec("SET LOCAL synchronous_commit = off");
-        for (const auto& r : tx.exec_prepared(sql::k_ack, account_id, db::bigint_array(sessions), db::bigint_array(msgs))) {
-            const auto session = r[0].as<std::int64_t>(), msg = r[1].as<std::int64_t>();
-            if (!r[2].as<bool>())
-                rejected.push_back({session, msg, wire::code::session_closed, "you are not in this session"});
-            else if (msg > r[3].as<std::int64_t>())
-                rejected.push_back({session, msg, wire::code::no_data,
-                                    fmt::format("session {} has no message {}", session, msg)});
+        for (std::size_t i = 0; i < batches.size(); ++i) {
+            std::vector<std::int64_t> sessions, msgs;
+            for (const auto& [session, msg] : batches[i].acks) {
+                sessions.push_back(session);
+                msgs.push_back(msg);
+            }
+            for (const auto& r : tx.exec_prepared(sql::k_ack, batches[i].account_id, db::bigint_array(sessions),
+                                                  db::bigint_array(msgs))) {
+                const auto session = r[0].as<std::int64_t>(), msg = r[1].as<std::int64_t>();
+                if (!r[2].as<bool>())
+                    rejected[i].push_back({session, msg, wire::code::session_closed, "you are not in this session"});
+                else if (msg > r[3].as<std::int64_t>())
+                    rejected[i].push_back({session, msg, wire::code::no_data,
+                                           fmt::format("session {} has no message {}", session, msg)});
+            }
         }
         tx.commit();
         return rejected;

@@ -60,6 +60,12 @@ struct presence_policy {
 };
 
 /// A refused ACK.
+/// One ACK request: (session, msgId) pairs of one account.
+struct account_acks {
+    std::int64_t account_id = 0;
+    std::vector<std::pair<std::int64_t, std::int64_t>> acks;
+};
+
 struct ack_rejection {
     std::int64_t session_id;
     std::int64_t msg_id;
@@ -134,6 +140,8 @@ public:
 
     /// Moves delivery positions forward; returns the refused acks.
     std::vector<ack_rejection> ack(std::int64_t account_id, const std::vector<std::pair<std::int64_t, std::int64_t>>& acks);
+    /// Several accounts' acks in one transaction; the refused ones per entry, in order.
+    std::vector<std::vector<ack_rejection>> ack_many(const std::vector<account_acks>& batches);
 
     /// Records a broker's (re)start and takes offline the accounts of its older epochs.
     int broker_hello(const std::string& broker_id, const std::string& epoch, partition_set& woken);
