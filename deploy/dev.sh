@@ -44,14 +44,17 @@ readonly APT_PACKAGES=(
     postgresql curl
     chromium                                    # the web client's browser tests
 )
-# Only `fuzz` needs these: clang, libFuzzer and clang's sanitizer runtimes (in Debian 12
-# libclang-rt-14-dev, which clang does not pull in), llvm-symbolizer for stack traces.
+# `fuzz` and `test` (which fuzzes too) need these: clang, libFuzzer and clang's sanitizer
+# runtimes (in Debian 12 libclang-rt-14-dev, which clang does not pull in),
+# llvm-symbolizer for stack traces.
 readonly FUZZ_PACKAGES=(clang libclang-rt-14-dev llvm-14)
 
 # Sanitizer and fuzz builds, each in a build directory of its own.
 readonly ASAN_BUILD_DIR=$REPO_ROOT/build-asan
 readonly TSAN_BUILD_DIR=$REPO_ROOT/build-tsan
 readonly FUZZ_BUILD_DIR=$REPO_ROOT/build-fuzz
+# How long `test` runs each fuzz target (both at once, after ctest).
+readonly TEST_FUZZ_SECONDS=30
 
 # ---------------------------------------------------------------- messages
 
@@ -85,8 +88,9 @@ usage: ./deploy/dev.sh COMMAND
   status              show what runs, with pids, ports and the broker's /healthz
   logs [-f] [NAME]    show the last log lines of every component, or of NAME
                       (${COMPONENTS[*]}); -f follows
-  test                build, then run all tests against a throwaway PostgreSQL
-                      (the fault suite runs alone for now: faults)
+  test                build, then run all tests against a throwaway PostgreSQL,
+                      then each fuzz target for ${TEST_FUZZ_SECONDS}s (the fault suite runs
+                      alone for now: faults)
   test --sanitize=address
                       build into build-asan/ with AddressSanitizer and UBSan, run
                       every C++ test but the fault suite (no web tests)
@@ -674,25 +678,54 @@ cmd_sanitized_test() {
     echo "TEST SUMMARY: OK (ctest passed under the $mode sanitizer, no reports; ${took})"
 }
 
-# `fuzz [SECONDS]`: each libFuzzer target runs SECONDS (both at once, one per core)
-# over its committed seeds (tests/fuzz/corpus/) and what earlier runs found
-# (build-fuzz/corpus/). A crash, leak, sanitizer report, broken check or slow input
-# fails it; the input is then in build-fuzz/artifacts/.
+# Configures and builds the libFuzzer targets (tests/fuzz, clang) into build-fuzz/, their
+# CTest tests running each target for $1 seconds.
+build_fuzz() {
+    local seconds=$1
+    cmake -S "$REPO_ROOT/tests/fuzz" -B "$FUZZ_BUILD_DIR" -G Ninja -DCMAKE_CXX_COMPILER=clang++ \
+        -DCHAT_FUZZ_SECONDS="$seconds" >/dev/null || return 1
+    info "building ${FUZZ_BUILD_DIR#"$REPO_ROOT"/}/"
+    cmake --build "$FUZZ_BUILD_DIR"
+}
+
+# What each fuzz target did in the last run, from libFuzzer's final "Done N runs in S
+# second(s)": "client_frame 1172440 runs in 21 s, ...". A target that crashed has no
+# such line.
+fuzz_runs() {
+    awk '/^[0-9]+\/[0-9]+ Test: / { name = $3; sub(/^fuzz[.]/, "", name) }
+         /^Done [0-9]+ runs in [0-9]+ second/ { print name " " $2 " runs in " $5 " s" }' \
+        "$FUZZ_BUILD_DIR/Testing/Temporary/LastTest.log" 2>/dev/null | sort | paste -sd ';' |
+        sed 's/;/, /g'
+}
+
+FUZZ_RESULT=""
+
+# Runs every fuzz target (both at once, one per core) over its committed seeds
+# (tests/fuzz/corpus/) and what earlier runs found (build-fuzz/corpus/). A crash, leak,
+# sanitizer report, broken check or slow input fails it; the input is then in
+# build-fuzz/artifacts/. $1: the seconds build_fuzz was given. Sets FUZZ_RESULT (fuzz_runs).
+run_fuzzers() {
+    local status=0
+    info "fuzzing each target for $1s"
+    # The fuzzers' own sanitizer settings, not those of a sanitized test run.
+    env -u ASAN_OPTIONS -u UBSAN_OPTIONS -u TSAN_OPTIONS \
+        ASAN_SYMBOLIZER_PATH=/usr/lib/llvm-14/bin/llvm-symbolizer \
+        ctest --test-dir "$FUZZ_BUILD_DIR" --output-on-failure -j2 || status=1
+    FUZZ_RESULT=$(fuzz_runs)
+    return "$status"
+}
+
+# `fuzz [SECONDS]`: each libFuzzer target runs SECONDS (default 30).
 cmd_fuzz() {
     local seconds=${1:-30} started=$SECONDS
     [[ $seconds =~ ^[1-9][0-9]*$ ]] || die "fuzz: SECONDS must be a positive number, not '$seconds'"
     install_packages "${FUZZ_PACKAGES[@]}"
-    cmake -S "$REPO_ROOT/tests/fuzz" -B "$FUZZ_BUILD_DIR" -G Ninja -DCMAKE_CXX_COMPILER=clang++ \
-        -DCHAT_FUZZ_SECONDS="$seconds" >/dev/null || die "configuring ${FUZZ_BUILD_DIR#"$REPO_ROOT"/}/ failed"
-    info "building ${FUZZ_BUILD_DIR#"$REPO_ROOT"/}/"
-    cmake --build "$FUZZ_BUILD_DIR" || die "the fuzz build failed"
-    info "fuzzing each target for ${seconds}s"
-    if ! ASAN_SYMBOLIZER_PATH=/usr/lib/llvm-14/bin/llvm-symbolizer \
-        ctest --test-dir "$FUZZ_BUILD_DIR" --output-on-failure -j2; then
-        echo "FUZZ SUMMARY: FAILED (inputs in ${FUZZ_BUILD_DIR#"$REPO_ROOT"/}/artifacts/); $((SECONDS - started))s"
+    build_fuzz "$seconds" || die "the fuzz build failed"
+    if ! run_fuzzers "$seconds"; then
+        echo "FUZZ SUMMARY: FAILED (${FUZZ_RESULT:-no target finished}; inputs in ${FUZZ_BUILD_DIR#"$REPO_ROOT"/}/artifacts/); $((SECONDS - started))s"
         return 1
     fi
-    echo "FUZZ SUMMARY: OK (each target ${seconds}s); $((SECONDS - started))s"
+    echo "FUZZ SUMMARY: OK (${FUZZ_RESULT}); $((SECONDS - started))s"
 }
 
 # ---------------------------------------------------------------- commands
@@ -782,14 +815,20 @@ cmd_test() {
         cmd_sanitized_test "$@"
         return
     fi
-    local failed=() web_result=skipped started=$SECONDS
-    install_packages
+    local failed=() web_result=skipped fuzz_result started=$SECONDS
+    install_packages "${FUZZ_PACKAGES[@]}"
     if ! build_all; then
         echo "TEST SUMMARY: FAILED (build); no tests ran; $((SECONDS - started))s"
         return 1
     fi
     start_test_postgres
     run_cpp_tests || failed+=(ctest)
+    if build_fuzz "$TEST_FUZZ_SECONDS" && run_fuzzers "$TEST_FUZZ_SECONDS"; then
+        fuzz_result="passed ($FUZZ_RESULT)"
+    else
+        fuzz_result="failed (${FUZZ_RESULT:-no target finished}; inputs in ${FUZZ_BUILD_DIR#"$REPO_ROOT"/}/artifacts/)"
+        failed+=(fuzz)
+    fi
     local faults_result=passed
     if ! run_fault_suite; then faults_result=failed; failed+=(faults); fi
     if has_web_client; then
@@ -800,10 +839,10 @@ cmd_test() {
     stop_test_postgres
     local took=$((SECONDS - started))s
     if ((${#failed[@]} > 0)); then
-        echo "TEST SUMMARY: FAILED (${failed[*]}); fault suite $faults_result; web tests $web_result; ${took}"
+        echo "TEST SUMMARY: FAILED (${failed[*]}); fuzzing $fuzz_result; fault suite $faults_result; web tests $web_result; ${took}"
         return 1
     fi
-    echo "TEST SUMMARY: OK (ctest passed; fault suite $faults_result; web tests $web_result; ${took})"
+    echo "TEST SUMMARY: OK (ctest passed; fuzzing $fuzz_result; fault suite $faults_result; web tests $web_result; ${took})"
 }
 
 # Only the fault suite; the exit code and the last line are the suite's.

@@ -113,7 +113,16 @@ connection::connection(const options& opts, std::shared_ptr<spdlog::logger> log)
 }
 
 connection::~connection() {
-    if (conn_) natsConnection_Close(conn_.get());
+    if (!conn_) return;
+    natsConnection_Close(conn_.get());  // nothing to do when drain() closed it already
+    // natsConnection_Close only queues the closed callback: without this wait it could run
+    // on cnats' thread after this object (and its logger) are gone.
+    if (!wait_closed(std::chrono::seconds(5))) log_->warn("NATS did not confirm closing within 5 s");
+}
+
+bool connection::wait_closed(std::chrono::milliseconds timeout) {
+    std::unique_lock lock(closed_mutex_);
+    return closed_cv_.wait_for(lock, timeout, [this] { return closed_; });
 }
 
 bool connection::connected() const { return natsConnection_Status(conn_.get()) == NATS_CONN_STATUS_CONNECTED; }
@@ -152,8 +161,9 @@ subscription connection::queue_subscribe(const std::string& subject, const std::
 }
 
 void connection::drain(std::chrono::milliseconds timeout) {
-    if (natsConnection_DrainTimeout(conn_.get(), timeout.count()) == NATS_OK) return;
-    natsConnection_Close(conn_.get());
+    if (natsConnection_DrainTimeout(conn_.get(), timeout.count()) != NATS_OK) natsConnection_Close(conn_.get());
+    // Draining goes on in the background and ends by closing the connection.
+    wait_closed(timeout + std::chrono::seconds(1));
 }
 
 void connection::on_connected(natsConnection*, void* self) {
@@ -184,7 +194,12 @@ void connection::on_reconnected(std::function<void()> hook) {
 }
 
 void connection::on_closed(natsConnection*, void* self) {
-    static_cast<connection*>(self)->log_->info("NATS connection closed");
+    auto* c = static_cast<connection*>(self);
+    c->log_->info("NATS connection closed");
+    // The last touch of `c`: once the lock is released, the destructor may free it.
+    std::lock_guard lock(c->closed_mutex_);
+    c->closed_ = true;
+    c->closed_cv_.notify_all();
 }
 
 void connection::on_error(natsConnection*, natsSubscription*, natsStatus s, void* self) {

@@ -4,6 +4,7 @@
 #include <spdlog/logger.h>
 
 #include <chrono>
+#include <condition_variable>
 #include <functional>
 #include <memory>
 #include <mutex>
@@ -93,6 +94,7 @@ public:
     subscription queue_subscribe(const std::string& subject, const std::string& queue, message_handler handler);
 
     /// Drains subscriptions and pending publishes, then closes; used on shutdown.
+    /// Returns once the connection is closed (or `timeout` and a second more passed).
     void drain(std::chrono::milliseconds timeout);
 
     /// Runs `hook` (on a cnats thread) every time the connection comes back after an
@@ -111,11 +113,17 @@ private:
     static void on_connected(natsConnection*, void* self);
     static void on_closed(natsConnection*, void* self);
     static void on_error(natsConnection*, natsSubscription*, natsStatus, void* self);
+    bool wait_closed(std::chrono::milliseconds timeout);
 
     std::shared_ptr<spdlog::logger> log_;
     std::string url_;
     std::mutex hook_mutex_;
     std::function<void()> reconnected_hook_;
+    // cnats calls the callbacks above on a thread of its own with `this`, the closed one
+    // last; until it ran, this object must stay alive (the destructor waits for it).
+    std::mutex closed_mutex_;
+    std::condition_variable closed_cv_;
+    bool closed_ = false;
     std::unique_ptr<natsConnection, conn_deleter> conn_;
 };
 
