@@ -9,6 +9,19 @@ namespace chat::bench {
 
 namespace {
 
+broker_address parse_broker(const std::string& text) {
+    auto colon = text.rfind(':');
+    if (colon == std::string::npos || colon == 0) {
+        throw usage_error("--brokers: '" + text + "' is not host:port");
+    }
+    broker_address b;
+    b.host = text.substr(0, colon);
+    b.port = parse_integer<std::uint16_t>("--brokers", text.substr(colon + 1), 1);
+    return b;
+}
+
+}  // namespace
+
 std::vector<std::string> split(const std::string& text, char sep) {
     std::vector<std::string> out;
     std::size_t start = 0;
@@ -19,17 +32,6 @@ std::vector<std::string> split(const std::string& text, char sep) {
         start = pos + 1;
     }
     return out;
-}
-
-template <class T>
-T parse_integer(const std::string& flag, const std::string& text, T min_value) {
-    T value{};
-    auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
-    if (ec != std::errc{} || end != text.data() + text.size() || value < min_value) {
-        throw usage_error(flag + ": '" + text +
-                          "' is not an integer >= " + std::to_string(min_value));
-    }
-    return value;
 }
 
 double parse_number(const std::string& flag, const std::string& text, double min_value) {
@@ -46,19 +48,6 @@ double parse_number(const std::string& flag, const std::string& text, double min
     }
     return value;
 }
-
-broker_address parse_broker(const std::string& text) {
-    auto colon = text.rfind(':');
-    if (colon == std::string::npos || colon == 0) {
-        throw usage_error("--brokers: '" + text + "' is not host:port");
-    }
-    broker_address b;
-    b.host = text.substr(0, colon);
-    b.port = parse_integer<std::uint16_t>("--brokers", text.substr(colon + 1), 1);
-    return b;
-}
-
-}  // namespace
 
 std::string usage_text() {
     return R"(usage: chat-bench [MODE] [OPTIONS]

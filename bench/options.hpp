@@ -1,5 +1,6 @@
 #pragma once
 
+#include <charconv>
 #include <cstdint>
 #include <optional>
 #include <stdexcept>
@@ -57,6 +58,24 @@ struct options {
 struct usage_error : std::runtime_error {
     using std::runtime_error::runtime_error;
 };
+
+/// `text` as an integer >= min_value; throws usage_error naming `flag` otherwise.
+template <class T>
+T parse_integer(const std::string& flag, const std::string& text, T min_value) {
+    T value{};
+    auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+    if (ec != std::errc{} || end != text.data() + text.size() || value < min_value) {
+        throw usage_error(flag + ": '" + text +
+                          "' is not an integer >= " + std::to_string(min_value));
+    }
+    return value;
+}
+
+/// `text` as a finite number >= min_value; throws usage_error naming `flag` otherwise.
+double parse_number(const std::string& flag, const std::string& text, double min_value);
+
+/// The pieces of `text` between the separators ("a,,b" gives "a", "", "b").
+std::vector<std::string> split(const std::string& text, char sep);
 
 /// Parses the command line (argv[0] excluded); throws usage_error with a readable
 /// message. Returns nullopt for --help (the caller prints usage_text()).

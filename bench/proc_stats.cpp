@@ -12,28 +12,9 @@ namespace chat::bench {
 
 namespace {
 
-struct stat_line {
-    pid_t ppid = 0;
-    std::uint64_t ticks = 0;  // utime + stime
-};
-
-std::optional<stat_line> read_stat(pid_t pid) {
-    std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
-    std::string text;
-    if (!in || !std::getline(in, text)) return std::nullopt;
-    // The command name (field 2) may hold spaces and parentheses: skip to the last ')'.
-    auto close = text.rfind(')');
-    if (close == std::string::npos) return std::nullopt;
-    std::istringstream rest(text.substr(close + 2));
-    std::string field;
-    stat_line out;
-    // Fields from 3 on: state ppid pgrp session tty_nr tpgid flags minflt cminflt majflt
-    // cmajflt utime stime ...
-    for (int index = 3; index <= 15 && rest >> field; ++index) {
-        if (index == 4) out.ppid = static_cast<pid_t>(std::stol(field));
-        if (index == 14 || index == 15) out.ticks += std::stoull(field);
-    }
-    return out;
+std::uint64_t self_ticks() {
+    const auto s = read_proc_stat(getpid()).value_or(proc_stat{});
+    return s.utime + s.stime;
 }
 
 std::int64_t now_ns() {
@@ -43,6 +24,51 @@ std::int64_t now_ns() {
 }
 
 }  // namespace
+
+std::optional<proc_stat> parse_proc_stat(std::string_view text) {
+    // The command name (field 2) may hold spaces and parentheses: skip to the last ')'.
+    const auto close = text.rfind(')');
+    if (close == std::string_view::npos || close + 2 > text.size()) return std::nullopt;
+    std::istringstream rest{std::string(text.substr(close + 2))};
+    // Fields from 3 on: state ppid pgrp session tty_nr tpgid flags minflt cminflt majflt
+    // cmajflt utime stime cutime cstime ...
+    std::string field;
+    proc_stat out;
+    int index = 3;
+    try {
+        for (; index <= 17 && rest >> field; ++index) {
+            if (index == 4) out.ppid = static_cast<pid_t>(std::stol(field));
+            if (index == 14) out.utime = std::stoull(field);
+            if (index == 15) out.stime = std::stoull(field);
+            if (index == 16) out.cutime = std::stoull(field);
+            if (index == 17) out.cstime = std::stoull(field);
+        }
+    } catch (const std::exception&) {
+        return std::nullopt;
+    }
+    if (index <= 17) return std::nullopt;
+    return out;
+}
+
+std::optional<proc_stat> read_proc_stat(pid_t pid) {
+    std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+    std::string text;
+    if (!in || !std::getline(in, text)) return std::nullopt;
+    return parse_proc_stat(text);
+}
+
+std::vector<pid_t> list_pids() {
+    std::vector<pid_t> out;
+    if (DIR* dir = opendir("/proc")) {
+        while (dirent* entry = readdir(dir)) {
+            char* end = nullptr;
+            const long p = std::strtol(entry->d_name, &end, 10);
+            if (end != entry->d_name && *end == '\0') out.push_back(static_cast<pid_t>(p));
+        }
+        closedir(dir);
+    }
+    return out;
+}
 
 std::optional<std::uint64_t> rss_kib(pid_t pid) {
     std::ifstream in("/proc/" + std::to_string(pid) + "/status");
@@ -58,23 +84,17 @@ std::optional<std::uint64_t> rss_kib(pid_t pid) {
 }
 
 std::optional<std::uint64_t> cpu_ticks_with_descendants(pid_t pid) {
-    auto own = read_stat(pid);
+    auto own = read_proc_stat(pid);
     if (!own) return std::nullopt;
     std::multimap<pid_t, pid_t> children;  // ppid -> pid
     std::map<pid_t, std::uint64_t> ticks;
-    if (DIR* dir = opendir("/proc")) {
-        while (dirent* entry = readdir(dir)) {
-            char* end = nullptr;
-            long p = std::strtol(entry->d_name, &end, 10);
-            if (end == entry->d_name || *end != '\0') continue;
-            if (auto s = read_stat(static_cast<pid_t>(p))) {
-                children.emplace(s->ppid, static_cast<pid_t>(p));
-                ticks[static_cast<pid_t>(p)] = s->ticks;
-            }
+    for (pid_t p : list_pids()) {
+        if (auto s = read_proc_stat(p)) {
+            children.emplace(s->ppid, p);
+            ticks[p] = s->utime + s->stime;
         }
-        closedir(dir);
     }
-    std::uint64_t total = own->ticks;
+    std::uint64_t total = own->utime + own->stime;
     std::vector<pid_t> todo{pid};
     while (!todo.empty()) {
         pid_t parent = todo.back();
@@ -115,7 +135,7 @@ cpu_meter::cpu_meter(std::vector<watched_process> processes) : processes_(std::m
 void cpu_meter::start() {
     start_ticks_.clear();
     for (const auto& p : processes_) start_ticks_.push_back(cpu_ticks_with_descendants(p.pid));
-    self_start_ = read_stat(getpid()).value_or(stat_line{}).ticks;
+    self_start_ = self_ticks();
     machine_start_ = read_machine_cpu();
     start_ns_ = now_ns();
 }
@@ -135,7 +155,7 @@ cpu_meter::result cpu_meter::stop() const {
         }
         r.processes.push_back(u);
     }
-    r.self_percent = percent(read_stat(getpid()).value_or(stat_line{}).ticks - self_start_);
+    r.self_percent = percent(self_ticks() - self_start_);
     auto machine = read_machine_cpu();
     if (machine.total > machine_start_.total) {
         r.machine_busy_percent = 100.0 * static_cast<double>(machine.busy - machine_start_.busy) /

@@ -5,9 +5,24 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace chat::bench {
+
+/// The fields of /proc/<pid>/stat the benchmarks read. Times are clock ticks.
+struct proc_stat {
+    pid_t ppid = 0;
+    std::uint64_t utime = 0, stime = 0;    // the process, all its threads
+    std::uint64_t cutime = 0, cstime = 0;  // children it has waited for (reaped)
+};
+
+/// Parses the text of /proc/<pid>/stat; nullopt when it is malformed.
+std::optional<proc_stat> parse_proc_stat(std::string_view text);
+/// Reads /proc/<pid>/stat; nullopt when the process is gone.
+std::optional<proc_stat> read_proc_stat(pid_t pid);
+/// Every process in /proc.
+std::vector<pid_t> list_pids();
 
 /// VmRSS of a process in KiB, from /proc/<pid>/status; nullopt when unreadable.
 std::optional<std::uint64_t> rss_kib(pid_t pid);

@@ -12,6 +12,9 @@
 #
 #   source DIR/env && build-bench/bin/chat-bench --brokers "$BROKERS" --watch "$WATCH" --rate 1000
 #
+# SERVICES=0 starts only PostgreSQL and nats-server (for chat-ceiling, which brings its
+# own code): DIR/env then has PG_URL, NATS_URL, NATS_PID and POSTGRES_PID.
+#
 # Environment: BIN_DIR (default build-bench/bin, else build/bin), BROKER_COUNT (1),
 # BROKER_THREADS (2), LOGIC_WORKERS (4), DIALOGUE_BATCH_MAX (64), DISPATCHER_WORKERS (2),
 # GRACE (0s), PG_BIN (/usr/lib/postgresql/15/bin), LOG_LEVEL (warn), MIGRATIONS
@@ -31,6 +34,7 @@ GRACE=${GRACE:-0s}
 LOG_LEVEL=${LOG_LEVEL:-warn}
 MIGRATIONS=${MIGRATIONS:-$REPO_ROOT/migrations}
 PG_STAT_STATEMENTS=${PG_STAT_STATEMENTS:-0}
+SERVICES=${SERVICES:-1}
 if [[ -z ${BIN_DIR:-} ]]; then
     BIN_DIR=$REPO_ROOT/build-bench/bin
     [[ -x $BIN_DIR/chat-broker ]] || BIN_DIR=$REPO_ROOT/build/bin
@@ -77,7 +81,7 @@ start() {
 }
 
 up() {
-    [[ -x $BIN_DIR/chat-broker ]] || die "no binaries in $BIN_DIR (build them first)"
+    [[ $SERVICES == 0 || -x $BIN_DIR/chat-broker ]] || die "no binaries in $BIN_DIR (build them first)"
     mkdir -p "$DIR"
     DIR=$(cd "$DIR" && pwd -P)
     [[ ! -e $DIR/env ]] || die "$DIR already holds a stack (stack.sh down $DIR first, or use another DIR)"
@@ -124,6 +128,18 @@ EOF
     wait_for nats-server 100 curl -sf "http://127.0.0.1:$nats_monitor/healthz"
 
     local pg_url="postgresql://postgres@127.0.0.1:$pg_port/chat" nats_url="nats://127.0.0.1:$nats_port"
+    if [[ $SERVICES == 0 ]]; then
+        cat >"$DIR/env" <<EOF
+PG_URL=$pg_url
+NATS_URL=$nats_url
+NATS_MONITOR=http://127.0.0.1:$nats_monitor
+NATS_PID=$(cat "$DIR/nats.pid")
+POSTGRES_PID=$(cat "$DIR/postgres.pid")
+EOF
+        echo "stack.sh: PostgreSQL and nats-server up in $DIR (no services)"
+        cat "$DIR/env"
+        return
+    fi
     cat >"$DIR/logic.yaml" <<EOF
 logic:
   workers: $LOGIC_WORKERS

@@ -74,7 +74,8 @@ void dispatcher_service::worker_loop(int index) {
 void dispatcher_service::run_drainer(int index) {
     auto conn = db::connect_with_retry(settings_.postgres.url, stopping_, *log_);
     if (!conn) return;
-    drainer d(std::move(conn), nats_, *log_, settings_.batch_max);
+    nats_push_sink pushes(nats_);
+    drainer d(std::move(conn), pushes, *log_, settings_.batch_max);
     auto& state = *states_[index];
     auto next_rebalance = clock::now();
     auto next_sweep = clock::now() + settings_.sweep_interval;

@@ -16,8 +16,14 @@ constexpr std::size_t k_max_push_bytes = 512 * 1024;
 
 }  // namespace
 
-drainer::drainer(std::unique_ptr<pqxx::connection> conn, bus::connection& nats, spdlog::logger& log, int batch_max)
-    : conn_(std::move(conn)), nats_(nats), log_(log), batch_max_(batch_max) {
+void nats_push_sink::publish(const std::string& broker_id, const std::string& push) {
+    nats_.publish(bus::subjects::broker_push(broker_id), push);
+}
+
+void nats_push_sink::flush() { nats_.flush(std::chrono::seconds(2)); }
+
+drainer::drainer(std::unique_ptr<pqxx::connection> conn, push_sink& pushes, spdlog::logger& log, int batch_max)
+    : conn_(std::move(conn)), pushes_(pushes), log_(log), batch_max_(batch_max) {
     sql::prepare_all(*conn_);
     pqxx::nontransaction tx(*conn_);
     // Deleting delivered rows is bookkeeping, not a promise to anyone: if a crash loses a
@@ -63,7 +69,7 @@ int drainer::drain(const std::set<int>& partitions) {
     if (rows.empty()) return 0;
 
     push_batcher batcher(k_max_push_bytes, [this](const std::string& broker_id, const proto::Push& push) {
-        nats_.publish(bus::subjects::broker_push(broker_id), push.SerializeAsString());
+        pushes_.publish(broker_id, push.SerializeAsString());
     });
     std::vector<std::int64_t> handled;
     handled.reserve(rows.size());
@@ -91,7 +97,7 @@ int drainer::drain(const std::set<int>& partitions) {
     batcher.flush();
     // The pushes must have reached nats-server before their rows go; if the flush fails
     // the rows stay and are delivered again by the next drain.
-    nats_.flush(std::chrono::seconds(2));
+    pushes_.flush();
     tx.exec_prepared(sql::k_delete_delivered, db::bigint_array(handled));
     return static_cast<int>(rows.size());
 }

@@ -1,0 +1,96 @@
+#include "bench/ceiling/drain_probe.hpp"
+
+#include <memory>
+#include <pqxx/pqxx>
+#include <stdexcept>
+
+#include "bench/ceiling/postgres_meter.hpp"
+#include "bench/ceiling/proc_cpu.hpp"
+#include "services/dispatcher/src/drainer.hpp"
+#include "shared/log/logger.hpp"
+#include "shared/proto/chat.pb.h"
+
+namespace chat::bench::ceiling {
+namespace {
+
+/// Keeps each drain's pushes, in order; a flush closes the drain.
+class recording_sink : public dispatcher::push_sink {
+  public:
+    explicit recording_sink(recording& out) : out_(out) {}
+    void publish(const std::string& broker_id, const std::string& push) override {
+        if (!open_) {
+            out_.drains.emplace_back();
+            open_ = true;
+        }
+        out_.drains.back().push_back({broker_id, push});
+    }
+    void flush() override { open_ = false; }
+
+  private:
+    recording& out_;
+    bool open_ = false;
+};
+
+}  // namespace
+
+probe_run run_drain_probe(const std::string& url, int drain_batch, std::uint64_t expected,
+                          recording& out) {
+    auto conn = std::make_unique<pqxx::connection>(url);
+    const pid_t backend = backend_pid(*conn);
+    // A second connection only to list the other clients' backends before the window.
+    pqxx::connection watcher(url);
+    postgres_meter pg({backend});
+    recording_sink sink(out);
+    auto log = log::make_service_logger("chat-ceiling", "warn");
+    dispatcher::drainer drainer(std::move(conn), sink, *log, drain_batch);
+
+    std::uint64_t rows = 0, drains = 0;
+    machine_window window;
+    pg.start(watcher);
+    const auto cpu_before = this_thread_cpu_ns();
+    for (int p = 0; p < drainer.partitions(); ++p) {
+        int got = 0;
+        do {
+            got = drainer.drain(p);
+            rows += static_cast<std::uint64_t>(got);
+            drains += got > 0;
+        } while (got == drain_batch);
+    }
+    const double thread_ns = static_cast<double>(this_thread_cpu_ns() - cpu_before);
+    const auto used = pg.stop();
+
+    if (rows != expected)
+        throw std::runtime_error("the drain delivered " + std::to_string(rows) +
+                                 " inbox rows, not the " + std::to_string(expected) +
+                                 " messages stored");
+    proto::Push push;
+    std::size_t pushes = 0, push_bytes = 0;
+    for (const auto& drain : out.drains)
+        for (const auto& p : drain) {
+            if (push.ParseFromString(p.payload))
+                out.deliveries += static_cast<std::uint64_t>(push.deliveries_size());
+            ++pushes;
+            push_bytes += p.payload.size();
+        }
+
+    probe_run run;
+    run.probe = "drain";
+    run.messages = rows;
+    run.wall_seconds = window.seconds();
+    run.machine_busy_percent = window.busy_percent();
+    run.processes.push_back(
+        {"dispatcher (drainer::drain)", "this thread (RUSAGE_THREAD)", thread_ns});
+    for (auto& c : pg.costs(used)) run.processes.push_back(std::move(c));
+    run.details = {
+        {"drains", drains},
+        {"partitions", drainer.partitions()},
+        {"rows_per_drain", drains ? static_cast<double>(rows) / static_cast<double>(drains) : 0.0},
+        {"pushes", pushes},
+        {"push_bytes_mean",
+         pushes ? static_cast<double>(push_bytes) / static_cast<double>(pushes) : 0.0},
+        {"deliveries", out.deliveries},
+        {"other_clients_backends_ms", used.excluded_ns / 1e6}};
+    return run;
+}
+
+}  // namespace chat::bench::ceiling

@@ -1,0 +1,90 @@
+// chat-ceiling end to end, small: a scratch database on a real PostgreSQL
+// (CHAT_TEST_PG_URL, else a private cluster; skipped with 77 when neither), a private
+// nats-server; the JSON must be complete and its numbers positive and sane.
+#include <catch2/catch.hpp>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <thread>
+
+#include "support/child_process.hpp"
+#include "support/file_util.hpp"
+#include "support/nats_server.hpp"
+#include "support/paths.hpp"
+#include "support/postgres.hpp"
+#include "support/temp_dir.hpp"
+
+using namespace chat;
+using json = nlohmann::json;
+
+TEST_CASE("chat-ceiling measures every part of a message and reports the ceiling") {
+    auto& pg = test::postgres_server::shared();
+    test::temp_dir dir("chat-ceiling-test");
+    test::nats_server nats(dir.path());
+    const auto report = dir / "ceiling.json";
+    test::spawn_options options;
+    options.log_file = dir / "chat-ceiling.log";
+    const int status = test::run_command(
+        {test::binary("chat-ceiling").string(), "--pg-url", pg.admin_url(), "--nats-url",
+         nats.url(), "--nats-pid", std::to_string(nats.process().pid()), "--messages", "3000",
+         "--warmup", "1000", "--sessions", "50", "--ws-connections", "20", "--cores", "2", "--json",
+         report.string()},
+        options, std::chrono::seconds(240));
+    INFO(test::read_file(options.log_file));
+    REQUIRE(status == 0);
+
+    const auto j = json::parse(test::read_file(report));
+    CHECK(j["config"]["messages"] == 3000);
+    CHECK(j["config"]["batch"] == 64);
+    CHECK(j["config"]["drain_batch"] == 500);
+    CHECK(j["cores"] == 2);
+
+    // Every part, split by process, each in µs of CPU per message.
+    const std::map<std::string, std::vector<std::string>> expected{
+        {"store",
+         {"logic (handle_dialogues, store_dialogues)", "postgres backend",
+          "postgres other processes"}},
+        {"drain", {"dispatcher (drainer::drain)", "postgres backend", "postgres other processes"}},
+        {"nats",
+         {"logic (NATS: request in, reply and wake-up out)",
+          "dispatcher (NATS: pushes out, wake-ups in)",
+          "broker (NATS: request out, reply and pushes in)", "nats-server"}},
+        {"websocket", {"broker (Beast I/O threads)"}},
+    };
+    std::map<std::string, std::vector<std::string>> seen;
+    double sum = 0;
+    for (const auto& row : j["breakdown"]) {
+        const auto probe = row["probe"].get<std::string>();
+        const auto process = row["process"].get<std::string>();
+        const double us = row["us_per_message"].get<double>();
+        seen[probe].push_back(process);
+        INFO(probe << " / " << process << ": " << us << " us per message");
+        // Background processes may not run at all in a short window; everything else works
+        // for every message. Nothing here costs a millisecond of CPU per message.
+        if (process == "postgres other processes")
+            CHECK(us >= 0);
+        else
+            CHECK(us > 0);
+        CHECK(us < 1000);
+        sum += us;
+    }
+    CHECK(seen == expected);
+    CHECK(j["sum_us_per_message"].get<double>() == Approx(sum));
+    CHECK(j["ceiling_messages_per_second"].get<double>() == Approx(2e6 / sum));
+
+    // Each probe handled every message, with the real batch sizes.
+    REQUIRE(j["runs"].size() == 1);
+    for (const auto& probe : j["runs"][0]) {
+        INFO(probe.dump());
+        CHECK(probe["messages"] == 3000);
+        CHECK(probe["wall_seconds"].get<double>() > 0);
+    }
+    const auto& store = j["runs"][0][0];
+    CHECK(store["details"]["transactions"] == 47);  // 3000 / 64, rounded up
+    CHECK(store["details"]["synchronous_commit"] != "off");
+    const auto& drain = j["runs"][0][1];
+    CHECK(drain["details"]["deliveries"] == 3000);
+    const auto& nats_probe = j["runs"][0][2];
+    CHECK(nats_probe["details"]["requests"] == 3000);
+    CHECK(nats_probe["details"]["wakes"] == 47);
+}
