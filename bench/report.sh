@@ -35,14 +35,14 @@ num() { jq -r "$2" "$RAW/$1.json"; }
 
 # --- the table ----------------------------------------------------------------------------
 max=$(num max '.window.acked / .duration_s | floor')
-ceiling=$(num ceiling '.ceiling_msgs_per_s | floor')
+ceiling=$(num ceiling '.ceiling_messages_per_second | floor')
 ratio=$(jq -n "$max / $ceiling * 100 | round / 100")
 {
     echo "chat benchmark, $(nproc) CPUs ($(jq -r .cpu_model "$OUT/bench.json")), everything on this machine"
     echo
     echo "Ceiling (CPU per message of each part alone, chat-ceiling):"
-    jq -r '.probes[] | "  \(.name | . + " " * (12 - length)) \(.us_per_msg * 100 | round / 100) us/msg   \(.note // "")"' "$RAW/ceiling.json"
-    jq -r '"  sum          \(.sum_us_per_msg * 100 | round / 100) us/msg on \(.cores) cores: ceiling \(.ceiling_msgs_per_s | floor) msg/s"' "$RAW/ceiling.json"
+    jq -r '.breakdown[] | "  \(.probe | . + " " * (10 - length)) \(.process | . + " " * (48 - length)) \(.us_per_message * 100 | round / 100) us/msg"' "$RAW/ceiling.json"
+    jq -r '"  sum of the medians of \(.config.runs // 1) runs: \(.sum_us_per_message * 100 | round / 100) us/msg on \(.cores) cores = ceiling \(.ceiling_messages_per_second | floor) msg/s"' "$RAW/ceiling.json"
     echo
     printf '%-34s %10s %9s %9s %9s %9s %9s\n' scenario msg/s "ack p50" "ack p99" "dlv p50" "dlv p99" "dlv max"
     row() {

@@ -51,7 +51,8 @@ fi
 OUT=$1
 mkdir -p "$OUT/raw"
 OUT=$(cd "$OUT" && pwd -P)
-STACK=$OUT/stack
+STACK=""  # the running system's directory: $OUT/stack-1, -2, ... (each keeps its logs)
+STACKS=0
 
 say() { printf 'bench: %s\n' "$*" >&2; }
 die() {
@@ -65,8 +66,10 @@ done
 command -v jq >/dev/null || die "jq is missing (apt-get install jq)"
 
 stack_up() {
-    "$REPO_ROOT/bench/stack.sh" up "$STACK" >"$OUT/stack-up.log" 2>&1 || {
-        cat "$OUT/stack-up.log" >&2
+    STACKS=$((STACKS + 1))
+    STACK=$OUT/stack-$STACKS
+    "$REPO_ROOT/bench/stack.sh" up "$STACK" >"$OUT/stack-$STACKS-up.log" 2>&1 || {
+        cat "$OUT/stack-$STACKS-up.log" >&2
         die "the system did not start"
     }
     # shellcheck disable=SC1091
@@ -74,7 +77,7 @@ stack_up() {
 }
 
 stack_down() {
-    [[ -e $STACK/env ]] || return 0
+    [[ -n $STACK && -e $STACK/env ]] || return 0
     "$REPO_ROOT/bench/stack.sh" down "$STACK" >/dev/null 2>&1 || true
 }
 trap stack_down EXIT
@@ -92,34 +95,38 @@ bench() {
     fi
 }
 
+# The ceiling probes on a system of their own (PostgreSQL and nats-server only: they
+# bring their own ends), so no idle service's sweeps are counted.
 ceiling() {
-    local messages=$1
-    say "ceiling probes: chat-ceiling --messages $messages"
+    local messages=$1 runs=$2
+    SERVICES=0 stack_up
+    say "ceiling probes: chat-ceiling --messages $messages --runs $runs"
     "$BIN_DIR/chat-ceiling" --pg-url "$PG_URL" --nats-url "$NATS_URL" --nats-pid "$NATS_PID" \
-        --messages "$messages" --json "$OUT/raw/ceiling.json" >"$OUT/raw/ceiling.txt" 2>"$OUT/raw/ceiling.log" || {
+        --messages "$messages" --runs "$runs" --json "$OUT/raw/ceiling.json" >"$OUT/raw/ceiling.txt" 2>"$OUT/raw/ceiling.log" || {
         cat "$OUT/raw/ceiling.txt" "$OUT/raw/ceiling.log" >&2
         die "the ceiling probes failed"
     }
+    stack_down
 }
 
 # jq over a raw JSON: field PATH of raw/NAME.json.
 field() { jq -r "$2" "$OUT/raw/$1.json"; }
 
 if ((QUICK)); then
+    ceiling 40000 1
     stack_up
-    ceiling 40000
     bench quick --connections "$MAX_CLIENTS" --closed-loop --window "$MAX_WINDOW" --duration 5 --warmup 2
     stack_down
     e2e=$(field quick '.window.acked / .duration_s | floor')
-    limit=$(field ceiling '.ceiling_msgs_per_s | floor')
+    limit=$(field ceiling '.ceiling_messages_per_second | floor')
     ratio=$(jq -n "$e2e / $limit * 100 | floor / 100")
     echo "bench-quick: e2e $e2e msg/s = $ratio of ceiling $limit msg/s"
     exit 0
 fi
 
-# --- 1. ceiling, maximum, latency against load (one system) --------------------------
+# --- 1. ceiling; maximum and latency against load (one system) ------------------------
+ceiling 200000 3
 stack_up
-ceiling 200000
 bench max --connections "$MAX_CLIENTS" --closed-loop --window "$MAX_WINDOW" --duration 15 --warmup 3
 max=$(field max '.window.acked / .duration_s | floor')
 bench steady --connections "$STEADY_CLIENTS" --rate "$STEADY_RATE" --duration 20 --warmup 3

@@ -2,7 +2,7 @@
 # dev.sh: run the chat system on one machine, and run its tests.
 #
 #   ./deploy/dev.sh up | down | status | logs [-f] [component] | test [--sanitize=address|thread]
-#                   | faults | fuzz [seconds] | migrate | help
+#                   | faults | fuzz [seconds] | bench | migrate | help
 #
 # `up` starts private PostgreSQL and NATS servers plus logic, dispatcher and broker,
 # all on loopback. Runtime state lives in .run/ at the repository root:
@@ -41,13 +41,20 @@ readonly APT_PACKAGES=(
     libboost-dev libboost-system-dev libnats-dev nats-server
     libprotobuf-dev protobuf-compiler nlohmann-json3-dev libpqxx-dev
     libyaml-cpp-dev libspdlog-dev libfmt-dev catch2 libssl-dev
-    postgresql curl
+    postgresql curl jq
     chromium                                    # the web client's browser tests
 )
 # `fuzz` and `test` (which fuzzes too) need these: clang, libFuzzer and clang's sanitizer
 # runtimes (in Debian 12 libclang-rt-14-dev, which clang does not pull in),
 # llvm-symbolizer for stack traces.
 readonly FUZZ_PACKAGES=(clang libclang-rt-14-dev llvm-14)
+
+# `bench` draws its plot with gnuplot.
+readonly BENCH_PACKAGES=(gnuplot-nox)
+# The speed guard of `test`: a short closed-loop run must reach this share of the
+# ceiling measured by the same run (the full `bench` targets 0.5; a 5 s run on a shared
+# machine varies by about a third, so the floor sits below that by more than the noise).
+readonly BENCH_FLOOR=${BENCH_FLOOR:-0.35}
 
 # Sanitizer and fuzz builds, each in a build directory of its own.
 readonly ASAN_BUILD_DIR=$REPO_ROOT/build-asan
@@ -89,8 +96,9 @@ usage: ./deploy/dev.sh COMMAND
   logs [-f] [NAME]    show the last log lines of every component, or of NAME
                       (${COMPONENTS[*]}); -f follows
   test                build, then run all tests against a throwaway PostgreSQL,
-                      then each fuzz target for ${TEST_FUZZ_SECONDS}s (the fault suite runs
-                      alone for now: faults)
+                      each fuzz target for ${TEST_FUZZ_SECONDS}s, the fault suite, the web
+                      client's tests, and a short benchmark that must reach
+                      ${BENCH_FLOOR} of the ceiling it measures (BENCH_FLOOR)
   test --sanitize=address
                       build into build-asan/ with AddressSanitizer and UBSan, run
                       every C++ test but the fault suite (no web tests)
@@ -101,6 +109,10 @@ usage: ./deploy/dev.sh COMMAND
                       build-fuzz/ and run each for SECONDS (default 30)
   faults [ARGS]       build, then run only the fault suite (tests/faults): chat under
                       kill -9 of each process; its last line is the summary
+  bench               build, then the benchmark suite (bench/run.sh): ceiling probes,
+                      maximum throughput, latency against load, 10,000 idle
+                      connections, MATCH with 100,000 online; writes docs/perf/ and
+                      ends with the one-line summary
   migrate             apply migrations/ to the database of 'up'
   help                this text
 
@@ -837,12 +849,57 @@ cmd_test() {
         info "web tests: skipped (web/package.json does not exist yet)"
     fi
     stop_test_postgres
+    local speed_result
+    if run_speed_guard; then speed_result="passed ($SPEED_RESULT)"; else
+        speed_result="failed (${SPEED_RESULT:-no result})"
+        failed+=(speed)
+    fi
     local took=$((SECONDS - started))s
+    local parts="fuzzing $fuzz_result; fault suite $faults_result; web tests $web_result; speed $speed_result"
     if ((${#failed[@]} > 0)); then
-        echo "TEST SUMMARY: FAILED (${failed[*]}); fuzzing $fuzz_result; fault suite $faults_result; web tests $web_result; ${took}"
+        echo "TEST SUMMARY: FAILED (${failed[*]}); $parts; ${took}"
         return 1
     fi
-    echo "TEST SUMMARY: OK (ctest passed; fuzzing $fuzz_result; fault suite $faults_result; web tests $web_result; ${took})"
+    echo "TEST SUMMARY: OK (ctest passed; $parts; ${took})"
+}
+
+# The speed guard: bench/run.sh --quick measures the ceiling and a short closed-loop run
+# in one go; the run's share of the ceiling must reach BENCH_FLOOR. Sets SPEED_RESULT.
+run_speed_guard() {
+    SPEED_RESULT=""
+    info "speed guard (bench/run.sh --quick; floor ${BENCH_FLOOR} of the ceiling)"
+    local out=$RUN_DIR/bench-quick line
+    rm -rf "$out"
+    line=$(BIN_DIR=$BIN_DIR "$REPO_ROOT/bench/run.sh" --quick "$out" | tail -n 1) || {
+        SPEED_RESULT="the quick benchmark failed; see ${out#"$REPO_ROOT"/}/"
+        return 1
+    }
+    echo "$line"
+    # "bench-quick: e2e N msg/s = R of ceiling C msg/s"
+    local ratio
+    ratio=$(sed -n 's/.*= \([0-9.]*\) of ceiling.*/\1/p' <<<"$line")
+    [[ -n $ratio ]] || {
+        SPEED_RESULT="no ratio in '$line'"
+        return 1
+    }
+    SPEED_RESULT="${line#bench-quick: }; floor $BENCH_FLOOR"
+    awk -v r="$ratio" -v f="$BENCH_FLOOR" 'BEGIN { exit !(r >= f) }'
+}
+
+# `bench`: the full suite; its report, JSON and plot are copied into docs/perf/.
+cmd_bench() {
+    install_packages "${BENCH_PACKAGES[@]}"
+    build_cpp || die "the build failed"
+    local out=$RUN_DIR/bench
+    rm -rf "$out"
+    info "benchmark suite (bench/run.sh; everything in ${out#"$REPO_ROOT"/}/), about 6 minutes"
+    local summary
+    summary=$(BIN_DIR=$BIN_DIR "$REPO_ROOT/bench/run.sh" "$out" | tee /dev/stderr | tail -n 1) ||
+        die "the benchmark failed (see ${out#"$REPO_ROOT"/}/)"
+    mkdir -p "$REPO_ROOT/docs/perf"
+    cp "$out/bench.json" "$out/latency.png" "$out/report.txt" "$REPO_ROOT/docs/perf/"
+    info "wrote docs/perf/bench.json, docs/perf/latency.png and docs/perf/report.txt"
+    echo "$summary"
 }
 
 # Only the fault suite; the exit code and the last line are the suite's.
@@ -868,6 +925,7 @@ main() {
         test) cmd_test "$@" ;;
         fuzz) cmd_fuzz "$@" ;;
         faults) cmd_faults "$@" ;;
+        bench) cmd_bench "$@" ;;
         migrate) cmd_migrate ;;
         help | -h | --help) usage ;;
         *)
