@@ -16,7 +16,8 @@
 # own code): DIR/env then has PG_URL, NATS_URL, NATS_PID and POSTGRES_PID.
 #
 # Environment: BIN_DIR (default build-bench/bin, else build/bin), BROKER_COUNT (1),
-# BROKER_THREADS (2), LOGIC_WORKERS (4), DIALOGUE_BATCH_MAX (64), DISPATCHER_WORKERS (2),
+# BROKER_THREADS (2), LOGIC_WORKERS (4), DIALOGUE_BATCH_MAX (64), DIALOGUE_TRANSACTIONS (2),
+# DISPATCHER_WORKERS (2),
 # GRACE (0s), PG_BIN (/usr/lib/postgresql/15/bin), LOG_LEVEL (warn), MIGRATIONS
 # (the repository's migrations/), PG_STAT_STATEMENTS (1: load pg_stat_statements, to
 # count and time every statement the services run).
@@ -29,6 +30,7 @@ BROKER_COUNT=${BROKER_COUNT:-1}
 BROKER_THREADS=${BROKER_THREADS:-2}
 LOGIC_WORKERS=${LOGIC_WORKERS:-4}
 DIALOGUE_BATCH_MAX=${DIALOGUE_BATCH_MAX:-64}
+DIALOGUE_TRANSACTIONS=${DIALOGUE_TRANSACTIONS:-2}
 DISPATCHER_WORKERS=${DISPATCHER_WORKERS:-2}
 GRACE=${GRACE:-0s}
 LOG_LEVEL=${LOG_LEVEL:-warn}
@@ -144,6 +146,7 @@ EOF
 logic:
   workers: $LOGIC_WORKERS
   dialogue_batch_max: $DIALOGUE_BATCH_MAX
+  dialogue_transactions: $DIALOGUE_TRANSACTIONS
 presence:
   broker_timeout: 5s
   sweep_interval: 1s

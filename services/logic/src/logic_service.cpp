@@ -110,21 +110,30 @@ void logic_service::enqueue(job j) {
 
 bool logic_service::next_work(std::vector<job>& taken, queue_kind& kind) {
     std::unique_lock lock(mutex_);
-    auto any_work = [this] {
-        for (const auto& q : queues_)
-            if (!q.empty()) return true;
+    // DIALOGUEs wait while enough of their transactions are in flight: they go together
+    // in the next one (group commit) instead of each in a transaction of its own.
+    auto ready = [this](int index) {
+        return !queues_[index].empty() && (index != static_cast<int>(queue_kind::dialogues) ||
+                                           dialogue_transactions_ < settings_.dialogue_transactions);
+    };
+    auto any_ready = [&] {
+        for (int i = 0; i < k_queue_kinds; ++i)
+            if (ready(i)) return true;
         return false;
     };
-    work_ready_.wait(lock, [&] { return stopping_ || any_work(); });
-    if (!any_work()) return false;
+    // Stopping: a worker leaves once nothing is ready for it; queued DIALOGUEs are then
+    // taken by a worker whose DIALOGUE transaction ends (it comes back here).
+    work_ready_.wait(lock, [&] { return stopping_ || any_ready(); });
+    if (!any_ready()) return false;
     int index = turn_;
-    while (queues_[index].empty()) index = (index + 1) % k_queue_kinds;
+    while (!ready(index)) index = (index + 1) % k_queue_kinds;
     turn_ = (index + 1) % k_queue_kinds;
     kind = static_cast<queue_kind>(index);
     auto& queue = queues_[index];
     switch (kind) {
         case queue_kind::dialogues: {
             // Everything queued, up to the batch limit in messages.
+            ++dialogue_transactions_;
             int items = 0;
             while (!queue.empty()) {
                 const int next = queue.front().request.dialogue().items_size();
@@ -152,6 +161,15 @@ bool logic_service::next_work(std::vector<job>& taken, queue_kind& kind) {
     return true;
 }
 
+void logic_service::work_done(queue_kind kind) {
+    if (kind != queue_kind::dialogues) return;
+    {
+        std::lock_guard lock(mutex_);
+        --dialogue_transactions_;
+    }
+    work_ready_.notify_one();  // DIALOGUEs may be waiting for this transaction to end
+}
+
 void logic_service::worker_loop() {
     std::unique_ptr<store> db;
     std::unique_ptr<command_handler> handler;
@@ -167,6 +185,7 @@ void logic_service::worker_loop() {
                     for (auto& j : jobs)
                         if (!j.reply_to.empty()) reply(j.reply_to, error_reply(wire::code::internal_error, "logic is stopping"));
                     jobs.clear();
+                    work_done(kind);
                 }
                 return;
             }
@@ -183,6 +202,11 @@ void logic_service::worker_loop() {
         }
         jobs.clear();
         if (!next_work(jobs, kind)) return;
+        struct done_guard {
+            logic_service& self;
+            queue_kind kind;
+            ~done_guard() { self.work_done(kind); }
+        } done{*this, kind};
         try {
             switch (kind) {
                 case queue_kind::dialogues:

@@ -51,6 +51,8 @@ private:
     /// Waits for work and takes the next group (the queues take turns); returns false
     /// when stopping and nothing is left.
     bool next_work(std::vector<job>& taken, queue_kind& kind);
+    /// A worker finished what next_work gave it.
+    void work_done(queue_kind kind);
     /// One transaction for the whole group; if it fails, each request alone, so one bad
     /// request cannot fail the others it was grouped with.
     void run_grouped(command_handler& handler, grouped_handler handle, std::vector<job>& jobs, const char* what);
@@ -71,6 +73,7 @@ private:
     std::deque<job> queues_[k_queue_kinds];  // by queue_kind
     bool stopping_ = false;
     int turn_ = 0;  // the queue looked at first next time, so no kind starves the others
+    int dialogue_transactions_ = 0;  // in flight, at most settings_.dialogue_transactions
     std::atomic<bool> stop_flag_{false};
     // When recording broker heartbeats last failed (steady clock, ns): a database outage
     // means heartbeats went unrecorded, so brokers are not judged for a timeout after it.

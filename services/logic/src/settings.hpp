@@ -10,6 +10,9 @@ namespace chat::logic {
 struct logic_settings {
     int workers = 4;
     int dialogue_batch_max = 64;
+    // DIALOGUE transactions in flight at once: while they commit, new DIALOGUEs queue up
+    // and go together in the next one (few committers, big groups, little CPU per message).
+    int dialogue_transactions = 2;
     std::chrono::milliseconds broker_timeout{5000};
     std::chrono::milliseconds sweep_interval{1000};
     std::chrono::milliseconds grace{30000};
