@@ -1,5 +1,6 @@
 #include "bench/ceiling/drain_probe.hpp"
 
+#include <algorithm>
 #include <memory>
 #include <pqxx/pqxx>
 #include <set>
@@ -34,8 +35,8 @@ class recording_sink : public dispatcher::push_sink {
 
 }  // namespace
 
-probe_run run_drain_probe(const std::string& url, int drain_batch, std::uint64_t expected,
-                          recording& out) {
+probe_run run_drain_probe(const std::string& url, int drain_batch, int drainers,
+                          std::uint64_t expected, recording& out) {
     auto conn = std::make_unique<pqxx::connection>(url);
     const pid_t backend = backend_pid(*conn);
     // A second connection only to list the other clients' backends before the window.
@@ -49,15 +50,20 @@ probe_run run_drain_probe(const std::string& url, int drain_batch, std::uint64_t
     machine_window window;
     pg.start(watcher);
     const auto cpu_before = this_thread_cpu_ns();
-    // As a busy dispatcher drains: every partition woken at once, one statement for all.
-    std::set<int> partitions;
-    for (int p = 0; p < drainer.partitions(); ++p) partitions.insert(p);
-    int got = 0;
-    do {
-        got = drainer.drain(partitions);
-        rows += static_cast<std::uint64_t>(got);
-        drains += got > 0;
-    } while (got == drain_batch);
+    // dispatcher_service's drainers share the partitions (about partitions / drainers each,
+    // as rebalance hands them out), and with a backlog every commit wakes all of them: each
+    // drainer drains its whole share in one statement, again while drains come back full.
+    const int share = (drainer.partitions() + drainers - 1) / drainers;
+    for (int first = 0; first < drainer.partitions(); first += share) {
+        std::set<int> owned;
+        for (int p = first; p < std::min(first + share, drainer.partitions()); ++p) owned.insert(p);
+        int got = 0;
+        do {
+            got = drainer.drain(owned);
+            rows += static_cast<std::uint64_t>(got);
+            drains += got > 0;
+        } while (got == drain_batch);
+    }
     const double thread_ns = static_cast<double>(this_thread_cpu_ns() - cpu_before);
     const auto used = pg.stop();
 

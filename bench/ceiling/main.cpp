@@ -45,6 +45,7 @@ nlohmann::json describe(const options& o, const std::string& migrations,
     return {{"messages", o.messages},
             {"batch", o.batch},
             {"drain_batch", o.drain_batch},
+            {"drainers", o.drainers},
             {"payload", o.payload},
             {"sessions", o.sessions},
             {"items_per_request", o.items_per_request},
@@ -82,7 +83,7 @@ int run(const options& o) {
             "warm-up: {} messages stored and drained, unmeasured; then VACUUM ANALYZE", o.warmup));
         recording unused;
         run_store_probe(db.url(), source, o.warmup, o.batch, unused);
-        run_drain_probe(db.url(), o.drain_batch, unused.messages(), unused);
+        run_drain_probe(db.url(), o.drain_batch, o.drainers, unused.messages(), unused);
         settle(db.url());
     }
     scratch_file payloads{std::filesystem::temp_directory_path() /
@@ -100,7 +101,8 @@ int run(const options& o) {
         }
         if (o.runs_probe("drain")) {
             step("drain");
-            runs[r].push_back(run_drain_probe(db.url(), o.drain_batch, rec.messages(), rec));
+            runs[r].push_back(
+                run_drain_probe(db.url(), o.drain_batch, o.drainers, rec.messages(), rec));
         }
         if (o.runs_probe("nats")) {
             step("nats");

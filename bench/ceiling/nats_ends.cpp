@@ -31,7 +31,7 @@ namespace subjects = bus::subjects;
 using clock = std::chrono::steady_clock;
 
 struct end_args {
-    std::string role, nats_url, recording, broker_id = "bench1";
+    std::string role, nats_url, recording, broker_id, subject_prefix;
     std::size_t window = 128;
 };
 
@@ -49,6 +49,8 @@ end_args parse_end_args(const std::vector<std::string>& args) {
             a.recording = value;
         else if (flag == "--broker-id")
             a.broker_id = value;
+        else if (flag == "--subject-prefix")
+            a.subject_prefix = value;
         else if (flag == "--window")
             a.window = parse_integer<std::size_t>(flag, value, 1);
         else
@@ -155,8 +157,8 @@ int broker_end(const end_args& a, const recording& rec) {
     std::function<void()> send_next = [&] {
         const auto i = next++;
         if (i >= requests.size()) return;
-        requester.request(std::string(subjects::k_dialogue), requests[i].SerializeAsString(),
-                          defaults.request_timeout,
+        requester.request(a.subject_prefix + std::string(subjects::k_dialogue),
+                          requests[i].SerializeAsString(), defaults.request_timeout,
                           [&](bus::request_status status, std::string_view data) {
                               proto::Reply reply;
                               if (status != bus::request_status::replied ||
@@ -185,15 +187,15 @@ int logic_end(const end_args& a, const recording& rec) {
     answered.set_target(replies.size());
     std::size_t handled = 0, woken = 0;  // the subscription's one delivery thread touches these
     auto commands = nats.queue_subscribe(
-        std::string(subjects::k_all_commands), std::string(subjects::k_logic_queue),
-        [&](bus::message&& m) {
+        a.subject_prefix + std::string(subjects::k_all_commands),
+        std::string(subjects::k_logic_queue), [&](bus::message&& m) {
             proto::Request request;
             if (!request.ParseFromArray(m.data().data(), static_cast<int>(m.data().size())) ||
                 handled >= replies.size())
                 return answered.fail("unexpected command");
             nats.publish(std::string(m.reply()), replies[handled++].SerializeAsString());
             if (woken < wakes.size() && handled == rec.wake_after[woken])
-                nats.publish(std::string(subjects::k_dispatch_wake),
+                nats.publish(a.subject_prefix + std::string(subjects::k_dispatch_wake),
                              wakes[woken++].SerializeAsString());
             answered.add();
         });
@@ -211,17 +213,18 @@ int dispatcher_end(const end_args& a, const recording& rec) {
     std::mutex dirty_mutex;
     std::condition_variable dirty_wake;
     std::set<int> dirty;
-    auto wake_sub = nats.subscribe(std::string(subjects::k_dispatch_wake), [&](bus::message&& m) {
-        proto::Wake wake;
-        if (!wake.ParseFromArray(m.data().data(), static_cast<int>(m.data().size())))
-            return wakes.fail("undecodable wake-up");
-        {
-            std::lock_guard lock(dirty_mutex);
-            for (int p : wake.partitions()) dirty.insert(p);
-        }
-        dirty_wake.notify_one();
-        wakes.add();
-    });
+    auto wake_sub = nats.subscribe(
+        a.subject_prefix + std::string(subjects::k_dispatch_wake), [&](bus::message&& m) {
+            proto::Wake wake;
+            if (!wake.ParseFromArray(m.data().data(), static_cast<int>(m.data().size())))
+                return wakes.fail("undecodable wake-up");
+            {
+                std::lock_guard lock(dirty_mutex);
+                for (int p : wake.partitions()) dirty.insert(p);
+            }
+            dirty_wake.notify_one();
+            wakes.add();
+        });
     return serve(nats, [&]() -> std::string {
         try {
             for (const auto& drain : rec.drains) {

@@ -5,9 +5,12 @@
 
 namespace chat::bench::ceiling {
 
-/// `chat-ceiling nats-end ROLE --nats-url URL --recording FILE --broker-id ID --window W`:
-/// one end of the NATS probe, in a process of its own like the service it stands for,
-/// with that service's connection options (bus::connection, name included):
+/// `chat-ceiling nats-end ROLE --nats-url URL --recording FILE --broker-id ID
+/// --subject-prefix P --window W`: one end of the NATS probe, in a process of its own like
+/// the service it stands for, with that service's connection options (bus::connection,
+/// name included). The command and wake-up subjects start with P, and the pushes go to
+/// broker.ID.push, so a chat system running on the same nats-server neither answers nor
+/// hears the probe:
 ///   broker      sends the recorded DIALOGUE requests through bus::requester (chat.cmd.dialogue,
 ///               W in flight), decodes each reply, and decodes the pushes on broker.<id>.push
 ///   logic       queue-subscribes chat.cmd.> in group chat-logic, decodes each request and

@@ -33,6 +33,8 @@ constexpr std::array<end, 3> k_ends{{
 
 }  // namespace
 
+std::string subject_prefix(const options& o) { return o.broker_id + "."; }
+
 probe_run run_nats_probe(const options& o, const recording& rec,
                          const std::filesystem::path& scratch_file) {
     write_recording(rec, scratch_file);
@@ -40,7 +42,8 @@ probe_run run_nats_probe(const options& o, const recording& rec,
     for (const auto& e : k_ends)
         children.push_back(std::make_unique<child>(std::vector<std::string>{
             "nats-end", e.role, "--nats-url", o.nats_url, "--recording", scratch_file.string(),
-            "--broker-id", o.broker_id, "--window", std::to_string(o.nats_window)}));
+            "--broker-id", o.broker_id, "--subject-prefix", subject_prefix(o), "--window",
+            std::to_string(o.nats_window)}));
     for (std::size_t i = 0; i < children.size(); ++i)
         if (const auto line = children[i]->read_line(k_ready_timeout); line != "ready")
             throw std::runtime_error(std::string("the NATS probe's ") + k_ends[i].role +
@@ -104,6 +107,7 @@ probe_run run_nats_probe(const options& o, const recording& rec,
                    {"push_bytes_mean", mean(push_bytes, pushes)},
                    {"deliveries", rec.deliveries},
                    {"window", o.nats_window},
+                   {"subject_prefix", subject_prefix(o)},
                    {"end_seconds",
                     {{"logic", reports[0].at("seconds")},
                      {"dispatcher", reports[1].at("seconds")},

@@ -1,6 +1,9 @@
 #include "bench/ceiling/options.hpp"
 
+#include <fmt/format.h>
+
 #include <algorithm>
+#include <random>
 
 #include "shared/wire/limits.hpp"
 
@@ -41,6 +44,7 @@ Options
                             have rows and statistics as in a running system (20000)
   --batch B                 DIALOGUEs per store transaction (logic's dialogue_batch_max)
   --drain-batch N           inbox rows per drain (the dispatcher's batch_max)
+  --drainers N              drainers sharing the partitions (the dispatcher's workers)
   --payload BYTES           content size, as chat-bench's --payload (100)
   --sessions S              sessions the messages are spread over, 2 accounts each (1000)
   --items-per-request K     DIALOGUEs per broker -> logic request (1: each alone)
@@ -52,7 +56,10 @@ Options
   --probes LIST             which probes, comma-separated (store,drain,nats,websocket);
                             drain needs store, nats needs both (it sends their payloads);
                             the ceiling then covers only the parts measured
-  --broker-id ID            the broker id in origins and push subjects (bench1)
+  --broker-id ID            the accounts' broker id, in origins and push subjects; also the
+                            prefix of the probe's command and wake-up subjects, so a chat
+                            system on the same nats-server stays out of the way (a random
+                            "c" + 6 hex digits, the length of stack.sh's "bench1")
   --migrations DIR          the schema (the source tree's migrations/)
   --json FILE               write every number to FILE
   --help
@@ -84,6 +91,8 @@ std::optional<options> parse_options(const std::vector<std::string>& args) {
             o.batch = parse_integer<int>(flag, value(), 1);
         } else if (flag == "--drain-batch") {
             o.drain_batch = parse_integer<int>(flag, value(), 1);
+        } else if (flag == "--drainers") {
+            o.drainers = parse_integer<int>(flag, value(), 1);
         } else if (flag == "--payload") {
             o.payload = parse_integer<std::size_t>(flag, value(), 1);
             if (o.payload > wire::k_max_content_bytes)
@@ -122,6 +131,8 @@ std::optional<options> parse_options(const std::vector<std::string>& args) {
             throw usage_error("unknown option '" + flag + "' (see --help)");
         }
     }
+    if (o.broker_id.empty())
+        o.broker_id = fmt::format("c{:06x}", std::random_device{}() & 0xffffff);
     if (o.pg_url.empty() || o.nats_url.empty() || o.nats_pid == 0)
         throw usage_error("--pg-url, --nats-url and --nats-pid are required");
     if ((o.runs_probe("drain") && !o.runs_probe("store")) ||

@@ -24,7 +24,9 @@ struct options {
     std::size_t warmup = 20'000;  // stored and drained first, unmeasured, then ANALYZE
     int batch = logic::logic_settings{}.dialogue_batch_max;  // DIALOGUEs per store transaction
     int drain_batch = dispatcher::dispatcher_settings{}.batch_max;  // inbox rows per drain
-    std::size_t payload = 100;         // content bytes, as chat-bench's --payload
+    int drainers =
+        dispatcher::dispatcher_settings{}.workers;  // the partitions are shared among them
+    std::size_t payload = 100;                      // content bytes, as chat-bench's --payload
     std::size_t sessions = 1000;       // sessions (pairs of accounts) the messages go to
     int items_per_request = 1;         // DIALOGUEs per broker → logic request
     std::size_t nats_window = 128;     // requests the broker end keeps in flight
@@ -33,8 +35,9 @@ struct options {
     int ws_threads = 2;                // the WebSocket server's I/O threads (stack.sh's broker)
     int runs = 1;                      // every probe this many times; medians reported
     std::vector<std::string> probes{"store", "drain", "nats", "websocket"};  // which to run
-    std::string broker_id = "bench1";  // stack.sh's first broker
-    std::string migrations;            // default: the source tree's migrations/
+    std::string
+        broker_id;  // the accounts' broker, in origins and push subjects; "": c + 6 random hex
+    std::string migrations;  // default: the source tree's migrations/
     std::string json_path;
 
     bool runs_probe(const std::string& name) const;

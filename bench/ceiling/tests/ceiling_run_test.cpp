@@ -1,12 +1,16 @@
 // chat-ceiling end to end, small: a scratch database on a real PostgreSQL
 // (CHAT_TEST_PG_URL, else a private cluster; skipped with 77 when neither), a private
 // nats-server; the JSON must be complete and its numbers positive and sane.
+#include <atomic>
 #include <catch2/catch.hpp>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <thread>
 
+#include "shared/bus/nats_connection.hpp"
+#include "shared/bus/subjects.hpp"
+#include "shared/log/logger.hpp"
 #include "support/child_process.hpp"
 #include "support/file_util.hpp"
 #include "support/nats_server.hpp"
@@ -21,6 +25,17 @@ TEST_CASE("chat-ceiling measures every part of a message and reports the ceiling
     auto& pg = test::postgres_server::shared();
     test::temp_dir dir("chat-ceiling-test");
     test::nats_server nats(dir.path());
+    // A chat system on the same nats-server (here its subscriptions only) must neither
+    // answer nor hear the probe.
+    std::atomic<int> foreign{0};
+    bus::connection live({nats.url(), "live-chat-system"},
+                         log::make_service_logger("ceiling-test", "warn"));
+    auto count = [&](bus::message&&) { ++foreign; };
+    auto live_logic = live.queue_subscribe(std::string(bus::subjects::k_all_commands),
+                                           std::string(bus::subjects::k_logic_queue), count);
+    auto live_dispatcher = live.subscribe(std::string(bus::subjects::k_dispatch_wake), count);
+    auto live_broker = live.subscribe("broker.bench1.push", count);
+    live.flush(std::chrono::seconds(5));
     const auto report = dir / "ceiling.json";
     test::spawn_options options;
     options.log_file = dir / "chat-ceiling.log";
@@ -32,6 +47,8 @@ TEST_CASE("chat-ceiling measures every part of a message and reports the ceiling
         options, std::chrono::seconds(240));
     INFO(test::read_file(options.log_file));
     REQUIRE(status == 0);
+    live.flush(std::chrono::seconds(5));
+    CHECK(foreign == 0);
 
     const auto j = json::parse(test::read_file(report));
     CHECK(j["config"]["messages"] == 3000);

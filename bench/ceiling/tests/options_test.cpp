@@ -23,27 +23,33 @@ TEST_CASE("the defaults are the services' own") {
     CHECK(o->nats_pid == 42);
     CHECK(o->batch == chat::logic::logic_settings{}.dialogue_batch_max);
     CHECK(o->drain_batch == chat::dispatcher::dispatcher_settings{}.batch_max);
+    CHECK(o->drainers == chat::dispatcher::dispatcher_settings{}.workers);
     CHECK(o->payload == 100);
     CHECK(o->messages == 200'000);
     CHECK(o->warmup == 20'000);
     CHECK(o->cores == 0);  // online CPUs
     CHECK(o->runs == 1);
+    // A broker id of its own, so a chat system on the same nats-server stays out of the probe.
+    CHECK(o->broker_id.size() == 7);
+    CHECK(o->broker_id[0] == 'c');
+    CHECK(parse_options(k_required)->broker_id != o->broker_id);
 }
 
 TEST_CASE("every option") {
     const auto o = parse_options(
-        with({"--cores",          "1.5",     "--messages",          "1000", "--warmup",      "0",
-              "--batch",          "16",      "--drain-batch",       "100",  "--payload",     "200",
-              "--sessions",       "10",      "--items-per-request", "4",    "--nats-window", "8",
-              "--ws-connections", "4",       "--ws-window",         "2",    "--ws-threads",  "1",
-              "--runs",           "3",       "--broker-id",         "b9",   "--migrations",  "m",
-              "--json",           "out.json"}));
+        with({"--cores",          "1.5",      "--messages",          "1000", "--warmup",      "0",
+              "--batch",          "16",       "--drain-batch",       "100",  "--payload",     "200",
+              "--sessions",       "10",       "--items-per-request", "4",    "--nats-window", "8",
+              "--ws-connections", "4",        "--ws-window",         "2",    "--ws-threads",  "1",
+              "--runs",           "3",        "--broker-id",         "b9",   "--migrations",  "m",
+              "--json",           "out.json", "--drainers",          "4"}));
     REQUIRE(o);
     CHECK(o->cores == 1.5);
     CHECK(o->messages == 1000);
     CHECK(o->warmup == 0);
     CHECK(o->batch == 16);
     CHECK(o->drain_batch == 100);
+    CHECK(o->drainers == 4);
     CHECK(o->payload == 200);
     CHECK(o->sessions == 10);
     CHECK(o->items_per_request == 4);

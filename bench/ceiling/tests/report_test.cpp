@@ -58,8 +58,14 @@ TEST_CASE("the summary takes each row's median across runs and sums them") {
     CHECK(table.find("= store") != std::string::npos);
     CHECK(table.find("ceiling = 2 cores x 1e6 / 22.00 us = 90909 msg/s") != std::string::npos);
 
-    const auto json = to_json(s, runs, {{"messages", 1000}});
+    // The keys bench/report.sh reads.
+    const auto json = to_json(s, runs, {{"messages", 1000}, {"runs", 3}});
     CHECK(json["ceiling_messages_per_second"].get<double>() == Approx(2e6 / 22));
+    CHECK(json["sum_us_per_message"].get<double>() == Approx(22));
+    CHECK(json["cores"] == 2);
+    CHECK(json["config"]["runs"] == 3);
+    CHECK(json["breakdown"][0]["probe"] == "store");
+    CHECK(json["breakdown"][0]["process"] == "logic");
     CHECK(json["breakdown"].size() == 3);
     CHECK(json["breakdown"][1]["us_per_message"].get<double>() == Approx(12));
     CHECK(json["runs"].size() == 3);
