@@ -52,9 +52,10 @@ readonly FUZZ_PACKAGES=(clang libclang-rt-14-dev llvm-14)
 # `bench` draws its plot with gnuplot.
 readonly BENCH_PACKAGES=(gnuplot-nox)
 # The speed guard of `test`: a short closed-loop run must reach this share of the
-# ceiling measured by the same run (the full `bench` targets 0.5; a 5 s run on a shared
-# machine varies by about a third, so the floor sits below that by more than the noise).
-readonly BENCH_FLOOR=${BENCH_FLOOR:-0.35}
+# ceiling measured by the same run, in the run's shape (about 0.45 measured here; the
+# target is 0.5; a 5 s run on a shared machine varies by about a third, so the floor sits
+# below by more than the noise and a halving of speed still trips it).
+readonly BENCH_FLOOR=${BENCH_FLOOR:-0.30}
 
 # Sanitizer and fuzz builds, each in a build directory of its own.
 readonly ASAN_BUILD_DIR=$REPO_ROOT/build-asan

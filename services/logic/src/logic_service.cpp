@@ -103,6 +103,7 @@ void logic_service::enqueue(job j) {
                                                         : queue_kind::commands;
     {
         std::lock_guard lock(mutex_);
+        if (kind == queue_kind::dialogues) queued_dialogue_items_ += j.request.dialogue().items_size();
         queues_[static_cast<int>(kind)].push_back(std::move(j));
     }
     work_ready_.notify_one();
@@ -111,10 +112,12 @@ void logic_service::enqueue(job j) {
 bool logic_service::next_work(std::vector<job>& taken, queue_kind& kind) {
     std::unique_lock lock(mutex_);
     // DIALOGUEs wait while enough of their transactions are in flight: they go together
-    // in the next one (group commit) instead of each in a transaction of its own.
+    // in the next one (group commit) instead of each in a transaction of its own. A full
+    // batch never waits, so throughput does not hang on a few slow commits.
     auto ready = [this](int index) {
         return !queues_[index].empty() && (index != static_cast<int>(queue_kind::dialogues) ||
-                                           dialogue_transactions_ < settings_.dialogue_transactions);
+                                           dialogue_transactions_ < settings_.dialogue_transactions ||
+                                           queued_dialogue_items_ >= settings_.dialogue_batch_max);
     };
     auto any_ready = [&] {
         for (int i = 0; i < k_queue_kinds; ++i)
@@ -139,6 +142,7 @@ bool logic_service::next_work(std::vector<job>& taken, queue_kind& kind) {
                 const int next = queue.front().request.dialogue().items_size();
                 if (items > 0 && items + next > settings_.dialogue_batch_max) break;
                 items += next;
+                queued_dialogue_items_ -= next;
                 taken.push_back(std::move(queue.front()));
                 queue.pop_front();
             }

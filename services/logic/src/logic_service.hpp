@@ -73,7 +73,8 @@ private:
     std::deque<job> queues_[k_queue_kinds];  // by queue_kind
     bool stopping_ = false;
     int turn_ = 0;  // the queue looked at first next time, so no kind starves the others
-    int dialogue_transactions_ = 0;  // in flight, at most settings_.dialogue_transactions
+    int dialogue_transactions_ = 0;  // in flight, at most settings_.dialogue_transactions...
+    int queued_dialogue_items_ = 0;  // ... unless a full batch waits
     std::atomic<bool> stop_flag_{false};
     // When recording broker heartbeats last failed (steady clock, ns): a database outage
     // means heartbeats went unrecorded, so brokers are not judged for a timeout after it.
