@@ -44,10 +44,12 @@ readonly APT_PACKAGES=(
     postgresql curl jq
     chromium                                    # the web client's browser tests
 )
-# `fuzz` and `test` (which fuzzes too) need these: clang, libFuzzer and clang's sanitizer
-# runtimes (in Debian 12 libclang-rt-14-dev, which clang does not pull in),
-# llvm-symbolizer for stack traces.
-readonly FUZZ_PACKAGES=(clang libclang-rt-14-dev llvm-14)
+# The fuzzers and the sanitizer builds (`fuzz`, `test`) use clang: they need it,
+# libFuzzer and clang's sanitizer runtimes (in Debian 12 libclang-rt-14-dev, which clang
+# does not pull in), llvm-symbolizer for stack traces.
+readonly CLANG_PACKAGES=(clang libclang-rt-14-dev llvm-14)
+# llvm-14's; /usr/bin/llvm-symbolizer comes only with the `llvm` package.
+readonly SYMBOLIZER=/usr/lib/llvm-14/bin/llvm-symbolizer
 
 # `bench` draws its plot with gnuplot.
 readonly BENCH_PACKAGES=(gnuplot-nox)
@@ -96,16 +98,18 @@ usage: ./deploy/dev.sh COMMAND
   status              show what runs, with pids, ports and the broker's /healthz
   logs [-f] [NAME]    show the last log lines of every component, or of NAME
                       (${COMPONENTS[*]}); -f follows
-  test                build, then run all tests against a throwaway PostgreSQL,
-                      each fuzz target for ${TEST_FUZZ_SECONDS}s, the fault suite, the web
-                      client's tests, and a short benchmark that must reach
-                      ${BENCH_FLOOR} of the ceiling it measures (BENCH_FLOOR)
+  test                everything CI runs: build, then against a throwaway PostgreSQL
+                      the C++ tests (ctest), each fuzz target for ${TEST_FUZZ_SECONDS}s, the fault
+                      suite, the web tests, the C++ tests again with sanitized
+                      binaries (the two modes below), and a short benchmark that
+                      must reach ${BENCH_FLOOR} of the ceiling it measures (BENCH_FLOOR);
+                      one summary line
   test --sanitize=address
-                      build into build-asan/ with AddressSanitizer and UBSan, run
-                      every C++ test but the fault suite (no web tests)
+                      only the AddressSanitizer + UBSan part: build what the tests
+                      need into build-asan/, run every C++ test but the fault suite
   test --sanitize=thread
-                      build into build-tsan/ with ThreadSanitizer, run the tests
-                      that drive the broker concurrently (TSAN_TESTS below)
+                      only the ThreadSanitizer part: build-tsan/, the e2e suites that
+                      drive the broker concurrently (TSAN_SUITES in dev.sh)
   fuzz [SECONDS]      build the libFuzzer targets (tests/fuzz, clang) into
                       build-fuzz/ and run each for SECONDS (default 30)
   faults [ARGS]       build, then run only the fault suite (tests/faults): chat under
@@ -159,21 +163,20 @@ install_packages() {
 # The build functions return at the first failure on their own (`|| return`): `test`
 # calls them in a condition, where `set -e` does not apply.
 
-# build_cpp [DIR CMAKE_OPTION...]: build/ (warnings are errors), or another
-# configuration in DIR, e.g. a sanitizer build.
+# configure_cpp DIR CMAKE_OPTION...: configures a build in DIR unless there is one.
+configure_cpp() {
+    local dir=$1
+    shift
+    [[ ! -f $dir/build.ninja ]] || return 0
+    info "configuring the build in ${dir#"$REPO_ROOT"/}/"
+    cmake -S "$REPO_ROOT" -B "$dir" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo "$@"
+}
+
+# Everything, in build/, warnings as errors.
 build_cpp() {
-    local dir=$BUILD_DIR options=(-DCHAT_WERROR=ON)
-    if (($# > 0)); then
-        dir=$1
-        options=("${@:2}")
-    fi
-    if [[ ! -f $dir/build.ninja ]]; then
-        info "configuring the build in ${dir#"$REPO_ROOT"/}/"
-        cmake -S "$REPO_ROOT" -B "$dir" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo "${options[@]}" ||
-            return 1
-    fi
-    info "building ${dir#"$REPO_ROOT"/}/"
-    cmake --build "$dir"
+    configure_cpp "$BUILD_DIR" -DCHAT_WERROR=ON || return 1
+    info "building ${BUILD_DIR#"$REPO_ROOT"/}/"
+    cmake --build "$BUILD_DIR"
 }
 
 has_web_client() { [[ -f $WEB_DIR/package.json ]]; }
@@ -605,8 +608,24 @@ stop_test_postgres() {
 # The fault suite (label faults) runs on its own afterwards: it kills processes of its
 # own stack and wants the machine to itself.
 run_cpp_tests() {
+    local log=$BUILD_DIR/ctest.log status=0
     info "C++ tests (ctest)"
-    ctest --test-dir "$BUILD_DIR" --output-on-failure -j2 -LE faults
+    ctest --test-dir "$BUILD_DIR" --output-on-failure -j2 -LE faults --output-log "$log" || status=1
+    PART_DETAIL=$(ctest_counts "$log")
+    return "$status"
+}
+
+# "130 tests" or "2 of 130 failed", from the log of a ctest run.
+ctest_counts() {
+    local line
+    line=$(grep -oE '[0-9]+ tests failed out of [0-9]+' "$1" 2>/dev/null | tail -n 1) || true
+    if [[ -z $line ]]; then
+        echo "no tests ran"
+    elif [[ $line == "0 tests failed"* ]]; then
+        echo "${line##* } tests"
+    else
+        echo "${line%% *} of ${line##* } failed"
+    fi
 }
 
 # The fault suite: chat-faults owns its PostgreSQL cluster, nats-server and services
@@ -616,7 +635,13 @@ run_cpp_tests() {
 run_fault_suite() {
     [[ -x $BIN_DIR/chat-faults ]] || die "$BIN_DIR/chat-faults is missing: did the build fail?"
     info "fault suite (build/bin/chat-faults; logs in ${RUN_DIR#"$REPO_ROOT"/}/faults/)"
-    "$BIN_DIR/chat-faults" --work-dir "$RUN_DIR/faults" "$@"
+    local log=$RUN_DIR/faults.log status=0
+    mkdir -p "$RUN_DIR"
+    "$BIN_DIR/chat-faults" --work-dir "$RUN_DIR/faults" "$@" | tee "$log" || status=1
+    # Its last line: "faults: sent N acknowledged N delivered N lost 0 duplicated 0 ..."
+    PART_DETAIL=$(grep '^faults:' "$log" | tail -n 1)
+    PART_DETAIL=${PART_DETAIL#faults: }
+    return "$status"
 }
 
 # Web client tests: vitest, then the browser e2e tests (web/e2e/run.mjs), which start
@@ -630,21 +655,26 @@ run_web_tests() {
 
 # ---------------------------------------------------------------- sanitizers and fuzzing
 
-# What `test --sanitize=thread` runs (a ctest -R pattern): the suites that drive one
-# broker from many connections at once. ThreadSanitizer makes every process several
-# times slower, so the rest of the suite runs under ASan and UBSan only.
-readonly TSAN_TESTS='^e2e[.](concurrency|hostile|ordering|multi_broker)[.]'
+# The e2e suites that run under ThreadSanitizer: those that drive one broker from many
+# connections at once. ThreadSanitizer makes every process several times slower, so the
+# rest of the suite runs under ASan and UBSan only.
+readonly TSAN_SUITES=(concurrency hostile ordering multi_broker)
+TSAN_TESTS="^e2e[.]($(
+    IFS='|'
+    echo "${TSAN_SUITES[*]}"
+))[.]"
+readonly TSAN_TESTS
 
 # Sanitizer options for the tests and every service they start (children inherit the
 # environment). A finding aborts the process; reports go to files in $1 as well as
 # failing the test, because a service's own log vanishes with its test's temp dir and a
 # report at a service's shutdown fails no test by itself.
 export_sanitizer_options() {
-    local reports=$1
-    export ASAN_OPTIONS="abort_on_error=1:detect_leaks=1:log_path=$reports/asan"
-    export UBSAN_OPTIONS="abort_on_error=1:print_stacktrace=1:log_path=$reports/ubsan"
+    local reports=$1 common="external_symbolizer_path=$SYMBOLIZER"
+    export ASAN_OPTIONS="$common:abort_on_error=1:detect_leaks=1:log_path=$reports/asan"
+    export UBSAN_OPTIONS="$common:abort_on_error=1:print_stacktrace=1:log_path=$reports/ubsan"
     # tests/tsan.supp names only third-party libraries (see there).
-    export TSAN_OPTIONS="halt_on_error=1:abort_on_error=1:second_deadlock_stack=1:suppressions=$REPO_ROOT/tests/tsan.supp:log_path=$reports/tsan"
+    export TSAN_OPTIONS="$common:halt_on_error=1:abort_on_error=1:second_deadlock_stack=1:suppressions=$REPO_ROOT/tests/tsan.supp:log_path=$reports/tsan"
 }
 
 # Prints every sanitizer report in $1; fails when there is one.
@@ -659,36 +689,70 @@ check_sanitizer_reports() {
     return "$status"
 }
 
-# `test --sanitize=address|thread`: the C++ tests with sanitized binaries.
-cmd_sanitized_test() {
-    local mode dir tests=() started=$SECONDS
-    case $1 in
-        --sanitize=address) mode=address dir=$ASAN_BUILD_DIR tests=(-LE faults) ;;
-        --sanitize=thread) mode=thread dir=$TSAN_BUILD_DIR tests=(-R "$TSAN_TESTS") ;;
-        *) die "test: unknown option '$1' (--sanitize=address or --sanitize=thread)" ;;
+# run_sanitized_tests address|thread: builds what the tests need into build-asan/ (ASan
+# and UBSan: every C++ test but the fault suite) or build-tsan/ (ThreadSanitizer: the
+# TSAN_SUITES), then runs them against the test PostgreSQL. Sets PART_DETAIL.
+run_sanitized_tests() {
+    local mode=$1 dir targets=() tests=()
+    case $mode in
+        address) dir=$ASAN_BUILD_DIR targets=(chat_tests) tests=(-LE faults) ;;
+        thread) dir=$TSAN_BUILD_DIR targets=("${TSAN_SUITES[@]/#/e2e_}") tests=(-R "$TSAN_TESTS") ;;
     esac
-    install_packages
-    # No -Werror here: with sanitizers g++ 12 warns falsely (-Wmaybe-uninitialized in
-    # libstdc++); the normal build keeps the code free of warnings.
-    if ! build_cpp "$dir" -DCHAT_SANITIZE="$mode"; then
-        echo "TEST SUMMARY: FAILED (build, $mode sanitizer); no tests ran; $((SECONDS - started))s"
+    # clang: it compiles these builds in less time than g++ (see CMakeLists.txt). A
+    # directory configured for another compiler (by an older dev.sh) starts over.
+    if [[ -f $dir/CMakeCache.txt ]] && ! grep -q '^CMAKE_CXX_COMPILER:[A-Z]*=.*clang++' "$dir/CMakeCache.txt"; then
+        info "${dir#"$REPO_ROOT"/}/ was configured for another compiler: starting it over"
+        rm -rf "$dir"
+    fi
+    # No -Werror here: the normal build (g++) keeps the code free of warnings.
+    if ! configure_cpp "$dir" -DCMAKE_CXX_COMPILER=clang++ -DCHAT_SANITIZE="$mode"; then
+        PART_DETAIL="configuring failed"
         return 1
     fi
-    start_test_postgres
-    local reports=$dir/sanitizer-reports failed=()
+    info "building ${dir#"$REPO_ROOT"/}/ (${targets[*]})"
+    if ! cmake --build "$dir" --target "${targets[@]}"; then
+        PART_DETAIL="build failed"
+        return 1
+    fi
+    local reports=$dir/sanitizer-reports log=$dir/ctest.log status=0 count
     rm -rf "$reports"
     mkdir -p "$reports"
-    export_sanitizer_options "$reports"
     info "C++ tests under the $mode sanitizer (ctest ${tests[*]})"
-    ctest --test-dir "$dir" --output-on-failure -j2 "${tests[@]}" || failed+=(ctest)
-    stop_test_postgres
-    check_sanitizer_reports "$reports" || failed+=("sanitizer reports in ${reports#"$REPO_ROOT"/}")
-    local took=$((SECONDS - started))s
-    if ((${#failed[@]} > 0)); then
-        echo "TEST SUMMARY: FAILED ($mode sanitizer: ${failed[*]}); ${took}"
-        return 1
+    (
+        export_sanitizer_options "$reports"
+        ctest --test-dir "$dir" --output-on-failure -j2 "${tests[@]}" --output-log "$log"
+    ) || status=1
+    PART_DETAIL=$(ctest_counts "$log")
+    if check_sanitizer_reports "$reports"; then
+        PART_DETAIL+=", no sanitizer reports"
+    else
+        count=$(find "$reports" -type f | wc -l)
+        PART_DETAIL+=", $count sanitizer reports in ${reports#"$REPO_ROOT"/}"
+        status=1
     fi
-    echo "TEST SUMMARY: OK (ctest passed under the $mode sanitizer, no reports; ${took})"
+    return "$status"
+}
+
+# `test --sanitize=address|thread`: only that part of `test`.
+cmd_sanitized_test() {
+    local mode started=$SECONDS
+    case $1 in
+        --sanitize=address) mode=address ;;
+        --sanitize=thread) mode=thread ;;
+        *) die "test: unknown option '$1' (--sanitize=address or --sanitize=thread)" ;;
+    esac
+    install_packages "${CLANG_PACKAGES[@]}"
+    start_test_postgres
+    run_part "$(sanitizer_part "$mode")" run_sanitized_tests "$mode"
+    stop_test_postgres
+    print_test_summary "$started"
+}
+
+sanitizer_part() {
+    case $1 in
+        address) echo "ASan+UBSan" ;;
+        thread) echo "TSan" ;;
+    esac
 }
 
 # Configures and builds the libFuzzer targets (tests/fuzz, clang) into build-fuzz/, their
@@ -722,7 +786,7 @@ run_fuzzers() {
     info "fuzzing each target for $1s"
     # The fuzzers' own sanitizer settings, not those of a sanitized test run.
     env -u ASAN_OPTIONS -u UBSAN_OPTIONS -u TSAN_OPTIONS \
-        ASAN_SYMBOLIZER_PATH=/usr/lib/llvm-14/bin/llvm-symbolizer \
+        ASAN_SYMBOLIZER_PATH="$SYMBOLIZER" \
         ctest --test-dir "$FUZZ_BUILD_DIR" --output-on-failure -j2 || status=1
     FUZZ_RESULT=$(fuzz_runs)
     return "$status"
@@ -732,7 +796,7 @@ run_fuzzers() {
 cmd_fuzz() {
     local seconds=${1:-30} started=$SECONDS
     [[ $seconds =~ ^[1-9][0-9]*$ ]] || die "fuzz: SECONDS must be a positive number, not '$seconds'"
-    install_packages "${FUZZ_PACKAGES[@]}"
+    install_packages "${CLANG_PACKAGES[@]}"
     build_fuzz "$seconds" || die "the fuzz build failed"
     if ! run_fuzzers "$seconds"; then
         echo "FUZZ SUMMARY: FAILED (${FUZZ_RESULT:-no target finished}; inputs in ${FUZZ_BUILD_DIR#"$REPO_ROOT"/}/artifacts/); $((SECONDS - started))s"
@@ -823,56 +887,93 @@ cmd_logs() {
     tail -n 50 "${files[@]}"
 }
 
+# ---------------------------------------------------------------- test's parts
+
+# What `test` did, part by part, for its summary line: "ctest passed (130 tests, 48s)".
+TEST_PARTS=()
+TEST_FAILED=()
+PART_DETAIL=""
+
+# run_part NAME COMMAND...: runs one part of `test` and records how it went, with what
+# the command left in PART_DETAIL and how long it took.
+run_part() {
+    local name=$1 started=$SECONDS status=0
+    shift
+    PART_DETAIL=""
+    "$@" || status=1
+    local detail="${PART_DETAIL:+$PART_DETAIL, }$((SECONDS - started))s"
+    if ((status == 0)); then
+        TEST_PARTS+=("$name passed ($detail)")
+    else
+        TEST_PARTS+=("$name FAILED ($detail)")
+        TEST_FAILED+=("$name")
+    fi
+}
+
+# One line: OK or FAILED (which parts), every part, the total time; fails on a failure.
+print_test_summary() {
+    local started=$1 parts="" part
+    for part in "${TEST_PARTS[@]}"; do
+        parts+="${parts:+; }$part"
+    done
+    if ((${#TEST_FAILED[@]} > 0)); then
+        echo "TEST SUMMARY: FAILED (${TEST_FAILED[*]}): ${parts}; $((SECONDS - started))s"
+        return 1
+    fi
+    echo "TEST SUMMARY: OK (${parts}); $((SECONDS - started))s"
+}
+
+fuzz_part() {
+    local status=0
+    build_fuzz "$TEST_FUZZ_SECONDS" && run_fuzzers "$TEST_FUZZ_SECONDS" || status=1
+    PART_DETAIL=$FUZZ_RESULT
+    if ((status != 0)); then
+        PART_DETAIL="${FUZZ_RESULT:-no target finished}; inputs in ${FUZZ_BUILD_DIR#"$REPO_ROOT"/}/artifacts/"
+    fi
+    return "$status"
+}
+
+# Everything CI runs: the normal build's C++ tests, the fuzzers, the web tests, then the
+# tests again with sanitized binaries (TSan: the TSAN_SUITES; ASan+UBSan: every C++
+# test but the fault suite), each sanitizer build building only what its tests need.
 cmd_test() {
     if (($# > 0)); then
         cmd_sanitized_test "$@"
         return
     fi
-    local failed=() web_result=skipped fuzz_result started=$SECONDS
-    install_packages "${FUZZ_PACKAGES[@]}"
-    if ! build_all; then
-        echo "TEST SUMMARY: FAILED (build); no tests ran; $((SECONDS - started))s"
+    local started=$SECONDS
+    install_packages "${CLANG_PACKAGES[@]}"
+    run_part build build_all
+    if ((${#TEST_FAILED[@]} > 0)); then
+        print_test_summary "$started"
         return 1
     fi
     start_test_postgres
-    run_cpp_tests || failed+=(ctest)
-    if build_fuzz "$TEST_FUZZ_SECONDS" && run_fuzzers "$TEST_FUZZ_SECONDS"; then
-        fuzz_result="passed ($FUZZ_RESULT)"
-    else
-        fuzz_result="failed (${FUZZ_RESULT:-no target finished}; inputs in ${FUZZ_BUILD_DIR#"$REPO_ROOT"/}/artifacts/)"
-        failed+=(fuzz)
-    fi
-    local faults_result=passed
-    if ! run_fault_suite; then faults_result=failed; failed+=(faults); fi
+    run_part ctest run_cpp_tests
+    run_part fuzzing fuzz_part
     if has_web_client; then
-        if run_web_tests; then web_result=passed; else web_result=failed; failed+=(web); fi
+        run_part "web tests" run_web_tests
     else
         info "web tests: skipped (web/package.json does not exist yet)"
+        TEST_PARTS+=("web tests skipped (no web/package.json)")
     fi
+    run_part "fault suite" run_fault_suite
+    run_part "$(sanitizer_part thread)" run_sanitized_tests thread
+    run_part "$(sanitizer_part address)" run_sanitized_tests address
     stop_test_postgres
-    local speed_result
-    if run_speed_guard; then speed_result="passed ($SPEED_RESULT)"; else
-        speed_result="failed (${SPEED_RESULT:-no result})"
-        failed+=(speed)
-    fi
-    local took=$((SECONDS - started))s
-    local parts="fuzzing $fuzz_result; fault suite $faults_result; web tests $web_result; speed $speed_result"
-    if ((${#failed[@]} > 0)); then
-        echo "TEST SUMMARY: FAILED (${failed[*]}); $parts; ${took}"
-        return 1
-    fi
-    echo "TEST SUMMARY: OK (ctest passed; $parts; ${took})"
+    run_part speed run_speed_guard
+    print_test_summary "$started"
 }
 
 # The speed guard: bench/run.sh --quick measures the ceiling and a short closed-loop run
-# in one go; the run's share of the ceiling must reach BENCH_FLOOR. Sets SPEED_RESULT.
+# in one go; the run's share of the ceiling must reach BENCH_FLOOR. Sets PART_DETAIL.
 run_speed_guard() {
-    SPEED_RESULT=""
+    PART_DETAIL=""
     info "speed guard (bench/run.sh --quick; floor ${BENCH_FLOOR} of the ceiling)"
     local out=$RUN_DIR/bench-quick line
     rm -rf "$out"
     line=$(BIN_DIR=$BIN_DIR "$REPO_ROOT/bench/run.sh" --quick "$out" | tail -n 1) || {
-        SPEED_RESULT="the quick benchmark failed; see ${out#"$REPO_ROOT"/}/"
+        PART_DETAIL="the quick benchmark failed; see ${out#"$REPO_ROOT"/}/"
         return 1
     }
     echo "$line"
@@ -880,10 +981,10 @@ run_speed_guard() {
     local ratio
     ratio=$(sed -n 's/.*= \([0-9.]*\) of ceiling.*/\1/p' <<<"$line")
     [[ -n $ratio ]] || {
-        SPEED_RESULT="no ratio in '$line'"
+        PART_DETAIL="no ratio in '$line'"
         return 1
     }
-    SPEED_RESULT="${line#bench-quick: }; floor $BENCH_FLOOR"
+    PART_DETAIL="${line#bench-quick: }; floor $BENCH_FLOOR"
     awk -v r="$ratio" -v f="$BENCH_FLOOR" 'BEGIN { exit !(r >= f) }'
 }
 
