@@ -108,7 +108,7 @@ ws_clients::ws_clients(std::uint16_t port, std::size_t connections, std::size_t 
         c->session = static_cast<std::int64_t>(i / 2) + 1;
         c->ws.next_layer().connect(server);
         c->ws.next_layer().set_option(
-            tcp::no_delay(true));  // as chat-bench's clients (the broker leaves Nagle on)
+            tcp::no_delay(true));  // as chat-bench's clients and the broker
         c->ws.handshake("127.0.0.1:" + std::to_string(port), "/ws");
         impl_->clients.push_back(std::move(c));
     }

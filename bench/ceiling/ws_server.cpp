@@ -232,10 +232,11 @@ struct ws_server::impl {
     }
 
     void do_accept() {
-        // Each connection on its own strand, as the broker's listener does.
+        // Each connection on its own strand and without Nagle, as the broker's listener.
         acceptor.async_accept(net::make_strand(ioc), [this](beast::error_code ec,
                                                             tcp::socket socket) {
             if (ec) return;
+            socket.set_option(tcp::no_delay(true), ec);  // as the broker's listener
             std::make_shared<connection>(std::move(socket), accounts, accepted++, dialogues)->run();
             do_accept();
         });

@@ -286,6 +286,22 @@ TEST_CASE("ACKs of several accounts in one transaction move each member forward,
     CHECK(pg.value("SELECT acked_up_to FROM session_members WHERE account_id = " + std::to_string(b)) == "2");
 }
 
+TEST_CASE("several ACKs of one member in one batch leave it at the highest, whatever their order") {
+    test::pg_fixture pg;
+    auto s = pg.make_store();
+    partition_set woken;
+    const auto a = online_account(*s, "a", "e1/1");
+    const auto b = online_account(*s, "b", "e1/2");
+    const auto ab = s->match(a, woken).session_id;
+    s->store_dialogues({{ab, a, "r1", "one"}, {ab, a, "r2", "two"}, {ab, a, "r3", "three"}}, woken);
+
+    // ACK frames grouped into one batch: b's oldest first, a's newest first.
+    const auto rejected = s->ack_many({{b, {{ab, 1}}}, {b, {{ab, 2}, {ab, 3}}}, {a, {{ab, 3}, {ab, 1}}}});
+    for (const auto& r : rejected) CHECK(r.empty());
+    CHECK(pg.value("SELECT string_agg(account_id || ':' || acked_up_to, ',' ORDER BY account_id) FROM session_members") ==
+          std::to_string(a) + ":3," + std::to_string(b) + ":3");
+}
+
 TEST_CASE("going offline ends every session and queues PartnerExit, a stale connection changes nothing") {
     test::pg_fixture pg;
     auto s = pg.make_store();

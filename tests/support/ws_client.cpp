@@ -69,6 +69,7 @@ struct ws_client::impl {
     bool auto_pong = true;
     std::size_t pings = 0;
     std::optional<json> last_ping;
+    std::uint16_t local_port = 0;  // set before the connect result is (happens-before)
 
     void start_read() {
         ws.async_read(read_buffer, [this](beast::error_code ec, std::size_t) { on_read(ec); });
@@ -177,6 +178,8 @@ ws_client::ws_client(std::uint16_t port, options opts)
         [self, connected, host, target](beast::error_code ec) {
             if (ec) return connected->set_value(ec);
             beast::get_lowest_layer(self->ws).socket().set_option(tcp::no_delay(true));
+            beast::error_code ignored;
+            self->local_port = beast::get_lowest_layer(self->ws).socket().local_endpoint(ignored).port();
             self->ws.async_handshake(host, target, [self, connected](beast::error_code ec) {
                 // The stream's own timeout settings take over after the handshake; the
                 // TCP-level deadline must not fire in the middle of a long test.
@@ -205,6 +208,7 @@ ws_client::ws_client(std::uint16_t port, options opts)
         throw std::runtime_error("WebSocket connect to ws://" + host + target +
                                  " failed: " + ec.message());
     }
+    local_port_ = impl_->local_port;
 }
 
 ws_client::~ws_client() {

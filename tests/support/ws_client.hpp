@@ -107,6 +107,8 @@ class ws_client {
     std::int64_t account_id() const { return account_id_; }
     const std::string& token() const { return token_; }
     std::uint16_t port() const { return port_; }
+    /// The client's own TCP port (the broker sees the connection coming from it).
+    std::uint16_t local_port() const { return local_port_; }
 
     /// One line describing the connection state and buffered frames, for messages.
     std::string describe() const;
@@ -115,6 +117,7 @@ class ws_client {
     struct impl;
     std::shared_ptr<impl> impl_;
     std::uint16_t port_;
+    std::uint16_t local_port_ = 0;
     std::int64_t account_id_ = 0;
     std::string token_;
 };

@@ -39,6 +39,11 @@ void listener::on_accept(boost::beast::error_code ec, net::ip::tcp::socket socke
         // Out of file descriptors and the like: keep accepting once it passes.
         state_->log().warn("accept failed: {}", ec.message());
     } else {
+        // Frames are whole messages and writes are already coalesced per connection, so
+        // Nagle only adds delay: an ack followed by a push would wait for the client's
+        // delayed TCP ACK (40 ms on Linux).
+        boost::system::error_code ignored;
+        socket.set_option(net::ip::tcp::no_delay(true), ignored);
         std::make_shared<http_session>(std::move(socket), state_)->run();
     }
     do_accept();

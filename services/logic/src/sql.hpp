@@ -56,43 +56,12 @@ i AS (
   INSERT INTO inbox (session_id, receiver_id, kind, peer_id) SELECT id, $2, 2, $1 FROM s)
 SELECT id FROM s)sql";
 
-// Locks a batch's sessions (shared: they may not end meanwhile) and their sequences
-// (exclusive: this transaction issues the next msgIds), always in session id order so
-// concurrent batches cannot deadlock.
-inline constexpr const char* k_lock_sessions_for_dialogue = "lock_sessions_for_dialogue";
-inline constexpr const char* k_lock_sessions_for_dialogue_sql = R"sql(
-SELECT s.id, s.account_lo, s.account_hi, s.ended_at IS NULL AS open, q.last_msg_id
-  FROM sessions s JOIN session_sequences q ON q.session_id = s.id
- WHERE s.id = ANY($1::bigint[])
- ORDER BY s.id
-   FOR SHARE OF s FOR UPDATE OF q)sql";
-
-// Messages a batch already stored earlier: resends answer with their first msgId.
-inline constexpr const char* k_find_resends = "find_resends";
-inline constexpr const char* k_find_resends_sql = R"sql(
-SELECT m.session_id, m.sender_id, m.request_id, m.msg_id
-  FROM messages m
-  JOIN unnest($1::bigint[], $2::bigint[], $3::text[]) AS k(session_id, sender_id, request_id)
- USING (session_id, sender_id, request_id))sql";
-
-// Stores a batch of messages and one inbox row per message in a single statement.
-// Inbox rows are inserted in (session, msgId) order so their ids follow msgId order.
-inline constexpr const char* k_store_messages = "store_messages";
-inline constexpr const char* k_store_messages_sql = R"sql(
-WITH r AS (
-  SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::text[], $5::bigint[], $6::bigint[])
-      AS t(session_id, sender_id, request_id, content, msg_id, receiver_id)),
-m AS (
-  INSERT INTO messages (session_id, msg_id, sender_id, request_id, content)
-  SELECT session_id, msg_id, sender_id, request_id, content FROM r)
-INSERT INTO inbox (session_id, receiver_id, kind, msg_id)
-SELECT session_id, receiver_id, 1, msg_id FROM r ORDER BY session_id, msg_id)sql";
-
-inline constexpr const char* k_advance_sequences = "advance_sequences";
-inline constexpr const char* k_advance_sequences_sql = R"sql(
-UPDATE session_sequences q SET last_msg_id = u.last_msg_id
-  FROM unnest($1::bigint[], $2::bigint[]) AS u(session_id, last_msg_id)
- WHERE q.session_id = u.session_id)sql";
+// A batch of DIALOGUEs in one round trip, and its own transaction: the function of
+// migrations/0003 locks the sessions' sequences, finds resends, stores the messages and
+// inbox rows and advances the sequences. One row per item: (item, outcome, msg_id).
+inline constexpr const char* k_store_dialogues = "store_dialogues";
+inline constexpr const char* k_store_dialogues_sql = R"sql(
+SELECT item, outcome, msg_id FROM store_dialogues($1::bigint[], $2::bigint[], $3::text[], $4::text[]))sql";
 
 inline constexpr const char* k_session_for_viewed = "session_for_viewed";
 inline constexpr const char* k_session_for_viewed_sql = R"sql(
@@ -155,22 +124,11 @@ UPDATE accounts SET away_since = NULL, broker_id = NULL, conn_key = NULL
  WHERE id = $1 AND NOT online AND away_since < now() - $2::bigint * interval '1 millisecond'
 RETURNING id)sql";
 
-// Moves members' delivery positions forward; one verdict row per ack.
-inline constexpr const char* k_ack = "ack";
-inline constexpr const char* k_ack_sql = R"sql(
-WITH a AS (
-  SELECT * FROM unnest($2::bigint[], $3::bigint[]) AS t(session_id, msg_id)),
-v AS (
-  SELECT a.session_id, a.msg_id, me.account_id IS NOT NULL AS member, COALESCE(q.last_msg_id, 0) AS last_msg_id
-    FROM a
-    LEFT JOIN session_members me ON me.session_id = a.session_id AND me.account_id = $1
-    LEFT JOIN session_sequences q ON q.session_id = a.session_id),
-u AS (
-  UPDATE session_members me SET acked_up_to = v.msg_id
-    FROM v
-   WHERE me.session_id = v.session_id AND me.account_id = $1 AND v.member
-     AND v.msg_id <= v.last_msg_id AND me.acked_up_to < v.msg_id)
-SELECT session_id, msg_id, member, last_msg_id FROM v)sql";
+// A batch of ACKs of many accounts in one round trip (migrations/0003), committed
+// without waiting for the WAL flush. One row per ack: (item, member, last_msg_id).
+inline constexpr const char* k_ack_deliveries = "ack_deliveries";
+inline constexpr const char* k_ack_deliveries_sql = R"sql(
+SELECT item, member, last_msg_id FROM ack_deliveries($1::bigint[], $2::bigint[], $3::bigint[]))sql";
 
 // Resume: share-lock the sequences of the account's open sessions (in id order, like
 // every other lock on them) so no message can commit between "the dispatcher saw the

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <stdexcept>
 #include <map>
 #include <tuple>
 #include <unordered_map>
@@ -17,6 +18,8 @@ constexpr int k_max_attempts = 5;
 // Messages per resume page: 100 of at most 4 KiB stay well below NATS's 1 MiB payload.
 constexpr int k_resume_page_messages = 100;
 constexpr int k_kind_away = 5, k_kind_back = 6;
+// store_dialogues' outcomes (migrations/0003_one_round_trip.sql).
+constexpr int k_dialogue_stored = 0, k_dialogue_resent = 1, k_dialogue_not_member = 2;
 
 // Compares two token hashes without leaking, through timing, how many characters match.
 bool same_hash(const std::string& a, const std::string& b) {
@@ -120,83 +123,44 @@ match_outcome store::match_in(pqxx::work& tx, std::int64_t account_id) {
 std::vector<dialogue_outcome> store::store_dialogues(const std::vector<dialogue_item>& items,
                                                      partition_set& woken) {
     return with_retry([&] {
+        std::vector<std::int64_t> sessions, senders;
+        std::vector<std::string> requests, contents;
+        for (const auto& item : items) {
+            sessions.push_back(item.session_id);
+            senders.push_back(item.sender_id);
+            requests.push_back(item.request_id);
+            contents.push_back(item.content);
+        }
+        // One statement, its own transaction (see migrations/0003): committed when it
+        // returns.
+        pqxx::nontransaction tx(*conn_);
+        const auto rows = tx.exec_prepared(sql::k_store_dialogues, db::bigint_array(sessions),
+                                           db::bigint_array(senders), db::text_array(requests),
+                                           db::text_array(contents));
+        if (rows.size() != items.size())
+            throw std::logic_error(fmt::format("store_dialogues answered {} of {} items", rows.size(), items.size()));
         std::vector<dialogue_outcome> out(items.size());
-        pqxx::work tx(*conn_);
-
-        std::vector<std::int64_t> session_ids;
-        for (const auto& item : items) session_ids.push_back(item.session_id);
-        std::sort(session_ids.begin(), session_ids.end());
-        session_ids.erase(std::unique(session_ids.begin(), session_ids.end()), session_ids.end());
-
-        struct session_state {
-            std::int64_t lo, hi, last_msg_id;
-            bool open, advanced = false;
-        };
-        std::unordered_map<std::int64_t, session_state> sessions;
-        for (const auto& row : tx.exec_prepared(sql::k_lock_sessions_for_dialogue, db::bigint_array(session_ids)))
-            sessions.emplace(row[0].as<std::int64_t>(),
-                             session_state{row[1].as<std::int64_t>(), row[2].as<std::int64_t>(),
-                                           row[4].as<std::int64_t>(), row[3].as<bool>()});
-
-        using key = std::tuple<std::int64_t, std::int64_t, std::string>;
-        std::map<key, std::int64_t> stored;
-        {
-            std::vector<std::int64_t> sess, senders;
-            std::vector<std::string> requests;
-            for (const auto& item : items) {
-                sess.push_back(item.session_id);
-                senders.push_back(item.sender_id);
-                requests.push_back(item.request_id);
+        std::vector<int> touched;
+        for (const auto& row : rows) {
+            const auto k = static_cast<std::size_t>(row[0].as<int>() - 1);
+            auto& o = out.at(k);
+            switch (row[1].as<int>()) {
+                case k_dialogue_stored:
+                    o.msg_id = row[2].as<std::int64_t>();
+                    touched.push_back(partition_of(items[k].session_id));
+                    break;
+                case k_dialogue_resent:
+                    o.msg_id = row[2].as<std::int64_t>();  // same msgId, nothing stored or delivered
+                    break;
+                case k_dialogue_not_member:
+                    o = {wire::code::session_closed, "you are not in this session"};
+                    break;
+                default:
+                    o = {wire::code::session_closed, "this session has ended"};
+                    break;
             }
-            for (const auto& row : tx.exec_prepared(sql::k_find_resends, db::bigint_array(sess),
-                                                    db::bigint_array(senders), db::text_array(requests)))
-                stored.emplace(key{row[0].as<std::int64_t>(), row[1].as<std::int64_t>(), row[2].as<std::string>()},
-                               row[3].as<std::int64_t>());
         }
-
-        std::vector<std::int64_t> ins_session, ins_sender, ins_msg_id, ins_receiver;
-        std::vector<std::string> ins_request, ins_content;
-        for (std::size_t i = 0; i < items.size(); ++i) {
-            const auto& item = items[i];
-            const key k{item.session_id, item.sender_id, item.request_id};
-            if (auto found = stored.find(k); found != stored.end()) {
-                out[i].msg_id = found->second;  // a resend: same msgId, nothing stored or delivered
-                continue;
-            }
-            auto s = sessions.find(item.session_id);
-            if (s == sessions.end() || (item.sender_id != s->second.lo && item.sender_id != s->second.hi)) {
-                out[i] = {wire::code::session_closed, "you are not in this session"};
-                continue;
-            }
-            if (!s->second.open) {
-                out[i] = {wire::code::session_closed, "this session has ended"};
-                continue;
-            }
-            const auto msg_id = ++s->second.last_msg_id;
-            s->second.advanced = true;
-            stored.emplace(k, msg_id);
-            out[i].msg_id = msg_id;
-            ins_session.push_back(item.session_id);
-            ins_sender.push_back(item.sender_id);
-            ins_request.push_back(item.request_id);
-            ins_content.push_back(item.content);
-            ins_msg_id.push_back(msg_id);
-            ins_receiver.push_back(item.sender_id == s->second.lo ? s->second.hi : s->second.lo);
-        }
-        if (!ins_session.empty()) {
-            tx.exec_prepared(sql::k_store_messages, db::bigint_array(ins_session), db::bigint_array(ins_sender),
-                             db::text_array(ins_request), db::text_array(ins_content), db::bigint_array(ins_msg_id),
-                             db::bigint_array(ins_receiver));
-            std::vector<std::int64_t> adv_session, adv_last;
-            for (const auto& [id, s] : sessions)
-                if (s.advanced) {
-                    adv_session.push_back(id);
-                    adv_last.push_back(s.last_msg_id);
-                }
-            tx.exec_prepared(sql::k_advance_sequences, db::bigint_array(adv_session), db::bigint_array(adv_last));
-        }
-        tx.commit();
-        for (auto id : ins_session) woken.insert(partition_of(id));
+        woken.insert(touched.begin(), touched.end());
         return out;
     });
 }
@@ -341,29 +305,30 @@ std::vector<ack_rejection> store::ack(std::int64_t account_id,
 
 std::vector<std::vector<ack_rejection>> store::ack_many(const std::vector<account_acks>& batches) {
     return with_retry([&] {
-        std::vector<std::vector<ack_rejection>> rejected(batches.size());
-        pqxx::work tx(*conn_);
-        // An acknowledgement lost in a crash only means those messages are pushed again
-        // on the next resume (clients drop msgIds they have): no need to wait for the WAL
-        // flush, which would double the commits a busy system waits for.
-        tx.exec("SET LOCAL synchronous_commit = off");
-        for (std::size_t i = 0; i < batches.size(); ++i) {
-            std::vector<std::int64_t> sessions, msgs;
+        std::vector<std::int64_t> accounts, sessions, msgs;
+        std::vector<std::size_t> batch_of;
+        for (std::size_t i = 0; i < batches.size(); ++i)
             for (const auto& [session, msg] : batches[i].acks) {
+                accounts.push_back(batches[i].account_id);
                 sessions.push_back(session);
                 msgs.push_back(msg);
+                batch_of.push_back(i);
             }
-            for (const auto& r : tx.exec_prepared(sql::k_ack, batches[i].account_id, db::bigint_array(sessions),
-                                                  db::bigint_array(msgs))) {
-                const auto session = r[0].as<std::int64_t>(), msg = r[1].as<std::int64_t>();
-                if (!r[2].as<bool>())
-                    rejected[i].push_back({session, msg, wire::code::session_closed, "you are not in this session"});
-                else if (msg > r[3].as<std::int64_t>())
-                    rejected[i].push_back({session, msg, wire::code::no_data,
-                                           fmt::format("session {} has no message {}", session, msg)});
-            }
+        // One statement, its own transaction, committed without waiting for the WAL
+        // flush (see migrations/0003).
+        pqxx::nontransaction tx(*conn_);
+        const auto rows = tx.exec_prepared(sql::k_ack_deliveries, db::bigint_array(accounts),
+                                           db::bigint_array(sessions), db::bigint_array(msgs));
+        std::vector<std::vector<ack_rejection>> rejected(batches.size());
+        for (const auto& r : rows) {
+            const auto k = static_cast<std::size_t>(r[0].as<int>() - 1);
+            const auto session = sessions.at(k), msg = msgs.at(k);
+            if (!r[1].as<bool>())
+                rejected[batch_of[k]].push_back({session, msg, wire::code::session_closed, "you are not in this session"});
+            else if (msg > r[2].as<std::int64_t>())
+                rejected[batch_of[k]].push_back(
+                    {session, msg, wire::code::no_data, fmt::format("session {} has no message {}", session, msg)});
         }
-        tx.commit();
         return rejected;
     });
 }
