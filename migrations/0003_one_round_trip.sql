@@ -11,9 +11,14 @@
 --   2 the sender is not in the session (or there is no such session),
 --   3 the session has ended.
 -- Each session's new messages take its next msgIds in item order.
+--
+-- Every row it reads is found by a primary or unique key. enable_seqscan = off keeps
+-- it that way in the plan each connection caches at its first call: made while
+-- `messages` was still empty, that plan would otherwise scan the whole table for
+-- resends until autovacuum's first ANALYZE replaced it.
 CREATE FUNCTION store_dialogues(p_session bigint[], p_sender bigint[], p_request text[], p_content text[])
 RETURNS TABLE (item int, outcome smallint, msg_id bigint)
-LANGUAGE plpgsql AS $fn$
+LANGUAGE plpgsql SET enable_seqscan = off AS $fn$
 #variable_conflict use_column
 BEGIN
     -- Share-lock the sessions (they may not end meanwhile) and lock their sequences
@@ -78,10 +83,10 @@ $fn$;
 -- Moves members' delivery positions forward: ack i is account p_account[i] having
 -- received session p_session[i] up to p_msg[i]. One row per ack, in order: whether the
 -- account is a member of the session and the session's last msgId (an ack past it
--- changes nothing). Positions only move forward.
+-- changes nothing). Positions only move forward. Key lookups only, as store_dialogues.
 CREATE FUNCTION ack_deliveries(p_account bigint[], p_session bigint[], p_msg bigint[])
 RETURNS TABLE (item int, member boolean, last_msg_id bigint)
-LANGUAGE plpgsql AS $fn$
+LANGUAGE plpgsql SET enable_seqscan = off AS $fn$
 #variable_conflict use_column
 BEGIN
     -- An acknowledgement lost in a crash only means those messages are pushed again on
