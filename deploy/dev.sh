@@ -99,8 +99,8 @@ usage: ./deploy/dev.sh COMMAND
   logs [-f] [NAME]    show the last log lines of every component, or of NAME
                       (${COMPONENTS[*]}); -f follows
   test                everything CI runs: build, then against a throwaway PostgreSQL
-                      the C++ tests (ctest), each fuzz target for ${TEST_FUZZ_SECONDS}s, the fault
-                      suite, the web tests, the C++ tests again with sanitized
+                      the C++ tests (ctest), each fuzz target for ${TEST_FUZZ_SECONDS}s, the web
+                      tests, the fault suite, the C++ tests again with sanitized
                       binaries (the two modes below), and a short benchmark that
                       must reach ${BENCH_FLOOR} of the ceiling it measures (BENCH_FLOOR);
                       one summary line
