@@ -24,6 +24,7 @@
 #include "bench/ceiling/proc_cpu.hpp"
 #include "shared/proto/chat.pb.h"
 #include "shared/wire/client_frames.hpp"
+#include "shared/wire/limits.hpp"
 #include "shared/wire/server_frames.hpp"
 
 namespace chat::bench::ceiling {
@@ -34,8 +35,6 @@ namespace websocket = beast::websocket;
 using tcp = net::ip::tcp;
 
 namespace {
-
-constexpr std::size_t k_hard_frame_cap = 16 * 1024 * 1024;  // websocket_session's
 
 class connection;
 
@@ -78,7 +77,7 @@ class connection : public std::enable_shared_from_this<connection> {
 
     void run() {
         ws_.set_option(websocket::stream_base::timeout::suggested(beast::role_type::server));
-        ws_.read_message_max(k_hard_frame_cap);
+        ws_.read_message_max(wire::k_hard_frame_cap_bytes);  // as websocket_session
         ws_.async_accept(beast::bind_front_handler(&connection::on_accept, shared_from_this()));
     }
 

@@ -4,6 +4,8 @@
 
 #include <cctype>
 
+#include "shared/wire/limits.hpp"
+
 namespace chat::broker {
 
 broker_settings load_broker_settings(const std::string& file) {
@@ -26,7 +28,8 @@ broker_settings load_broker_settings(const std::string& file) {
     {
         auto limits = root.child("limits");
         s.max_frame_bytes = static_cast<std::size_t>(
-            limits.get_int("max_frame_bytes", static_cast<int>(s.max_frame_bytes), 1024, 16 * 1024 * 1024));
+            limits.get_int("max_frame_bytes", static_cast<int>(s.max_frame_bytes), 1024,
+                           static_cast<int>(wire::k_hard_frame_cap_bytes)));
         s.max_queued_frames = static_cast<std::size_t>(
             limits.get_int("max_queued_frames", static_cast<int>(s.max_queued_frames), 16, 1'000'000));
         s.messages_per_second = limits.get_int("messages_per_second", 0, 0, 1'000'000);

@@ -3,6 +3,7 @@
 #include <boost/asio/post.hpp>
 
 #include "shared/bus/subjects.hpp"
+#include "shared/wire/limits.hpp"
 #include "shared/wire/server_frames.hpp"
 #include "shared_state.hpp"
 
@@ -16,9 +17,6 @@ using wire::code;
 
 namespace {
 
-// Frames above this close the connection (1009); smaller oversized frames are discarded
-// and answered with code 11 (limits.max_frame_bytes).
-constexpr std::size_t k_hard_frame_cap = 16 * 1024 * 1024;
 constexpr int k_max_dialogue_batch = 64;
 // Tries of one DIALOGUE batch before its messages are answered with code 2.
 constexpr int k_dialogue_attempts = 4;
@@ -73,7 +71,9 @@ void websocket_session::run(beast::http::request<beast::http::string_body> reque
     ws_.set_option(websocket::stream_base::timeout::suggested(beast::role_type::server));
     ws_.set_option(websocket::stream_base::decorator(
         [](websocket::response_type& res) { res.set(beast::http::field::server, "chat-broker"); }));
-    ws_.read_message_max(k_hard_frame_cap);
+    // Frames above the hard cap close the connection (1009); smaller oversized frames
+    // are discarded and answered with code 11 (limits.max_frame_bytes).
+    ws_.read_message_max(wire::k_hard_frame_cap_bytes);
     ws_.async_accept(request, beast::bind_front_handler(&websocket_session::on_accept, shared_from_this()));
 }
 

@@ -4,9 +4,6 @@
 
 #include <algorithm>
 #include <stdexcept>
-#include <map>
-#include <tuple>
-#include <unordered_map>
 
 #include "shared/db/connect.hpp"
 #include "sql.hpp"
@@ -139,15 +136,15 @@ std::vector<dialogue_outcome> store::store_dialogues(const std::vector<dialogue_
                                            db::text_array(contents));
         if (rows.size() != items.size())
             throw std::logic_error(fmt::format("store_dialogues answered {} of {} items", rows.size(), items.size()));
+        // Committed already, so the wake-ups can be recorded as the rows are read.
         std::vector<dialogue_outcome> out(items.size());
-        std::vector<int> touched;
         for (const auto& row : rows) {
             const auto k = static_cast<std::size_t>(row[0].as<int>() - 1);
             auto& o = out.at(k);
             switch (row[1].as<int>()) {
                 case k_dialogue_stored:
                     o.msg_id = row[2].as<std::int64_t>();
-                    touched.push_back(partition_of(items[k].session_id));
+                    woken.insert(partition_of(items[k].session_id));
                     break;
                 case k_dialogue_resent:
                     o.msg_id = row[2].as<std::int64_t>();  // same msgId, nothing stored or delivered
@@ -160,7 +157,6 @@ std::vector<dialogue_outcome> store::store_dialogues(const std::vector<dialogue_
                     break;
             }
         }
-        woken.insert(touched.begin(), touched.end());
         return out;
     });
 }
