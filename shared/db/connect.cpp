@@ -3,11 +3,13 @@
 #include <chrono>
 #include <thread>
 
+#include "shared/util/backoff.hpp"
+
 namespace chat::db {
 
 std::unique_ptr<pqxx::connection> connect_with_retry(const std::string& url, const std::atomic<bool>& stop,
                                                      spdlog::logger& log) {
-    auto delay = std::chrono::milliseconds(100);
+    constexpr util::backoff retry_delays(std::chrono::milliseconds(100), std::chrono::milliseconds(2000));
     int failures = 0;
     while (!stop) {
         try {
@@ -19,9 +21,9 @@ std::unique_ptr<pqxx::connection> connect_with_retry(const std::string& url, con
             if (failures++ % 10 == 0)
                 log.warn("cannot connect to PostgreSQL ({}); retrying with backoff", e.what());
         }
+        const auto delay = retry_delays.delay(failures - 1);
         for (auto waited = std::chrono::milliseconds(0); waited < delay && !stop; waited += std::chrono::milliseconds(50))
             std::this_thread::sleep_for(std::chrono::milliseconds(50));
-        delay = std::min(delay * 2, std::chrono::milliseconds(2000));
     }
     return nullptr;
 }
