@@ -1,4 +1,4 @@
-// `chat <command> --config FILE`: the design's single binary. broker, logic and
+// `chat <command> --config FILE [--set key.path=value]...`: the design's single binary. broker, logic and
 // dispatcher run a service; migrate brings a database's schema up to date.
 #include <cstdio>
 #include <exception>
@@ -10,21 +10,23 @@
 #include "logic_service.hpp"
 #include "shared/db/migrations.hpp"
 #include "shared/config/common_settings.hpp"
+#include "shared/util/service_main.hpp"
 
 namespace {
 
 int usage() {
     std::fprintf(stderr,
-                 "usage: chat broker     --config FILE\n"
-                 "       chat logic      --config FILE\n"
-                 "       chat dispatcher --config FILE\n"
-                 "       chat migrate    --config FILE [--migrations DIR]   (FILE: a config with postgres.url)\n");
+                 "usage: chat broker     --config FILE [--set key.path=value]...\n"
+                 "       chat logic      --config FILE [--set key.path=value]...\n"
+                 "       chat dispatcher --config FILE [--set key.path=value]...\n"
+                 "       chat migrate    --config FILE [--set key.path=value]... [--migrations DIR]\n"
+                 "                       (FILE: any service config with postgres.url)\n");
     return 2;
 }
 
 // Migrate reads only postgres.url, so any service config that has one will do.
-int migrate(const std::string& config_file, const std::string& dir) {
-    auto root = chat::config::load_file(config_file);
+int migrate(const chat::config::source& config, const std::string& dir) {
+    auto root = chat::config::load_file(config);
     const auto postgres = chat::config::read_postgres(root);
     const auto report = chat::db::migrate(postgres.url, dir);
     std::printf("migrate: applied %d migration(s); schema version %d\n", report.applied, report.current_version);
@@ -34,18 +36,22 @@ int migrate(const std::string& config_file, const std::string& dir) {
 }  // namespace
 
 int main(int argc, char** argv) {
-    const std::vector<std::string> args(argv + 1, argv + argc);
-    if (args.size() < 3 || args[1] != "--config") return usage();
-    const auto& command = args[0];
-    const auto& config_file = args[2];
+    std::vector<std::string> args(argv + 1, argv + argc);
+    if (args.empty()) return usage();
+    const std::string command = args.front();
+    args.erase(args.begin());
+    std::string migrations_dir = "migrations";
+    if (command == "migrate" && args.size() >= 2 && args[args.size() - 2] == "--migrations") {
+        migrations_dir = args.back();
+        args.resize(args.size() - 2);
+    }
+    const auto config = chat::util::parse_config_args(args);
+    if (!config) return usage();
     try {
-        if (command == "broker" && args.size() == 3) return chat::broker::run_broker(config_file);
-        if (command == "logic" && args.size() == 3) return chat::logic::run_logic(config_file);
-        if (command == "dispatcher" && args.size() == 3) return chat::dispatcher::run_dispatcher(config_file);
-        if (command == "migrate") {
-            if (args.size() == 3) return migrate(config_file, "migrations");
-            if (args.size() == 5 && args[3] == "--migrations") return migrate(config_file, args[4]);
-        }
+        if (command == "broker") return chat::broker::run_broker(*config);
+        if (command == "logic") return chat::logic::run_logic(*config);
+        if (command == "dispatcher") return chat::dispatcher::run_dispatcher(*config);
+        if (command == "migrate") return migrate(*config, migrations_dir);
     } catch (const std::exception& e) {
         std::fprintf(stderr, "chat %s: %s\n", command.c_str(), e.what());
         return 1;

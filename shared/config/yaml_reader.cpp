@@ -100,12 +100,48 @@ void section::finish() const {
     }
 }
 
-section load_file(const std::string& file) {
+void apply_override(YAML::Node& root, const std::string& assignment) {
+    const auto eq = assignment.find('=');
+    if (eq == std::string::npos || eq == 0)
+        throw config_error(fmt::format("--set '{}': expected key.path=value", assignment));
+    const auto path = assignment.substr(0, eq);
+    YAML::Node value;
     try {
-        return section(YAML::LoadFile(file), file);
+        value = YAML::Load(assignment.substr(eq + 1));
     } catch (const YAML::Exception& e) {
-        throw config_error(fmt::format("cannot read config {}: {}", file, e.what()));
+        throw config_error(fmt::format("--set {}: the value is not YAML: {}", path, e.what()));
     }
+    if (!value.IsDefined() || value.IsNull()) value = YAML::Node(std::string());
+    // yaml-cpp nodes are handles: walk with fresh ones (operator= on a handle would
+    // overwrite the node it points to instead of moving the handle).
+    std::vector<YAML::Node> chain{root};
+    std::size_t start = 0;
+    while (true) {
+        const auto dot = path.find('.', start);
+        const auto key = path.substr(start, dot == std::string::npos ? std::string::npos : dot - start);
+        if (key.empty()) throw config_error(fmt::format("--set '{}': empty key in the path", assignment));
+        auto& parent = chain.back();
+        if (parent.IsDefined() && !parent.IsMap() && !parent.IsNull())
+            throw config_error(fmt::format("--set {}: '{}' is inside a value that is not a mapping", path, key));
+        if (dot == std::string::npos) {
+            parent[key] = value;
+            return;
+        }
+        chain.push_back(parent[key]);
+        start = dot + 1;
+    }
+}
+
+section load_file(const source& from) {
+    YAML::Node root;
+    try {
+        root = YAML::LoadFile(from.file);
+    } catch (const YAML::Exception& e) {
+        throw config_error(fmt::format("cannot read config {}: {}", from.file, e.what()));
+    }
+    if (!root.IsDefined() || root.IsNull()) root = YAML::Node(YAML::NodeType::Map);
+    for (const auto& assignment : from.overrides) apply_override(root, assignment);
+    return section(root, from.file);
 }
 
 }  // namespace chat::config

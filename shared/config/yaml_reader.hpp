@@ -47,7 +47,24 @@ private:
     std::set<std::string> read_;
 };
 
-/// Loads a file; the root section is named after it in errors.
-section load_file(const std::string& file);
+/// Where a service's settings come from: a YAML file, then `--set key.path=value`
+/// overrides applied on top in order (the value is parsed as YAML, so `[a, b]` is a list).
+/// Implicit from a file name, so a bare file still works wherever a source is taken.
+struct source {
+    source(std::string config_file, std::vector<std::string> set = {})
+        : file(std::move(config_file)), overrides(std::move(set)) {}
+    source(const char* config_file) : file(config_file) {}
+
+    std::string file;
+    std::vector<std::string> overrides;
+};
+
+/// Applies one "key.path=value" override to a loaded tree, creating missing mappings;
+/// throws config_error when it is malformed or a path crosses a value that is not a mapping.
+void apply_override(YAML::Node& root, const std::string& assignment);
+
+/// Loads a file and applies the source's overrides; the root section is named after the
+/// file in errors. An override of an unknown key fails like a typo in the file.
+section load_file(const source& from);
 
 }  // namespace chat::config

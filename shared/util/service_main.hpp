@@ -2,20 +2,38 @@
 
 #include <cstdio>
 #include <exception>
+#include <optional>
 #include <string>
+#include <vector>
+
+#include "shared/config/yaml_reader.hpp"
 
 namespace chat::util {
 
-/// The whole main() of a service binary: `NAME --config FILE`, start-up errors printed
-/// as one clear line, exit code 1 for a failure and 2 for a usage error.
+/// Reads `--config FILE [--set key.path=value]...` (the arguments after the program or
+/// command name); nothing when they do not have that shape.
+inline std::optional<config::source> parse_config_args(const std::vector<std::string>& args) {
+    if (args.size() < 2 || args[0] != "--config") return std::nullopt;
+    config::source from(args[1]);
+    for (std::size_t i = 2; i < args.size(); i += 2) {
+        if (args[i] != "--set" || i + 1 >= args.size()) return std::nullopt;
+        from.overrides.push_back(args[i + 1]);
+    }
+    return from;
+}
+
+/// The whole main() of a service binary: `NAME --config FILE [--set key=value]...`,
+/// start-up errors printed as one clear line, exit code 1 for a failure and 2 for a
+/// usage error.
 template <typename Run>
 int service_main(int argc, char** argv, const char* name, Run&& run) {
-    if (argc != 3 || std::string(argv[1]) != "--config") {
-        std::fprintf(stderr, "usage: %s --config FILE\n", name);
+    const auto config = parse_config_args(std::vector<std::string>(argv + 1, argv + argc));
+    if (!config) {
+        std::fprintf(stderr, "usage: %s --config FILE [--set key.path=value]...\n", name);
         return 2;
     }
     try {
-        return run(std::string(argv[2]));
+        return run(*config);
     } catch (const std::exception& e) {
         std::fprintf(stderr, "%s: %s\n", name, e.what());
         return 1;

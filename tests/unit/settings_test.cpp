@@ -4,6 +4,7 @@
 
 #include "settings.hpp"  // broker's (this test's include path lists the broker first)
 #include "shared/config/yaml_reader.hpp"
+#include "shared/util/service_main.hpp"
 
 namespace fs = std::filesystem;
 using chat::config::config_error;
@@ -97,4 +98,43 @@ TEST_CASE("defaults fill what a config leaves out") {
     CHECK(s.port == 8080);
     CHECK(s.threads == 2);
     CHECK(s.request_timeout == std::chrono::seconds(5));
+}
+
+TEST_CASE("--set overrides the file, key by key, and is checked like the file") {
+    using chat::config::source;
+    const auto shipped = (k_config_dir / "broker.yaml").string();
+    const auto s = chat::broker::load_broker_settings(
+        source(shipped, {"broker.id=b2", "broker.port=8082", "nats.url=nats://127.0.0.1:1", "http.allowed_origins=[http://a]"}));
+    CHECK(s.id == "b2");
+    CHECK(s.port == 8082);
+    CHECK(s.nats.url == "nats://127.0.0.1:1");
+    CHECK(s.ping_interval == std::chrono::seconds(10));  // untouched keys keep the file's value
+    // A section the file does not have is created.
+    temp_config minimal("broker: {id: b7}\n");
+    CHECK(chat::broker::load_broker_settings(source(minimal.file.string(), {"ping.interval=2s"})).ping_interval ==
+          std::chrono::seconds(2));
+    // Later overrides win.
+    CHECK(chat::broker::load_broker_settings(source(shipped, {"broker.port=1", "broker.port=2"})).port == 2);
+    // A typo in an override is refused as one in the file would be.
+    CHECK_THROWS_AS(chat::broker::load_broker_settings(source(shipped, {"broker.prot=80"})), config_error);
+    CHECK_THROWS_AS(chat::broker::load_broker_settings(source(shipped, {"broker.port=70000"})), config_error);
+    CHECK_THROWS_AS(chat::broker::load_broker_settings(source(shipped, {"broker.port"})), config_error);
+    CHECK_THROWS_AS(chat::broker::load_broker_settings(source(shipped, {"=5"})), config_error);
+    CHECK_THROWS_AS(chat::broker::load_broker_settings(source(shipped, {"broker..port=5"})), config_error);
+    // A path through a value that is not a mapping.
+    CHECK_THROWS_AS(chat::broker::load_broker_settings(source(shipped, {"broker.port.x=5"})), config_error);
+}
+
+TEST_CASE("service arguments are --config FILE then --set pairs") {
+    using chat::util::parse_config_args;
+    auto ok = parse_config_args({"--config", "f.yaml", "--set", "a.b=1", "--set", "c=2"});
+    REQUIRE(ok);
+    CHECK(ok->file == "f.yaml");
+    CHECK(ok->overrides == std::vector<std::string>{"a.b=1", "c=2"});
+    CHECK(parse_config_args({"--config", "f.yaml"}));
+    CHECK_FALSE(parse_config_args({}));
+    CHECK_FALSE(parse_config_args({"--config"}));
+    CHECK_FALSE(parse_config_args({"--set", "a=1", "--config", "f"}));
+    CHECK_FALSE(parse_config_args({"--config", "f", "--set"}));
+    CHECK_FALSE(parse_config_args({"--config", "f", "--sett", "a=1"}));
 }

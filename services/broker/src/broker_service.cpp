@@ -144,8 +144,8 @@ void broker_service::wait_for_goodbyes(std::chrono::steady_clock::time_point dea
     });
 }
 
-int run_broker(const std::string& config_file) {
-    auto settings = load_broker_settings(config_file);
+int run_broker(const config::source& config) {
+    auto settings = load_broker_settings(config);
     auto log = log::make_service_logger("broker", settings.log.level);
     broker_service service(settings, log);
     service.run();

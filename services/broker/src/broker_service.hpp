@@ -45,6 +45,6 @@ private:
 };
 
 /// Runs chat-broker with the config file; returns the exit code.
-int run_broker(const std::string& config_file);
+int run_broker(const config::source& config);
 
 }  // namespace chat::broker

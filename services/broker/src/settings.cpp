@@ -8,8 +8,8 @@
 
 namespace chat::broker {
 
-broker_settings load_broker_settings(const std::string& file) {
-    auto root = config::load_file(file);
+broker_settings load_broker_settings(const config::source& from) {
+    auto root = config::load_file(from);
     broker_settings s;
     {
         auto b = root.child("broker");

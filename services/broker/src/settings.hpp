@@ -33,6 +33,6 @@ struct broker_settings {
 };
 
 /// Reads deploy/config/broker.yaml-shaped files; unknown keys are an error.
-broker_settings load_broker_settings(const std::string& file);
+broker_settings load_broker_settings(const config::source& from);
 
 }  // namespace chat::broker

@@ -118,9 +118,9 @@ void dispatcher_service::run_drainer(int index) {
     }
 }
 
-int run_dispatcher(const std::string& config_file) {
+int run_dispatcher(const config::source& config) {
     util::block_stop_signals();
-    auto settings = load_dispatcher_settings(config_file);
+    auto settings = load_dispatcher_settings(config);
     auto log = log::make_service_logger("dispatcher", settings.log.level);
     dispatcher_service service(settings, log);
     const int sig = util::wait_for_stop_signal();

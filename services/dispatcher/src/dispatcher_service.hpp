@@ -53,6 +53,6 @@ private:
 };
 
 /// Runs chat-dispatcher with the config file until SIGINT/SIGTERM; returns the exit code.
-int run_dispatcher(const std::string& config_file);
+int run_dispatcher(const config::source& config);
 
 }  // namespace chat::dispatcher

@@ -2,8 +2,8 @@
 
 namespace chat::dispatcher {
 
-dispatcher_settings load_dispatcher_settings(const std::string& file) {
-    auto root = config::load_file(file);
+dispatcher_settings load_dispatcher_settings(const config::source& from) {
+    auto root = config::load_file(from);
     dispatcher_settings s;
     {
         auto d = root.child("dispatcher");

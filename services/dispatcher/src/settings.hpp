@@ -18,6 +18,6 @@ struct dispatcher_settings {
 };
 
 /// Reads deploy/config/dispatcher.yaml-shaped files; unknown keys are an error.
-dispatcher_settings load_dispatcher_settings(const std::string& file);
+dispatcher_settings load_dispatcher_settings(const config::source& from);
 
 }  // namespace chat::dispatcher

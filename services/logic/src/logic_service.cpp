@@ -373,9 +373,9 @@ void logic_service::reply(const std::string& to, const proto::Reply& r) {
     }
 }
 
-int run_logic(const std::string& config_file) {
+int run_logic(const config::source& config) {
     util::block_stop_signals();
-    auto settings = load_logic_settings(config_file);
+    auto settings = load_logic_settings(config);
     auto log = log::make_service_logger("logic", settings.log.level);
     logic_service service(settings, log);
     const int sig = util::wait_for_stop_signal();

@@ -94,6 +94,6 @@ private:
 };
 
 /// Runs chat-logic with the config file until SIGINT/SIGTERM; returns the exit code.
-int run_logic(const std::string& config_file);
+int run_logic(const config::source& config);
 
 }  // namespace chat::logic

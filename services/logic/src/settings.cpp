@@ -2,8 +2,8 @@
 
 namespace chat::logic {
 
-logic_settings load_logic_settings(const std::string& file) {
-    auto root = config::load_file(file);
+logic_settings load_logic_settings(const config::source& from) {
+    auto root = config::load_file(from);
     logic_settings s;
     {
         auto logic = root.child("logic");

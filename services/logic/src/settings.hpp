@@ -23,6 +23,6 @@ struct logic_settings {
 };
 
 /// Reads deploy/config/logic.yaml-shaped files; unknown keys are an error.
-logic_settings load_logic_settings(const std::string& file);
+logic_settings load_logic_settings(const config::source& from);
 
 }  // namespace chat::logic
