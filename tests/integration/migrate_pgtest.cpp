@@ -3,6 +3,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "shared/db/inbox_kind.hpp"
 #include "shared/db/migrations.hpp"
 #include "support/paths.hpp"
 #include "support/postgres.hpp"
@@ -40,4 +41,24 @@ TEST_CASE("an edited migration and a database ahead of the files are refused") {
 
     fs::remove(files / "0002_second.sql");
     CHECK_THROWS_AS(migrate(db.url(), files), migration_error);
+}
+
+TEST_CASE("SQL's inbox kinds are C++'s, and no other kind can be stored") {
+    chat::test::temp_dir dir("chat-migrate");
+    chat::test::scratch_database db(dir.path());
+    for (const auto& [kind, name] : chat::db::k_inbox_kinds) {
+        INFO(name);
+        CHECK(db.query("SELECT inbox_kind('" + std::string(name) + "')") ==
+              std::to_string(static_cast<int>(kind)));
+    }
+    CHECK(db.query("SELECT inbox_kind('nothing') IS NULL") == "t");
+    // Every number the CHECK constraint admits has a name, and no other number is admitted.
+    for (int stored = -1; stored <= 8; ++stored) {
+        INFO(stored);
+        const auto insert = "INSERT INTO inbox (session_id, receiver_id, kind) VALUES (1, 1, " + std::to_string(stored) + ")";
+        if (chat::db::inbox_kind_of(stored))
+            CHECK_NOTHROW(db.query(insert));
+        else
+            CHECK_THROWS_WITH(db.query(insert), Catch::Contains("inbox_kind_known"));
+    }
 }

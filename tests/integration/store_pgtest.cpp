@@ -51,8 +51,8 @@ TEST_CASE("matching pairs two online strangers, never oneself, never twice") {
     CHECK(first.partner_name == "bob");
     CHECK(woken.count(static_cast<int>(first.session_id % s->inbox_partitions())));
     // The partner is told through the inbox: NewSession for bob about alice.
-    CHECK(pg.value("SELECT receiver_id, kind, peer_id FROM inbox") ==
-          std::to_string(b) + "|2|" + std::to_string(a));
+    CHECK(pg.value("SELECT receiver_id, kind = inbox_kind('new_session'), peer_id FROM inbox") ==
+          std::to_string(b) + "|t|" + std::to_string(a));
 
     // Already talking: neither may open a second session with the other.
     CHECK(s->match(a, woken).code == code::no_data);
@@ -104,7 +104,7 @@ TEST_CASE("MATCHes grouped in one transaction follow the same rules as alone") {
     // Three online accounts have three possible pairs, and a, b and c each asked.
     CHECK(matched == 3);
     CHECK(pg.count("SELECT count(*) FROM sessions WHERE ended_at IS NULL") == 3);
-    CHECK(pg.count("SELECT count(*) FROM inbox WHERE kind = 2") == 3);
+    CHECK(pg.count("SELECT count(*) FROM inbox WHERE kind = inbox_kind('new_session')") == 3);
 }
 
 TEST_CASE("concurrent matches never create a duplicate pair or a self session") {
@@ -199,7 +199,7 @@ TEST_CASE("a batch of messages gets msgIds 1, 2, 3 per session, in order, with o
                    std::to_string(ab)) == "one,b one,two");
     // Inbox ids follow msgId order within the session, and each message goes to the other member.
     CHECK(pg.value("SELECT string_agg(msg_id::text || '>' || receiver_id, ',' ORDER BY id) FROM inbox "
-                   "WHERE kind = 1 AND session_id = " + std::to_string(ab)) ==
+                   "WHERE kind = inbox_kind('message') AND session_id = " + std::to_string(ab)) ==
           "1>" + std::to_string(b) + ",2>" + std::to_string(a) + ",3>" + std::to_string(b));
     CHECK(pg.value("SELECT last_msg_id FROM session_sequences WHERE session_id = " + std::to_string(ab)) == "3");
 
@@ -221,7 +221,7 @@ TEST_CASE("a resent requestId returns its first msgId and stores nothing new") {
     CHECK(again[1].msg_id == 2);
     CHECK(again[2].msg_id == 2);  // a duplicate inside one batch too
     CHECK(pg.count("SELECT count(*) FROM messages") == 2);
-    CHECK(pg.count("SELECT count(*) FROM inbox WHERE kind = 1") == 2);
+    CHECK(pg.count("SELECT count(*) FROM inbox WHERE kind = inbox_kind('message')") == 2);
 }
 
 TEST_CASE("outsiders and ended sessions are refused and nothing is stored") {
@@ -255,7 +255,7 @@ TEST_CASE("viewed acks move forward only and notify the partner") {
     CHECK(s->viewed_ack(ab, b, 3, woken).code == code::no_data);
     CHECK(s->viewed_ack(ab, b, 2, woken).code == code::ok);
     CHECK(s->viewed_ack(ab, b, 1, woken).code == code::ok);  // behind: fine, but no push
-    CHECK(pg.value("SELECT string_agg(receiver_id || ':' || msg_id || ':' || peer_id, ',') FROM inbox WHERE kind = 4") ==
+    CHECK(pg.value("SELECT string_agg(receiver_id || ':' || msg_id || ':' || peer_id, ',') FROM inbox WHERE kind = inbox_kind('viewed')") ==
           std::to_string(a) + ":2:" + std::to_string(b));
     const auto outsider = online_account(*s, "o", "e1/3");
     CHECK(s->viewed_ack(ab, outsider, 1, woken).code == code::session_closed);
@@ -317,7 +317,7 @@ TEST_CASE("going offline ends every session and queues PartnerExit, a stale conn
 
     REQUIRE(s->take_offline(a, "e1/1", false, woken));
     CHECK(pg.count("SELECT count(*) FROM sessions WHERE ended_at IS NULL") == 0);
-    CHECK(pg.value("SELECT string_agg(receiver_id::text, ',' ORDER BY receiver_id) FROM inbox WHERE kind = 3 AND peer_id = " +
+    CHECK(pg.value("SELECT string_agg(receiver_id::text, ',' ORDER BY receiver_id) FROM inbox WHERE kind = inbox_kind('partner_exit') AND peer_id = " +
                    std::to_string(a)) == std::to_string(b) + "," + std::to_string(c));
     CHECK(pg.value("SELECT online FROM accounts WHERE id = " + std::to_string(a)) == "f");
 }
@@ -403,5 +403,5 @@ TEST_CASE("an account wrongly marked away comes back on its still-open connectio
     CHECK(pg.value("SELECT online FROM accounts WHERE id = " + std::to_string(a)) == "t");
     REQUIRE(page.deliveries.size() == 1);
     CHECK(page.deliveries[0].msg_id() == 1);
-    CHECK(pg.count("SELECT count(*) FROM inbox WHERE kind = 6 AND receiver_id = " + std::to_string(b)) == 1);
+    CHECK(pg.count("SELECT count(*) FROM inbox WHERE kind = inbox_kind('partner_back') AND receiver_id = " + std::to_string(b)) == 1);
 }

@@ -7,6 +7,7 @@
 #include "push_batcher.hpp"
 #include "shared/bus/subjects.hpp"
 #include "shared/db/connect.hpp"
+#include "shared/db/inbox_kind.hpp"
 #include "sql.hpp"
 
 namespace chat::dispatcher {
@@ -78,8 +79,12 @@ int drainer::drain(const std::set<int>& partitions) {
         // Offline receivers get nothing pushed: the row is done (the message itself stays
         // stored in `messages`).
         if (!row[6].as<bool>() || row[7].is_null()) continue;
+        // The CHECK constraint keeps unknown kinds out; a row that has one anyway (a newer
+        // logic wrote it) is dropped rather than pushed as something it is not.
+        const auto kind = db::inbox_kind_of(row[3].as<int>());
+        if (!kind) continue;
         proto::Delivery d;
-        d.set_kind(static_cast<proto::Delivery::Kind>(row[3].as<int>()));
+        d.set_kind(db::delivery_kind(*kind));
         d.set_session_id(row[1].as<std::int64_t>());
         d.set_receiver_id(row[2].as<std::int64_t>());
         d.set_msg_id(row[4].as<std::int64_t>());

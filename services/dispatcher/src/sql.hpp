@@ -34,8 +34,8 @@ SELECT i.id, i.session_id, i.receiver_id, i.kind, i.msg_id, i.peer_id,
        a.online, a.broker_id, m.sender_id, m.content, p.nickname
   FROM inbox i
   JOIN accounts a ON a.id = i.receiver_id
-  LEFT JOIN messages m ON i.kind = 1 AND m.session_id = i.session_id AND m.msg_id = i.msg_id
-  LEFT JOIN accounts p ON i.kind = 2 AND p.id = i.peer_id
+  LEFT JOIN messages m ON i.kind = inbox_kind('message') AND m.session_id = i.session_id AND m.msg_id = i.msg_id
+  LEFT JOIN accounts p ON i.kind = inbox_kind('new_session') AND p.id = i.peer_id
  WHERE i.partition = ANY($1::int[])
  ORDER BY i.id
  LIMIT $2)sql";

@@ -53,7 +53,7 @@ m AS (
 q AS (
   INSERT INTO session_sequences (session_id) SELECT id FROM s),
 i AS (
-  INSERT INTO inbox (session_id, receiver_id, kind, peer_id) SELECT id, $2, 2, $1 FROM s)
+  INSERT INTO inbox (session_id, receiver_id, kind, peer_id) SELECT id, $2, inbox_kind('new_session'), $1 FROM s)
 SELECT id FROM s)sql";
 
 // A batch of DIALOGUEs in one round trip, and its own transaction: the function of
@@ -77,7 +77,7 @@ WITH u AS (
    WHERE session_id = $1 AND account_id = $2 AND viewed_up_to < $3
   RETURNING session_id)
 INSERT INTO inbox (session_id, receiver_id, kind, msg_id, peer_id)
-SELECT session_id, $4, 4, $3, $2 FROM u
+SELECT session_id, $4, inbox_kind('viewed'), $3, $2 FROM u
 RETURNING 1)sql";
 
 // Takes the account offline only if `conn_key` is still its connection (a stale close
@@ -100,8 +100,8 @@ UPDATE accounts
  WHERE id = $1 AND conn_key = $2 AND online
 RETURNING id)sql";
 
-// Tells the partner of every open session that the account went away (kind 5) or came
-// back (kind 6).
+// Tells the partner of every open session that the account went away or came back ($2:
+// inbox_kind::partner_away or partner_back).
 inline constexpr const char* k_announce_presence = "announce_presence";
 inline constexpr const char* k_announce_presence_sql = R"sql(
 INSERT INTO inbox (session_id, receiver_id, kind, peer_id)
@@ -181,7 +181,7 @@ ended AS (
   UPDATE sessions s SET ended_at = now() FROM locked WHERE s.id = locked.id
   RETURNING s.id, CASE WHEN s.account_lo = $1 THEN s.account_hi ELSE s.account_lo END AS partner)
 INSERT INTO inbox (session_id, receiver_id, kind, peer_id)
-SELECT id, partner, 3, $1 FROM ended
+SELECT id, partner, inbox_kind('partner_exit'), $1 FROM ended
 RETURNING session_id)sql";
 
 inline constexpr const char* k_account_for_reconnect = "account_for_reconnect";

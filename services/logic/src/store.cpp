@@ -6,6 +6,7 @@
 #include <stdexcept>
 
 #include "shared/db/connect.hpp"
+#include "shared/db/inbox_kind.hpp"
 #include "sql.hpp"
 
 namespace chat::logic {
@@ -14,7 +15,6 @@ namespace {
 constexpr int k_max_attempts = 5;
 // Messages per resume page: 100 of at most 4 KiB stay well below NATS's 1 MiB payload.
 constexpr int k_resume_page_messages = 100;
-constexpr int k_kind_away = 5, k_kind_back = 6;
 // store_dialogues' outcomes (migrations/0003_one_round_trip.sql).
 constexpr int k_dialogue_stored = 0, k_dialogue_resent = 1, k_dialogue_not_member = 2;
 
@@ -213,7 +213,7 @@ reconnect_outcome store::reconnect(std::int64_t account_id, const std::string& t
         tx.exec_prepared(sql::k_broker_seen, where.broker_id, epoch_of(where.conn_key));
         std::vector<int> touched;
         if (row[5].as<bool>())  // it was away: its partners learn it is back
-            for (const auto& r : tx.exec_prepared(sql::k_announce_presence, account_id, k_kind_back))
+            for (const auto& r : tx.exec_prepared(sql::k_announce_presence, account_id, db::sql_value(db::inbox_kind::partner_back)))
                 touched.push_back(partition_of(r[0].as<std::int64_t>()));
         for (const auto& r : tx.exec_prepared(sql::k_open_sessions_of, account_id))
             out.sessions.push_back({r[0].as<std::int64_t>(), r[1].as<std::int64_t>(), r[2].as<std::string>()});
@@ -235,7 +235,7 @@ wire::code store::resume(std::int64_t account_id, const std::string& conn_key,
         if (!state[0][2].as<bool>()) {
             if (!state[0][3].as<bool>()) return wire::code::not_logged_in;  // offline: only RECONNECT helps
             tx.exec_prepared(sql::k_back_on_same_connection, account_id, conn_key);
-            for (const auto& r : tx.exec_prepared(sql::k_announce_presence, account_id, k_kind_back))
+            for (const auto& r : tx.exec_prepared(sql::k_announce_presence, account_id, db::sql_value(db::inbox_kind::partner_back)))
                 touched.push_back(partition_of(r[0].as<std::int64_t>()));
         }
         page = read_resume(tx, account_id, state[0][0].as<std::string>(), from);
@@ -335,7 +335,7 @@ bool store::connection_lost(std::int64_t account_id, const std::string& conn_key
         pqxx::work tx(*conn_);
         if (tx.exec_prepared(sql::k_go_away, account_id, conn_key).empty()) return false;
         std::vector<int> touched;
-        for (const auto& r : tx.exec_prepared(sql::k_announce_presence, account_id, k_kind_away))
+        for (const auto& r : tx.exec_prepared(sql::k_announce_presence, account_id, db::sql_value(db::inbox_kind::partner_away)))
             touched.push_back(partition_of(r[0].as<std::int64_t>()));
         tx.commit();
         woken.insert(touched.begin(), touched.end());
