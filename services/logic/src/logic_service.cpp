@@ -77,7 +77,8 @@ void logic_service::worker_loop() {
     work_kind kind{};
     while (true) {
         if (!db) {
-            if (!connect_worker(db)) {
+            db = connect_worker();
+            if (!db) {
                 // Stopping before the database came back: refuse what is queued so no
                 // broker waits for a reply that will never come.
                 const auto stopping = error_reply(wire::code::internal_error, "logic is stopping");
@@ -117,15 +118,16 @@ void logic_service::worker_loop() {
     }
 }
 
-bool logic_service::connect_worker(std::unique_ptr<store>& db) {
+std::unique_ptr<store> logic_service::connect_worker() {
+    // Preparing fails when the schema is not there yet (say, migrations still running).
     constexpr util::backoff prepare_retry(std::chrono::seconds(1), std::chrono::seconds(1));
     for (int failures = 0;; ++failures) {
         auto conn = db::connect_with_retry(settings_.postgres.url, stop_flag_, *log_);
-        if (!conn) return false;
+        if (!conn) return nullptr;
         try {
-            db = std::make_unique<store>(std::move(conn), settings_.presence);
+            auto db = std::make_unique<store>(std::move(conn), settings_.presence);
             judging_.heartbeat_trouble(clock::now());  // heartbeats queued while we were away may have failed
-            return true;
+            return db;
         } catch (const std::exception& e) {
             log_->error("cannot prepare the database connection: {}", e.what());
             std::this_thread::sleep_for(prepare_retry.delay(failures));

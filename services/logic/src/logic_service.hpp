@@ -37,8 +37,8 @@ private:
     void on_command(bus::message&& m);
     void on_heartbeat(bus::message&& m);
     void worker_loop();
-    /// Opens the worker's connection and prepares it; false when stopping first.
-    bool connect_worker(std::unique_ptr<store>& db);
+    /// A worker's connection, opened and prepared; null when stopping first.
+    std::unique_ptr<store> connect_worker();
     /// Runs what the scheduler gave, publishes its effects and replies.
     void run_work(command_handler& handler, work_kind kind, std::vector<command_job>& jobs);
     /// Answers every job with `r` (when it wants a reply).
