@@ -1,4 +1,4 @@
-#include "logic_service.hpp"
+#include "services/logic/src/logic_service.hpp"
 #include "shared/util/service_main.hpp"
 
 int main(int argc, char** argv) {

@@ -1,6 +1,6 @@
 #include <catch2/catch.hpp>
 
-#include "request_checks.hpp"
+#include "services/logic/src/request_checks.hpp"
 
 using namespace chat;
 using chat::logic::refuse_dialogue_item;

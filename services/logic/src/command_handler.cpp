@@ -1,6 +1,6 @@
-#include "command_handler.hpp"
+#include "services/logic/src/command_handler.hpp"
 
-#include "request_checks.hpp"
+#include "services/logic/src/request_checks.hpp"
 #include "shared/util/token.hpp"
 #include "shared/wire/validate.hpp"
 

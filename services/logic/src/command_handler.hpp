@@ -4,17 +4,12 @@
 #include <utility>
 #include <vector>
 
+#include "services/logic/src/request_checks.hpp"
+#include "services/logic/src/side_effects.hpp"
+#include "services/logic/src/store.hpp"
 #include "shared/proto/chat.pb.h"
-#include "request_checks.hpp"
-#include "store.hpp"
 
 namespace chat::logic {
-
-/// What serving one command produced besides its reply.
-struct side_effects {
-    partition_set woken;                                 // wake the dispatcher for these
-    std::vector<std::pair<std::string, proto::Push>> pushes;  // (broker id, push) to publish
-};
 
 /// Runs a command against the store once refuse_request (request_checks.hpp) let it
 /// through.

@@ -1,4 +1,4 @@
-#include "request_checks.hpp"
+#include "services/logic/src/request_checks.hpp"
 
 #include <initializer_list>
 #include <utility>

@@ -1,4 +1,4 @@
-#include "settings.hpp"
+#include "services/logic/src/settings.hpp"
 
 namespace chat::logic {
 
@@ -16,8 +16,8 @@ logic_settings load_logic_settings(const config::source& from) {
         auto presence = root.child("presence");
         s.broker_timeout = presence.get_duration("broker_timeout", s.broker_timeout);
         s.sweep_interval = presence.get_duration("sweep_interval", s.sweep_interval);
-        s.grace = presence.get_duration("grace", s.grace);
-        s.token_ttl = presence.get_duration("token_ttl", s.token_ttl);
+        s.presence.grace = presence.get_duration("grace", s.presence.grace);
+        s.presence.token_ttl = presence.get_duration("token_ttl", s.presence.token_ttl);
         presence.finish();
     }
     s.nats = config::read_nats(root);

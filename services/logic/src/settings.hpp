@@ -3,6 +3,7 @@
 #include <chrono>
 #include <string>
 
+#include "services/logic/src/presence_policy.hpp"
 #include "shared/config/common_settings.hpp"
 
 namespace chat::logic {
@@ -15,8 +16,7 @@ struct logic_settings {
     int dialogue_transactions = 2;
     std::chrono::milliseconds broker_timeout{5000};
     std::chrono::milliseconds sweep_interval{1000};
-    std::chrono::milliseconds grace{30000};
-    std::chrono::milliseconds token_ttl{30LL * 24 * 3600 * 1000};
+    presence_policy presence;  // presence.grace and presence.token_ttl
     config::nats_settings nats;
     config::postgres_settings postgres;
     config::log_settings log;

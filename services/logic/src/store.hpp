@@ -6,17 +6,15 @@
 #include <optional>
 #include <pqxx/pqxx>
 #include <random>
-#include <set>
 #include <string>
 #include <vector>
 
+#include "services/logic/src/presence_policy.hpp"
+#include "services/logic/src/side_effects.hpp"
 #include "shared/proto/chat.pb.h"
 #include "shared/wire/codes.hpp"
 
 namespace chat::logic {
-
-/// Inbox partitions a transaction wrote to; the dispatcher is woken for exactly these.
-using partition_set = std::set<int>;
 
 /// One DIALOGUE of a batch, already checked to come from its sender's connection.
 struct dialogue_item {
@@ -53,19 +51,13 @@ struct resume_page {
     bool more = false;  // cut at the page size: ask again with `from`
 };
 
-/// How presence behaves (logic's `presence:` config).
-struct presence_policy {
-    std::chrono::milliseconds grace{30'000};                     // 0: a drop ends sessions at once
-    std::chrono::milliseconds token_ttl{30LL * 24 * 3600 * 1000};  // tokens expire after this
-};
-
-/// A refused ACK.
 /// One ACK request: (session, msgId) pairs of one account.
 struct account_acks {
     std::int64_t account_id = 0;
     std::vector<std::pair<std::int64_t, std::int64_t>> acks;
 };
 
+/// A refused ACK.
 struct ack_rejection {
     std::int64_t session_id;
     std::int64_t msg_id;
@@ -92,7 +84,9 @@ struct connection_ref {
 
 /// All of logic's database work over one connection: each method is one transaction
 /// (retried on deadlock or serialization failure) and reports the inbox partitions it
-/// wrote so the caller can wake the dispatcher after the commit.
+/// wrote so the caller can wake the dispatcher after the commit. Conversations (accounts,
+/// MATCH, DIALOGUE, acks) are in store.cpp, presence (connections, away, brokers) in
+/// store_presence.cpp.
 class store {
 public:
     explicit store(std::unique_ptr<pqxx::connection> conn, presence_policy policy = {});
