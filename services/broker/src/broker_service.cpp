@@ -67,8 +67,8 @@ void broker_service::on_push(bus::message&& m) {
         return;
     }
     for (const auto& d : push.deliveries()) {
-        auto bound = ctx_->connections().find_account(d.receiver_id());
-        auto holding = ctx_->connections().find_holding(d.receiver_id());
+        auto bound = ctx_->connections().bound().find(d.receiver_id());
+        auto holding = ctx_->connections().holding().find(d.receiver_id());
         if (!bound && !holding) continue;  // not connected here (any more)
         auto frame = std::make_shared<const std::string>(wire::push_frame(d));
         if (bound) bound->push(d.receiver_id(), frame);

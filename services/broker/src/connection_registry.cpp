@@ -2,6 +2,25 @@
 
 namespace chat::broker {
 
+void account_index::set(std::int64_t account_id, const std::weak_ptr<ws_connection>& connection) {
+    std::lock_guard lock(mutex_);
+    map_[account_id] = connection;
+}
+
+void account_index::erase(std::int64_t account_id, const ws_connection* connection) {
+    std::lock_guard lock(mutex_);
+    auto it = map_.find(account_id);
+    if (it == map_.end()) return;
+    auto current = it->second.lock();
+    if (!current || current.get() == connection) map_.erase(it);
+}
+
+std::shared_ptr<ws_connection> account_index::find(std::int64_t account_id) {
+    std::lock_guard lock(mutex_);
+    auto it = map_.find(account_id);
+    return it == map_.end() ? nullptr : it->second.lock();
+}
+
 void connection_registry::join(std::uint64_t conn_id, const std::weak_ptr<ws_connection>& connection) {
     std::lock_guard lock(mutex_);
     connections_[conn_id] = connection;
@@ -29,48 +48,6 @@ std::vector<std::shared_ptr<ws_connection>> connection_registry::all() {
 std::size_t connection_registry::size() {
     std::lock_guard lock(mutex_);
     return connections_.size();
-}
-
-void connection_registry::erase_if_owner(by_account& map, std::int64_t account_id, const ws_connection* connection) {
-    auto it = map.find(account_id);
-    if (it == map.end()) return;
-    auto current = it->second.lock();
-    if (!current || current.get() == connection) map.erase(it);
-}
-
-std::shared_ptr<ws_connection> connection_registry::lookup(by_account& map, std::int64_t account_id) {
-    auto it = map.find(account_id);
-    return it == map.end() ? nullptr : it->second.lock();
-}
-
-void connection_registry::bind(std::int64_t account_id, const std::weak_ptr<ws_connection>& connection) {
-    std::lock_guard lock(mutex_);
-    accounts_[account_id] = connection;
-}
-
-void connection_registry::unbind(std::int64_t account_id, const ws_connection* connection) {
-    std::lock_guard lock(mutex_);
-    erase_if_owner(accounts_, account_id, connection);
-}
-
-std::shared_ptr<ws_connection> connection_registry::find_account(std::int64_t account_id) {
-    std::lock_guard lock(mutex_);
-    return lookup(accounts_, account_id);
-}
-
-void connection_registry::hold(std::int64_t account_id, const std::weak_ptr<ws_connection>& connection) {
-    std::lock_guard lock(mutex_);
-    holding_[account_id] = connection;
-}
-
-void connection_registry::unhold(std::int64_t account_id, const ws_connection* connection) {
-    std::lock_guard lock(mutex_);
-    erase_if_owner(holding_, account_id, connection);
-}
-
-std::shared_ptr<ws_connection> connection_registry::find_holding(std::int64_t account_id) {
-    std::lock_guard lock(mutex_);
-    return lookup(holding_, account_id);
 }
 
 }  // namespace chat::broker

@@ -114,7 +114,7 @@ void ws_connection::log_in(std::string_view cmd, std::string_view subject, proto
         // Pushes for the account may reach this broker before the reply: hold them.
         holding_account_ = request.reconnect().account_id();
         resume_.start();
-        ctx_->connections().hold(holding_account_, weak_from_this());
+        ctx_->connections().holding().set(holding_account_, weak_from_this());
     }
     ask_logic(subject, std::move(request), [this, cmd, account_of](bus::request_status status, const proto::Reply* reply) {
         login_in_flight_ = false;
@@ -132,7 +132,7 @@ void ws_connection::log_in(std::string_view cmd, std::string_view subject, proto
             return;
         }
         account_id_ = account_id;
-        ctx_->connections().bind(account_id, weak_from_this());
+        ctx_->connections().bound().set(account_id, weak_from_this());
         send(std::move(frame));
         if (reply->has_reconnect()) deliver_resume(reply->reconnect().resume());
     });
@@ -175,7 +175,7 @@ void ws_connection::on_logout(const wire::logout_request& r) {
                   if (reply->code() != 0)
                       return send(wire::error_frame("LOGOUT", static_cast<code>(reply->code()), reply->msg()));
                   if (account_id_ == account_id) {
-                      ctx_->connections().unbind(account_id_, this);
+                      ctx_->connections().bound().erase(account_id_, this);
                       account_id_ = 0;
                   }
                   send(wire::logout_frame());
@@ -292,7 +292,7 @@ void ws_connection::request_resume_page() {
 
 void ws_connection::finish_resume() {
     if (holding_account_ != 0) {
-        ctx_->connections().unhold(holding_account_, this);
+        ctx_->connections().holding().erase(holding_account_, this);
         holding_account_ = 0;
     }
     for (auto& frame : resume_.finish()) send(std::move(frame));

@@ -31,7 +31,7 @@ ws_connection::ws_connection(net::ip::tcp::socket&& socket, std::shared_ptr<brok
 ws_connection::~ws_connection() {
     ctx_->connections().leave(conn_id_);
     if (account_id_ != 0) {
-        ctx_->connections().unbind(account_id_, this);
+        ctx_->connections().bound().erase(account_id_, this);
         ctx_->report_offline(account_id_, conn_key_);
     }
 }
@@ -99,7 +99,7 @@ void ws_connection::kick(const std::string& conn_key) {
     net::post(ws_.get_executor(), [self = shared_from_this(), conn_key] {
         if (conn_key != self->conn_key_ || self->gone_) return;
         // The account lives on another connection now: leave it bound there.
-        if (self->account_id_ != 0) self->ctx_->connections().unbind(self->account_id_, self.get());
+        if (self->account_id_ != 0) self->ctx_->connections().bound().erase(self->account_id_, self.get());
         self->account_id_ = 0;
         self->close_with(static_cast<websocket::close_code>(k_close_replaced), "replaced by a new connection");
     });
@@ -180,11 +180,11 @@ void ws_connection::on_gone() {
     outbound_.clear();
     resume_.drop_held();
     if (holding_account_ != 0) {
-        ctx_->connections().unhold(holding_account_, this);
+        ctx_->connections().holding().erase(holding_account_, this);
         holding_account_ = 0;
     }
     if (account_id_ != 0) {
-        ctx_->connections().unbind(account_id_, this);
+        ctx_->connections().bound().erase(account_id_, this);
         ctx_->report_offline(account_id_, conn_key_);
         account_id_ = 0;
     }
