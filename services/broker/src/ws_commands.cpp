@@ -237,7 +237,7 @@ void ws_connection::flush_acks() {
     });
 }
 
-void ws_connection::on_held_push(std::shared_ptr<const std::string> frame) {
+void ws_connection::on_push(std::shared_ptr<const std::string> frame) {
     switch (resume_.hold(frame)) {
         case hold_result::write: return send(std::move(frame));
         case hold_result::held: return;

@@ -91,7 +91,7 @@ void ws_connection::on_read(beast::error_code ec, std::size_t) {
 
 void ws_connection::push(std::int64_t receiver_id, std::shared_ptr<const std::string> frame) {
     net::post(ws_.get_executor(), [self = shared_from_this(), receiver_id, frame = std::move(frame)]() mutable {
-        if (self->account_id_ == receiver_id || self->holding_account_ == receiver_id) self->on_held_push(std::move(frame));
+        if (self->account_id_ == receiver_id || self->holding_account_ == receiver_id) self->on_push(std::move(frame));
     });
 }
 

@@ -92,7 +92,8 @@ private:
     void on_dialogue_reply(bus::request_status status, const proto::Reply* reply);
     void on_ack(const wire::ack_request& r);
     void flush_acks();
-    void on_held_push(std::shared_ptr<const std::string> frame);
+    /// A push for this connection's account: written, or held while a resume runs.
+    void on_push(std::shared_ptr<const std::string> frame);
     void start_bus_loss_resume();
     /// Writes a page of missed deliveries, then asks for the next page or ends the resume.
     void deliver_resume(const proto::ResumeReply& page);
