@@ -1,4 +1,4 @@
-#include "broker_service.hpp"
+#include "services/broker/src/broker_service.hpp"
 #include "shared/util/service_main.hpp"
 
 int main(int argc, char** argv) {

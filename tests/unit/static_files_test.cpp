@@ -2,7 +2,7 @@
 #include <filesystem>
 #include <fstream>
 
-#include "static_files.hpp"
+#include "services/broker/src/static_files.hpp"
 
 namespace fs = std::filesystem;
 using chat::broker::resolve_static;

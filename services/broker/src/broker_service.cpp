@@ -1,16 +1,16 @@
-#include "broker_service.hpp"
+#include "services/broker/src/broker_service.hpp"
 
 #include <boost/asio/post.hpp>
 #include <thread>
 #include <vector>
 
-#include "listener.hpp"
+#include "services/broker/src/broker_context.hpp"
+#include "services/broker/src/listener.hpp"
+#include "services/broker/src/ws_connection.hpp"
 #include "shared/bus/subjects.hpp"
 #include "shared/log/logger.hpp"
 #include "shared/proto/chat.pb.h"
 #include "shared/wire/server_frames.hpp"
-#include "shared_state.hpp"
-#include "websocket_session.hpp"
 
 namespace chat::broker {
 
@@ -20,27 +20,27 @@ namespace subjects = bus::subjects;
 broker_service::broker_service(broker_settings settings, std::shared_ptr<spdlog::logger> log)
     : ioc_(settings.threads),
       log_(log),
-      state_(std::make_shared<shared_state>(ioc_, settings, log)),
+      ctx_(std::make_shared<broker_context>(ioc_, settings, log)),
       heartbeat_timer_(ioc_),
       hello_timer_(ioc_),
       shutdown_timer_(ioc_),
       signals_(ioc_, SIGINT, SIGTERM) {
     const auto address = net::ip::make_address(settings.address);
-    listener_ = std::make_shared<listener>(ioc_, net::ip::tcp::endpoint{address, settings.port}, state_);
-    push_sub_ = state_->nats().subscribe(subjects::broker_push(settings.id),
+    listener_ = std::make_shared<listener>(ioc_, net::ip::tcp::endpoint{address, settings.port}, ctx_);
+    push_sub_ = ctx_->nats().subscribe(subjects::broker_push(settings.id),
                                          [this](bus::message&& m) { on_push(std::move(m)); });
     // Pushes sent while the link was down are gone: every connection asks for what it
     // has not acknowledged.
-    state_->nats().on_reconnected([this] {
-        for (auto& session : state_->all_sessions()) session->resume_after_bus_loss();
+    ctx_->nats().on_reconnected([this] {
+        for (auto& connection : ctx_->connections().all()) connection->resume_after_bus_loss();
     });
 }
 
 broker_service::~broker_service() = default;
 
 void broker_service::run() {
-    const auto& s = state_->settings();
-    log_->info("broker {} (epoch {}) listening on http://{}:{}/ (WebSocket /ws)", s.id, state_->epoch(), s.address,
+    const auto& s = ctx_->settings();
+    log_->info("broker {} (epoch {}) listening on http://{}:{}/ (WebSocket /ws)", s.id, ctx_->epoch(), s.address,
                listener_->port());
     listener_->run();
     send_hello();
@@ -55,7 +55,7 @@ void broker_service::run() {
     ioc_.run();
     for (auto& t : threads) t.join();
     push_sub_ = bus::subscription();
-    state_->nats().drain(std::chrono::seconds(2));
+    ctx_->nats().drain(std::chrono::seconds(2));
     log_->info("broker stopped");
 }
 
@@ -67,29 +67,29 @@ void broker_service::on_push(bus::message&& m) {
         return;
     }
     for (const auto& d : push.deliveries()) {
-        auto bound = state_->find_account(d.receiver_id());
-        auto holding = state_->find_holding(d.receiver_id());
+        auto bound = ctx_->connections().bound().find(d.receiver_id());
+        auto holding = ctx_->connections().holding().find(d.receiver_id());
         if (!bound && !holding) continue;  // not connected here (any more)
         auto frame = std::make_shared<const std::string>(wire::push_frame(d));
         if (bound) bound->push(d.receiver_id(), frame);
         if (holding && holding != bound) holding->push(d.receiver_id(), frame);
     }
     for (const auto& k : push.kicks())
-        if (auto session = state_->find_connection(k.conn_key())) session->kick(k.conn_key());
+        if (auto connection = ctx_->find_connection(k.conn_key())) connection->kick(k.conn_key());
     if (push.resync()) {
         log_->warn("logic took this broker's accounts away (late heartbeats); resuming every connection");
-        for (auto& session : state_->all_sessions()) session->resume_after_bus_loss();
+        for (auto& connection : ctx_->connections().all()) connection->resume_after_bus_loss();
     }
 }
 
 void broker_service::send_hello() {
     proto::Request request;
-    request.mutable_origin()->set_broker_id(state_->settings().id);
-    request.mutable_origin()->set_conn_key(state_->epoch() + "/0");
-    request.mutable_broker_hello()->set_broker_id(state_->settings().id);
-    request.mutable_broker_hello()->set_epoch(state_->epoch());
-    state_->requester().request(
-        std::string(subjects::k_broker_hello), request.SerializeAsString(), state_->settings().request_timeout,
+    request.mutable_origin()->set_broker_id(ctx_->settings().id);
+    request.mutable_origin()->set_conn_key(ctx_->epoch() + "/0");
+    request.mutable_broker_hello()->set_broker_id(ctx_->settings().id);
+    request.mutable_broker_hello()->set_epoch(ctx_->epoch());
+    ctx_->requester().request(
+        std::string(subjects::k_broker_hello), request.SerializeAsString(), ctx_->settings().request_timeout,
         [this](bus::request_status status, std::string_view data) {
             proto::Reply reply;
             if (status == bus::request_status::replied && reply.ParseFromArray(data.data(), static_cast<int>(data.size())) &&
@@ -109,15 +109,15 @@ void broker_service::send_hello() {
 
 void broker_service::heartbeat() {
     proto::BrokerHeartbeat hb;
-    hb.set_broker_id(state_->settings().id);
-    hb.set_epoch(state_->epoch());
+    hb.set_broker_id(ctx_->settings().id);
+    hb.set_epoch(ctx_->epoch());
     try {
-        state_->nats().publish(std::string(subjects::k_broker_heartbeat), hb.SerializeAsString());
+        ctx_->nats().publish(std::string(subjects::k_broker_heartbeat), hb.SerializeAsString());
     } catch (const bus::nats_error& e) {
         log_->debug("heartbeat not sent: {}", e.what());
     }
-    state_->sweep_limits();
-    heartbeat_timer_.expires_after(state_->settings().heartbeat_interval);
+    ctx_->sweep_limits();
+    heartbeat_timer_.expires_after(ctx_->settings().heartbeat_interval);
     heartbeat_timer_.async_wait([this](boost::system::error_code ec) {
         if (!ec) heartbeat();
     });
@@ -127,13 +127,13 @@ void broker_service::begin_shutdown() {
     listener_->stop();
     heartbeat_timer_.cancel();
     hello_timer_.cancel();
-    for (auto& session : state_->all_sessions()) session->shutdown();
+    for (auto& connection : ctx_->connections().all()) connection->shutdown();
     wait_for_goodbyes(std::chrono::steady_clock::now() + std::chrono::seconds(3));
 }
 
 void broker_service::wait_for_goodbyes(std::chrono::steady_clock::time_point deadline) {
     // Let closing connections report their accounts offline before the process exits.
-    if ((state_->connection_count() == 0 && state_->requester().in_flight() == 0) ||
+    if ((ctx_->connections().size() == 0 && ctx_->requester().in_flight() == 0) ||
         std::chrono::steady_clock::now() >= deadline) {
         ioc_.stop();
         return;

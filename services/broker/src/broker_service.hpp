@@ -7,12 +7,12 @@
 #include <memory>
 #include <string>
 
-#include "settings.hpp"
+#include "services/broker/src/settings.hpp"
 #include "shared/bus/nats_connection.hpp"
 
 namespace chat::broker {
 
-class shared_state;
+class broker_context;
 class listener;
 
 /// The broker process: the io_context and its threads, the listener, the push
@@ -35,7 +35,7 @@ private:
 
     boost::asio::io_context ioc_;
     std::shared_ptr<spdlog::logger> log_;
-    std::shared_ptr<shared_state> state_;
+    std::shared_ptr<broker_context> ctx_;
     std::shared_ptr<listener> listener_;
     boost::asio::steady_timer heartbeat_timer_;
     boost::asio::steady_timer hello_timer_;

@@ -1,17 +1,17 @@
-#include "listener.hpp"
+#include "services/broker/src/listener.hpp"
 
 #include <boost/asio/strand.hpp>
 #include <boost/beast/core/bind_handler.hpp>
 
-#include "http_session.hpp"
-#include "shared_state.hpp"
+#include "services/broker/src/broker_context.hpp"
+#include "services/broker/src/http_connection.hpp"
 
 namespace chat::broker {
 
 namespace net = boost::asio;
 
-listener::listener(net::io_context& ioc, const net::ip::tcp::endpoint& endpoint, std::shared_ptr<shared_state> state)
-    : ioc_(ioc), acceptor_(ioc), state_(std::move(state)) {
+listener::listener(net::io_context& ioc, const net::ip::tcp::endpoint& endpoint, std::shared_ptr<broker_context> ctx)
+    : ioc_(ioc), acceptor_(ioc), ctx_(std::move(ctx)) {
     acceptor_.open(endpoint.protocol());
     acceptor_.set_option(net::socket_base::reuse_address(true));
     acceptor_.bind(endpoint);
@@ -37,14 +37,14 @@ void listener::on_accept(boost::beast::error_code ec, net::ip::tcp::socket socke
     if (ec == net::error::operation_aborted || !acceptor_.is_open()) return;
     if (ec) {
         // Out of file descriptors and the like: keep accepting once it passes.
-        state_->log().warn("accept failed: {}", ec.message());
+        ctx_->log().warn("accept failed: {}", ec.message());
     } else {
         // Frames are whole messages and writes are already coalesced per connection, so
         // Nagle only adds delay: an ack followed by a push would wait for the client's
         // delayed TCP ACK (40 ms on Linux).
         boost::system::error_code ignored;
         socket.set_option(net::ip::tcp::no_delay(true), ignored);
-        std::make_shared<http_session>(std::move(socket), state_)->run();
+        std::make_shared<http_connection>(std::move(socket), ctx_)->run();
     }
     do_accept();
 }

@@ -7,13 +7,13 @@
 
 namespace chat::broker {
 
-class shared_state;
+class broker_context;
 
-/// Accepts TCP connections and hands each to an http_session on its own strand.
+/// Accepts TCP connections and hands each to an http_connection on its own strand.
 class listener : public std::enable_shared_from_this<listener> {
 public:
     listener(boost::asio::io_context& ioc, const boost::asio::ip::tcp::endpoint& endpoint,
-             std::shared_ptr<shared_state> state);
+             std::shared_ptr<broker_context> ctx);
 
     void run();
     void stop();
@@ -26,7 +26,7 @@ private:
 
     boost::asio::io_context& ioc_;
     boost::asio::ip::tcp::acceptor acceptor_;
-    std::shared_ptr<shared_state> state_;
+    std::shared_ptr<broker_context> ctx_;
 };
 
 }  // namespace chat::broker

@@ -1,4 +1,4 @@
-#include "settings.hpp"
+#include "services/broker/src/settings.hpp"
 
 #include <fmt/format.h>
 

@@ -1,4 +1,4 @@
-#include "static_files.hpp"
+#include "services/broker/src/static_files.hpp"
 
 #include <map>
 

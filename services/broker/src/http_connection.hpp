@@ -8,13 +8,13 @@
 
 namespace chat::broker {
 
-class shared_state;
+class broker_context;
 
 /// One HTTP connection: serves /healthz and the web client's files, and hands a
-/// WebSocket upgrade on /ws over to a websocket_session.
-class http_session : public std::enable_shared_from_this<http_session> {
+/// WebSocket upgrade on /ws over to a ws_connection.
+class http_connection : public std::enable_shared_from_this<http_connection> {
 public:
-    http_session(boost::asio::ip::tcp::socket&& socket, std::shared_ptr<shared_state> state);
+    http_connection(boost::asio::ip::tcp::socket&& socket, std::shared_ptr<broker_context> ctx);
     void run();
 
 private:
@@ -26,7 +26,7 @@ private:
 
     boost::beast::tcp_stream stream_;
     boost::beast::flat_buffer buffer_;
-    std::shared_ptr<shared_state> state_;
+    std::shared_ptr<broker_context> ctx_;
     std::optional<boost::beast::http::request_parser<boost::beast::http::string_body>> parser_;
     std::shared_ptr<void> response_;  // keeps the response alive while it is written
 };

@@ -1,12 +1,12 @@
-#include "http_session.hpp"
+#include "services/broker/src/http_connection.hpp"
 
 #include <algorithm>
 #include <boost/asio/dispatch.hpp>
 #include <boost/beast/websocket/rfc6455.hpp>
 
-#include "shared_state.hpp"
-#include "static_files.hpp"
-#include "websocket_session.hpp"
+#include "services/broker/src/broker_context.hpp"
+#include "services/broker/src/static_files.hpp"
+#include "services/broker/src/ws_connection.hpp"
 
 namespace chat::broker {
 
@@ -55,30 +55,30 @@ std::string_view path_of(beast::string_view target) {
 
 }  // namespace
 
-http_session::http_session(net::ip::tcp::socket&& socket, std::shared_ptr<shared_state> state)
-    : stream_(std::move(socket)), state_(std::move(state)) {}
+http_connection::http_connection(net::ip::tcp::socket&& socket, std::shared_ptr<broker_context> ctx)
+    : stream_(std::move(socket)), ctx_(std::move(ctx)) {}
 
-void http_session::run() {
-    net::dispatch(stream_.get_executor(), beast::bind_front_handler(&http_session::do_read, shared_from_this()));
+void http_connection::run() {
+    net::dispatch(stream_.get_executor(), beast::bind_front_handler(&http_connection::do_read, shared_from_this()));
 }
 
-void http_session::do_read() {
+void http_connection::do_read() {
     parser_.emplace();
     parser_->body_limit(k_max_request_body);
     stream_.expires_after(std::chrono::seconds(30));
-    http::async_read(stream_, buffer_, *parser_, beast::bind_front_handler(&http_session::on_read, shared_from_this()));
+    http::async_read(stream_, buffer_, *parser_, beast::bind_front_handler(&http_connection::on_read, shared_from_this()));
 }
 
 template <typename Response>
-void http_session::write(Response&& response) {
+void http_connection::write(Response&& response) {
     auto res = std::make_shared<std::decay_t<Response>>(std::forward<Response>(response));
     response_ = res;
     const bool keep_alive = res->keep_alive();
     http::async_write(stream_, *res,
-                      beast::bind_front_handler(&http_session::on_write, shared_from_this(), keep_alive));
+                      beast::bind_front_handler(&http_connection::on_write, shared_from_this(), keep_alive));
 }
 
-void http_session::on_read(beast::error_code ec, std::size_t) {
+void http_connection::on_read(beast::error_code ec, std::size_t) {
     if (ec == http::error::end_of_stream) {
         stream_.socket().shutdown(net::ip::tcp::socket::shutdown_send, ec);
         return;
@@ -91,15 +91,15 @@ void http_session::on_read(beast::error_code ec, std::size_t) {
 
     if (beast::websocket::is_upgrade(req)) {
         if (path == "/ws") {
-            if (!origin_allowed(req, state_->settings().allowed_origins))
+            if (!origin_allowed(req, ctx_->settings().allowed_origins))
                 return write(text_response(http::status::forbidden, version, false, "this origin may not connect\n"));
             beast::error_code ignored;
             const auto address = stream_.socket().remote_endpoint(ignored).address().to_string();
-            if (!state_->allow_connection(address))
+            if (!ctx_->allow_connection(address))
                 return write(text_response(http::status::too_many_requests, version, false,
                                            "too many connections from your address; retry later\n"));
-            stream_.expires_never();  // the WebSocket session sets its own timeouts
-            std::make_shared<websocket_session>(stream_.release_socket(), state_)->run(parser_->release());
+            stream_.expires_never();  // the WebSocket connection sets its own timeouts
+            std::make_shared<ws_connection>(stream_.release_socket(), ctx_)->run(parser_->release());
             return;
         }
         return write(text_response(http::status::not_found, version, false, "WebSocket endpoint is /ws\n"));
@@ -107,13 +107,13 @@ void http_session::on_read(beast::error_code ec, std::size_t) {
     if (req.method() != http::verb::get && req.method() != http::verb::head)
         return write(text_response(http::status::method_not_allowed, version, keep_alive, "only GET and HEAD\n"));
     if (path == "/healthz") {
-        const bool up = state_->nats().connected();
+        const bool up = ctx_->nats().connected();
         return write(text_response(up ? http::status::ok : http::status::service_unavailable, version, keep_alive,
                                    up ? "ok\n" : "not connected to NATS\n"));
     }
-    const auto file = resolve_static(state_->settings().web_root, path);
+    const auto file = resolve_static(ctx_->settings().web_root, path);
     if (!file) {
-        const bool built = std::filesystem::exists(std::filesystem::path(state_->settings().web_root) / "index.html");
+        const bool built = std::filesystem::exists(std::filesystem::path(ctx_->settings().web_root) / "index.html");
         return write(text_response(http::status::not_found, version, keep_alive,
                                    built ? "not found\n" : "the web client is not built (./deploy/dev.sh up builds it)\n"));
     }
@@ -138,7 +138,7 @@ void http_session::on_read(beast::error_code ec, std::size_t) {
     write(std::move(res));
 }
 
-void http_session::on_write(bool keep_alive, beast::error_code ec, std::size_t) {
+void http_connection::on_write(bool keep_alive, beast::error_code ec, std::size_t) {
     if (ec) return;
     if (!keep_alive) {
         stream_.socket().shutdown(net::ip::tcp::socket::shutdown_send, ec);
