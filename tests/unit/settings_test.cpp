@@ -100,7 +100,7 @@ TEST_CASE("defaults fill what a config leaves out") {
     CHECK(s.request_timeout == std::chrono::seconds(5));
 }
 
-TEST_CASE("--set overrides the file, key by key, and is checked like the file") {
+TEST_CASE("overrides (--set) replace the file's keys one by one and are checked like the file") {
     using chat::config::source;
     const auto shipped = (k_config_dir / "broker.yaml").string();
     const auto s = chat::broker::load_broker_settings(
