@@ -363,13 +363,13 @@ run_speed_guard() {
     info "speed guard (bench/run.sh --quick; floor ${BENCH_FLOOR} of the ceiling)"
     local out=$RUN_DIR/bench-quick e2e ceiling
     rm -rf "$out"
-    BIN_DIR=$BIN_DIR "$REPO_ROOT/bench/run.sh" --quick "$out" || {
+    env BIN_DIR="$BIN_DIR" "$REPO_ROOT/bench/run.sh" --quick "$out" || {
         PART_DETAIL="the quick benchmark failed; see ${out#"$REPO_ROOT"/}/"
         return 1
     }
     e2e=$(jq '.window.acked / .duration_s | floor' "$out/raw/quick.json")
     ceiling=$(jq '.ceiling_messages_per_second | floor' "$out/raw/ceiling.json")
-    PART_DETAIL="e2e $e2e msg/s of ceiling $ceiling msg/s; floor $BENCH_FLOOR"
+    PART_DETAIL="e2e $e2e msg/s = $(jq -n "$e2e / $ceiling * 100 | floor / 100") of ceiling $ceiling msg/s; floor $BENCH_FLOOR"
     jq -en --argjson e "$e2e" --argjson c "$ceiling" --argjson f "$BENCH_FLOOR" '$e >= $f * $c' >/dev/null
 }
 
@@ -403,7 +403,7 @@ cmd_bench() {
     local out=$RUN_DIR/bench summary
     rm -rf "$out"
     info "benchmark suite (bench/run.sh; everything in ${out#"$REPO_ROOT"/}/), about 6 minutes"
-    summary=$(BIN_DIR=$BIN_DIR "$REPO_ROOT/bench/run.sh" "$out" | tee /dev/stderr | tail -n 1) ||
+    summary=$(env BIN_DIR="$BIN_DIR" "$REPO_ROOT/bench/run.sh" "$out" | tee /dev/stderr | tail -n 1) ||
         die "the benchmark failed (see ${out#"$REPO_ROOT"/}/)"
     mkdir -p "$REPO_ROOT/docs/perf"
     cp "$out/bench.json" "$out/latency.png" "$out/report.txt" "$REPO_ROOT/docs/perf/"

@@ -145,8 +145,6 @@ std::vector<std::string> postgres_node::argv() const {
         settings.insert(settings.end(), {"fsync=off", "full_page_writes=off", "shared_buffers=128MB"});
     }
     if (options_.tuned) settings.insert(settings.end(), k_tuning.begin(), k_tuning.end());
-    if (!options_.synchronous_standby.empty())
-        settings.push_back("synchronous_standby_names=" + options_.synchronous_standby);
     settings.insert(settings.end(), options_.settings.begin(), options_.settings.end());
     std::vector<std::string> argv{(bin_dir_ / "postgres").string(), "-D",
                                   std::filesystem::weakly_canonical(data_dir_).string(), "-p",
@@ -311,6 +309,11 @@ void postgres_node::restart(std::chrono::milliseconds timeout) {
             std::this_thread::sleep_for(std::chrono::milliseconds(300));
         }
     }
+}
+
+void postgres_node::set_synchronous_standby(const std::string& standby) {
+    psql("ALTER SYSTEM SET synchronous_standby_names = '" + standby + "'");
+    psql("SELECT pg_reload_conf()");
 }
 
 nlohmann::json postgres_node::to_json() const {

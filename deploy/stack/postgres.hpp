@@ -30,8 +30,6 @@ struct postgres_options {
     /// A streaming-replication standby of the primary on this port (pg_basebackup),
     /// named `name` in primary_conninfo's application_name; 0: a primary (initdb).
     std::uint16_t primary_port = 0;
-    /// The primary waits for this standby (application_name) on every commit; "" = async.
-    std::string synchronous_standby;
     std::string name = "postgres";
     bool detached = false;
 };
@@ -81,6 +79,10 @@ class postgres_node {
     /// Starts again on the same port and data directory (after kill9 or stop) and waits
     /// until it accepts queries (crash recovery done).
     void restart(std::chrono::milliseconds timeout = std::chrono::seconds(30));
+    /// From now on every commit waits for the standby named `standby` (its
+    /// application_name); ALTER SYSTEM, so it holds across restarts. Set once the
+    /// standby streams: before, a commit would wait for nobody forever.
+    void set_synchronous_standby(const std::string& standby);
     /// Leaves the server running when this object dies.
     void release() { postmaster_->release(); }
 

@@ -173,22 +173,26 @@ void system::start_postgres() {
     primary.tuned = options_.pg_tuned;
     primary.settings = options_.pg_settings;
     primary.detached = options_.detached;
-    if (options_.standby && options_.synchronous) primary.synchronous_standby = "standby";
     postgres_.push_back(std::make_unique<postgres_node>(primary));
     auto& pg = *postgres_.front();
-    pg.create_database(options_.database, options_.services, options_.bin_dir / "chat",
-                       options_.migrations);
-    for (auto& extension : options_.pg_extensions)
-        pg.psql("CREATE EXTENSION IF NOT EXISTS " + extension, options_.database);
-    database_url_ = pg.url_for(options_.database);
+    // The standby first: with a synchronous one (set on an earlier run too), every commit
+    // below waits for it.
     if (options_.standby) {
         postgres_options standby = primary;
         standby.name = "standby";
         standby.port = options_.fixed_ports ? k_postgres_port + 1 : 0;
         standby.primary_port = pg.port();
-        standby.synchronous_standby.clear();
         postgres_.push_back(std::make_unique<postgres_node>(standby));
     }
+    // ALTER SYSTEM outlives the run: a data directory reused without --synchronous must
+    // not keep waiting for a standby.
+    if (options_.synchronous || pg.psql("SHOW synchronous_standby_names") != "")
+        pg.set_synchronous_standby(options_.standby && options_.synchronous ? "standby" : "");
+    pg.create_database(options_.database, options_.services, options_.bin_dir / "chat",
+                       options_.migrations);
+    for (auto& extension : options_.pg_extensions)
+        pg.psql("CREATE EXTENSION IF NOT EXISTS " + extension, options_.database);
+    database_url_ = pg.url_for(options_.database);
 }
 
 void system::start_nats() {
