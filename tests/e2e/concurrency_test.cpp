@@ -11,7 +11,7 @@
 #include <set>
 
 #include "e2e/e2e.hpp"
-#include "support/wait.hpp"
+#include "support/stack.hpp"
 
 using namespace chat::test;
 using namespace chat::test::e2e;

@@ -17,7 +17,7 @@
 
 #include "e2e/e2e.hpp"
 #include "support/raw_ws.hpp"
-#include "support/wait.hpp"
+#include "support/stack.hpp"
 
 using namespace chat::test;
 using namespace chat::test::e2e;

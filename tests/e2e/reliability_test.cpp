@@ -10,7 +10,7 @@
 #include <thread>
 
 #include "e2e/e2e.hpp"
-#include "support/wait.hpp"
+#include "support/stack.hpp"
 
 using namespace chat::test;
 using namespace chat::test::e2e;
@@ -198,7 +198,7 @@ TEST_CASE("ACK moves the delivery position, refused ACKs are answered, valid one
 
 TEST_CASE("over a rate limit the client is told to slow down with code 12", "[e2e][reliability]") {
     stack_options o;
-    o.broker_limits = "  messages_per_second: 5\n  accounts_per_minute_per_address: 4\n";
+    o.sets = {"limits.messages_per_second=5", "limits.accounts_per_minute_per_address=4"};
     service_stack stack(o);
     auto c = stack.connect(0);
     const auto me = c->create_account("fast");
@@ -228,7 +228,7 @@ TEST_CASE("over a rate limit the client is told to slow down with code 12", "[e2
 
 TEST_CASE("the WebSocket upgrade checks Origin against the allow-list", "[e2e][reliability]") {
     stack_options o;
-    o.broker_extra = "http:\n  allowed_origins: [http://good.example]\n";
+    o.sets = {"http.allowed_origins=[http://good.example]"};
     service_stack stack(o);
     const auto port = stack.broker_port(0);
     CHECK(raw_socket(port).upgrade(port, "http://evil.example") == 403);
@@ -239,7 +239,7 @@ TEST_CASE("the WebSocket upgrade checks Origin against the allow-list", "[e2e][r
 
 TEST_CASE("a client that stops reading is dropped, and its messages wait for its resume", "[e2e][reliability]") {
     stack_options o = with_grace("30s");
-    o.broker_limits = "  max_queued_frames: 16\n";
+    o.sets = {"limits.max_queued_frames=16"};
     service_stack stack(o);
     const auto port = stack.broker_port(0);
     raw_socket slow(port);

@@ -24,13 +24,10 @@
 #include <thread>
 #include <vector>
 
-#include "fault_stack.hpp"
+#include "deploy/stack/system.hpp"
 #include "fleet.hpp"
 #include "ledger.hpp"
-#include "support/file_util.hpp"
-#include "support/paths.hpp"
-#include "support/temp_dir.hpp"
-#include "support/wait.hpp"
+#include "support/stack.hpp"
 
 namespace chat::faults {
 namespace {
@@ -148,13 +145,13 @@ struct log_check {
     std::uintmax_t offset;
 };
 
-std::vector<log_check> mark_logs(fault_stack& stack, bool brokers_too) {
+std::vector<log_check> mark_logs(stack::system& stack, bool brokers_too) {
     std::vector<log_check> marks;
     for (auto& s : stack.services()) {
         if (!brokers_too && s.name.rfind("broker", 0) == 0) continue;
         std::error_code ec;
         auto size = std::filesystem::file_size(s.process->log_file(), ec);
-        marks.push_back({s.name, s.process, ec ? 0 : size});
+        marks.push_back({s.name, s.process.get(), ec ? 0 : size});
     }
     return marks;
 }
@@ -225,24 +222,37 @@ class run {
 
   private:
     void body(const std::filesystem::path& dir) {
-        stack_settings settings;
+        // deploy/config/*.yaml with timings short enough for a fault every few seconds;
+        // rate limits off (every client comes from 127.0.0.1).
+        stack::options settings;
+        settings.dir = dir;
         settings.bin_dir = options_.bin_dir;
+        settings.brokers = 2;
+        settings.logics = 2;
         settings.dispatchers = options_.dispatchers;
-        settings.grace = options_.grace;
-        settings.log_level = options_.log_level;
+        settings.sets = {"presence.grace=" + options_.grace,
+                         "presence.broker_timeout=3s",
+                         "presence.sweep_interval=500ms",
+                         "broker.request_timeout=3s",
+                         "broker.heartbeat_interval=500ms",
+                         "ping.interval=2s",
+                         "ping.max_wait=8s",
+                         "limits.messages_per_second=0",
+                         "limits.account_messages_per_second=0",
+                         "limits.accounts_per_minute_per_address=0",
+                         "limits.connections_per_minute_per_address=0",
+                         "dispatcher.sweep_interval=500ms",
+                         "dispatcher.rebalance_interval=1s",
+                         "log.level=" + options_.log_level};
         say("starting: private PostgreSQL, nats-server, 2 logic, " +
             std::to_string(options_.dispatchers) + " dispatcher(s), 2 brokers from " +
             options_.bin_dir.string() + "; logs in " + dir.string());
-        stack_ = std::make_unique<fault_stack>(dir, settings);
-        if (stack_->grace_configured()) {
-            say("presence.grace " + options_.grace + " configured");
-        } else {
-            say("NOTE: logic refused presence.grace (not in this build): running without a grace "
-                "period");
-        }
+        stack_ = std::make_unique<stack::system>(settings);
+        say("presence.grace " + options_.grace + " configured");
 
         fleet_options fo;
-        fo.broker_ports = stack_->broker_ports();
+        for (std::size_t i = 0; i < stack_->count(stack::service_kind::broker); ++i)
+            fo.broker_ports.push_back(stack_->broker_port(i));
         fo.clients = options_.clients;
         fo.rate = options_.rate;
         fleet_ = std::make_unique<fleet>(fo, book_);
@@ -313,22 +323,22 @@ class run {
             say(head + "logic-1 restarted (pid " + std::to_string(p.pid()) + ")");
         } else if (fault == "dispatcher") {
             std::string pids;
-            for (std::size_t i = 0; i < stack_->dispatcher_count(); ++i)
+            for (std::size_t i = 0; i < stack_->count(stack::service_kind::dispatcher); ++i)
                 pids += (i ? ", " : "") + std::to_string(stack_->dispatcher(i).pid());
             say(head + "kill -9 every dispatcher (pids " + pids + ")");
             killed_at = steady::now();
-            for (std::size_t i = 0; i < stack_->dispatcher_count(); ++i)
+            for (std::size_t i = 0; i < stack_->count(stack::service_kind::dispatcher); ++i)
                 stack_->dispatcher(i).kill9();
             after_down();
             pids.clear();
-            for (std::size_t i = 0; i < stack_->dispatcher_count(); ++i) {
+            for (std::size_t i = 0; i < stack_->count(stack::service_kind::dispatcher); ++i) {
                 stack_->dispatcher(i).restart();
                 pids += (i ? ", " : "") + std::to_string(stack_->dispatcher(i).pid());
             }
             say(head + "dispatchers restarted (pids " + pids + ")");
         } else if (fault == "broker") {
             // The broker with the most clients, so that most of them must move.
-            std::vector<int> load(stack_->broker_count(), 0);
+            std::vector<int> load(stack_->count(stack::service_kind::broker), 0);
             for (auto& c : fleet_->status())
                 if (c.broker >= 0) ++load[static_cast<std::size_t>(c.broker)];
             std::size_t victim =
@@ -516,7 +526,7 @@ class run {
 
     run_options options_;
     ledger book_;
-    std::unique_ptr<fault_stack> stack_;
+    std::unique_ptr<stack::system> stack_;
     std::unique_ptr<fleet> fleet_;
     std::vector<std::string> failures_;
 };

@@ -11,14 +11,7 @@
 #include "shared/bus/subjects.hpp"
 #include "shared/log/logger.hpp"
 #include "shared/proto/chat.pb.h"
-#include "support/child_process.hpp"
-#include "support/file_util.hpp"
-#include "support/free_port.hpp"
-#include "support/http_get.hpp"
-#include "support/nats_server.hpp"
-#include "support/paths.hpp"
-#include "support/temp_dir.hpp"
-#include "support/wait.hpp"
+#include "support/stack.hpp"
 #include "support/ws_client.hpp"
 
 using namespace chat;

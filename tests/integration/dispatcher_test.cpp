@@ -11,8 +11,7 @@
 #include "shared/proto/chat.pb.h"
 #include "shared/log/logger.hpp"
 #include "shared/util/token.hpp"
-#include "support/nats_server.hpp"
-#include "support/wait.hpp"
+#include "support/stack.hpp"
 
 using namespace chat;
 

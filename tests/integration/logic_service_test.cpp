@@ -9,8 +9,7 @@
 #include "shared/bus/requester.hpp"
 #include "shared/bus/subjects.hpp"
 #include "shared/log/logger.hpp"
-#include "support/nats_server.hpp"
-#include "support/wait.hpp"
+#include "support/stack.hpp"
 
 using namespace chat;
 namespace subjects = bus::subjects;

@@ -5,9 +5,8 @@
 
 #include "shared/db/inbox_kind.hpp"
 #include "shared/db/migrations.hpp"
-#include "support/paths.hpp"
+#include "support/stack.hpp"
 #include "support/postgres.hpp"
-#include "support/temp_dir.hpp"
 
 namespace fs = std::filesystem;
 using chat::db::migrate;

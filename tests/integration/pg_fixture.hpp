@@ -7,7 +7,7 @@
 
 #include "store.hpp"
 #include "support/postgres.hpp"
-#include "support/temp_dir.hpp"
+#include "support/stack.hpp"
 
 namespace chat::test {
 

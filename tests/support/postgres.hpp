@@ -4,15 +4,17 @@
 #include <memory>
 #include <string>
 
-#include "support/child_process.hpp"
-#include "support/temp_dir.hpp"
+#include "support/stack.hpp"
 
 namespace chat::test {
 
-/// The PostgreSQL server tests create scratch databases on: the one CHAT_TEST_PG_URL
-/// names (dev.sh test starts it; superuser, trust auth), or else a private cluster this
-/// process starts in a temp dir on first use and stops at exit. When neither is
-/// possible the test is skipped with the reason.
+/// The PostgreSQL server tests create scratch databases on, first of:
+///  - the one CHAT_TEST_PG_URL names (superuser, trust auth);
+///  - the CTest fixture's (tests/CMakeLists.txt: `chat-stack up --only postgres` into
+///    the directory CHAT_TEST_STACK_DIR names; its state.json has the URL);
+///  - a private cluster (chat_stack's postgres_node) this process starts on first use
+///    and stops at exit, for a test run outside ctest.
+/// When none is possible the test is skipped with the reason.
 class postgres_server {
   public:
     static postgres_server& shared();
@@ -31,19 +33,17 @@ class postgres_server {
 
   private:
     postgres_server();
-    void start_private_cluster();
 
     temp_dir work_;
-    std::filesystem::path bin_dir_;
     std::string admin_url_;
-    std::unique_ptr<child_process> postmaster_;
+    std::unique_ptr<stack::postgres_node> private_;
 };
 
 /// A uniquely named database with the schema from migrations/ applied by
 /// `chat migrate`; dropped (WITH (FORCE)) on destruction.
 class scratch_database {
   public:
-    /// work_dir holds the generated migrate config and its log.
+    /// work_dir holds chat migrate's log.
     explicit scratch_database(const std::filesystem::path& work_dir, bool migrate = true);
     ~scratch_database();
     scratch_database(const scratch_database&) = delete;

@@ -3,66 +3,13 @@
 #include <catch2/catch.hpp>
 #include <thread>
 
-#include "support/child_process.hpp"
+#include "support/stack.hpp"
 #include "support/fake_ws_server.hpp"
-#include "support/file_util.hpp"
-#include "support/free_port.hpp"
-#include "support/nats_server.hpp"
 #include "support/postgres.hpp"
-#include "support/temp_dir.hpp"
 #include "support/ws_client.hpp"
 
 using namespace chat::test;
 using namespace std::chrono_literals;
-
-TEST_CASE("free_port gives distinct bindable ports", "[support]") {
-    auto a = free_port();
-    auto b = free_port();
-    CHECK(a > 0);
-    CHECK(b > 0);
-    CHECK_FALSE(port_accepts(a));
-}
-
-TEST_CASE("child_process logs output, reports exit status and stops", "[support]") {
-    temp_dir dir;
-    spawn_options options;
-    options.log_file = dir / "echo.log";
-    CHECK(run_command({"/bin/sh", "-c", "echo hello; exit 3"}, options) == 3);
-    CHECK(read_file(options.log_file) == "hello\n");
-
-    options.log_file = dir / "sleep.log";
-    child_process sleeper({"/bin/sleep", "30"}, options);
-    CHECK(sleeper.running());
-    CHECK_FALSE(sleeper.wait_exit(100ms).has_value());
-    auto status = sleeper.stop(2s);
-    REQUIRE(status.has_value());
-    CHECK(*status == 128 + SIGTERM);
-    CHECK_FALSE(sleeper.running());
-
-    // A process that ignores SIGTERM is SIGKILLed after the grace period.
-    child_process stubborn({"/bin/sh", "-c", "trap '' TERM; while true; do sleep 0.1; done"},
-                           options);
-    std::this_thread::sleep_for(100ms);
-    status = stubborn.stop(300ms);
-    REQUIRE(status.has_value());
-    CHECK(*status == 128 + SIGKILL);
-}
-
-TEST_CASE("nats_server starts, dies and restarts on the same port", "[support]") {
-    temp_dir dir;
-    nats_server nats(dir.path());
-    auto port = nats.port();
-    CHECK(port_accepts(port));
-    auto varz = nats.monitor("/varz");
-    REQUIRE(varz.is_object());
-    CHECK(varz.value("port", 0) == port);
-
-    nats.kill9();
-    CHECK_FALSE(port_accepts(port));
-    nats.restart();
-    CHECK(nats.port() == port);
-    CHECK(port_accepts(port));
-}
 
 TEST_CASE("scratch databases are created, usable and dropped", "[support]") {
     temp_dir dir;

@@ -5,10 +5,9 @@
 #include <string>
 #include <vector>
 
-#include "support/child_process.hpp"
-#include "support/nats_server.hpp"
+#include "deploy/stack/system.hpp"
+#include "support/stack.hpp"
 #include "support/postgres.hpp"
-#include "support/temp_dir.hpp"
 #include "support/ws_client.hpp"
 
 namespace chat::test {
@@ -30,10 +29,9 @@ struct stack_options {
     std::size_t max_frame_bytes = 65536;
     std::string ping_interval = "10s";
     std::string ping_max_wait = "30s";
-    /// Extra lines under `limits:` (e.g. "  messages_per_second: 5\n") and extra top-level
-    /// YAML (e.g. an `http:` section) for every broker.
-    std::string broker_limits;
-    std::string broker_extra;
+    /// Further config overrides, "key.path=value" (see chat::stack::options::sets), e.g.
+    /// "limits.messages_per_second=5" or "http.allowed_origins=[http://good.example]".
+    std::vector<std::string> sets;
 
     // logic
     int logic_workers = 4;
@@ -55,11 +53,11 @@ struct stack_options {
     std::string log_level = "info";
 };
 
-/// A whole system for one test: its own nats-server, a scratch database with the
-/// migrations applied, and N logic, N dispatcher and N broker processes (broker ids
-/// b1, b2, ... each on a free port), with configs written to a temp dir. The
+/// A whole system for one test (chat::stack::system): its own nats-server, a scratch
+/// database with the migrations applied on the shared test PostgreSQL, and N logic, N
+/// dispatcher and N broker processes (broker ids b1, b2, ... each on a free port),
+/// started from deploy/config/*.yaml with the options above as --set overrides. The
 /// constructor returns once every broker answers /healthz and logic answers requests.
-/// Members are destroyed services first, then the database, then nats-server.
 class service_stack {
   public:
     explicit service_stack(stack_options options = {});
@@ -68,59 +66,39 @@ class service_stack {
     service_stack& operator=(const service_stack&) = delete;
 
     const stack_options& options() const { return options_; }
-    nats_server& nats() { return *nats_; }
+    nats_server& nats() { return system_->nats(); }
     scratch_database& db() { return *db_; }
     const std::filesystem::path& dir() const { return dir_.path(); }
+    stack::system& system() { return *system_; }
 
-    std::size_t broker_count() const { return brokers_.size(); }
-    std::uint16_t broker_port(std::size_t index = 0) const { return brokers_.at(index).port; }
-    const std::string& broker_id(std::size_t index = 0) const { return brokers_.at(index).id; }
-    child_process& broker(std::size_t index = 0) { return *brokers_.at(index).process; }
-    child_process& logic(std::size_t index = 0) { return *logics_.at(index); }
-    child_process& dispatcher(std::size_t index = 0) { return *dispatchers_.at(index); }
+    std::size_t broker_count() const { return static_cast<std::size_t>(options_.brokers); }
+    std::uint16_t broker_port(std::size_t index = 0) const { return system_->broker_port(index); }
+    const std::string& broker_id(std::size_t index = 0) const { return system_->broker_id(index); }
+    child_process& broker(std::size_t index = 0) { return system_->broker(index); }
+    child_process& logic(std::size_t index = 0) { return system_->logic(index); }
+    child_process& dispatcher(std::size_t index = 0) { return system_->dispatcher(index); }
 
     /// Starts a stopped or killed broker again with the same id, port and config, and
-    /// waits for its /healthz.
+    /// waits until the whole system is ready again (its push subject, a probe).
     void restart_broker(std::size_t index);
     /// True when the broker's GET /healthz answers 200.
-    bool broker_healthy(std::size_t index) const;
+    bool broker_healthy(std::size_t index) const { return system_->broker_healthy(index); }
 
     /// A new WebSocket client of broker `index`.
     std::unique_ptr<ws_client> connect(std::size_t index = 0);
     std::unique_ptr<ws_client> connect(std::size_t index, ws_client::options options);
 
     /// Names of services that are not running (empty when all are), with their log tails.
-    std::string dead_services();
+    std::string dead_services() { return system_->dead_processes(); }
     /// The tails of every log (services and nats-server), for failure messages.
-    std::string logs(std::size_t lines = 25);
+    std::string logs(std::size_t lines = 25) { return system_->logs(lines); }
 
   private:
-    struct broker_proc {
-        std::string id;
-        std::uint16_t port;
-        std::filesystem::path config;
-        std::unique_ptr<child_process> process;
-    };
-
-    std::unique_ptr<child_process> start(const std::string& binary_name,
-                                         const std::filesystem::path& config,
-                                         const std::string& log_name);
-    void write_configs();
-    void wait_broker_healthy(std::size_t index);
-    void wait_services_ready();
-    void probe_broker(std::size_t index);
-    std::vector<child_process*> all_processes();
-
     stack_options options_;
     temp_dir dir_;
-    std::unique_ptr<nats_server> nats_;
     std::unique_ptr<scratch_database> db_;
-    std::filesystem::path logic_config_;
-    std::filesystem::path dispatcher_config_;
-    // Declared last so they stop first: nothing may outlive the database or NATS.
-    std::vector<std::unique_ptr<child_process>> logics_;
-    std::vector<std::unique_ptr<child_process>> dispatchers_;
-    std::vector<broker_proc> brokers_;
+    // Last, so it stops first: nothing may outlive the database.
+    std::unique_ptr<stack::system> system_;
 };
 
 }  // namespace chat::test

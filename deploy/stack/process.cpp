@@ -1,4 +1,4 @@
-#include "support/child_process.hpp"
+#include "deploy/stack/process.hpp"
 
 #include <fcntl.h>
 #include <grp.h>
@@ -8,14 +8,16 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <csignal>
 #include <cstring>
+#include <fstream>
+#include <sstream>
 #include <stdexcept>
 #include <thread>
 
-#include "support/file_util.hpp"
-#include "support/paths.hpp"
+#include "deploy/stack/files.hpp"
 
-namespace chat::test {
+namespace chat::stack {
 
 child_process::child_process(std::vector<std::string> argv, spawn_options options)
     : argv_(std::move(argv)), options_(std::move(options)) {
@@ -24,7 +26,20 @@ child_process::child_process(std::vector<std::string> argv, spawn_options option
     spawn();
 }
 
+child_process::child_process(std::vector<std::string> argv, spawn_options options,
+                             process_id running)
+    : argv_(std::move(argv)),
+      options_(std::move(options)),
+      pid_(running.pid),
+      start_time_(running.start_time),
+      adopted_(true) {
+    if (argv_.empty()) throw std::invalid_argument("child_process: empty argv");
+    if (options_.cwd.empty()) options_.cwd = source_dir();
+    if (!alive(running)) status_ = -1;
+}
+
 child_process::~child_process() {
+    if (released_) return;
     try {
         stop();
     } catch (...) {
@@ -75,6 +90,7 @@ void child_process::spawn() {
         }
     }
     std::string cwd = options_.cwd.string();
+    const bool detached = options_.detached;
     pid_t parent = ::getpid();
 
     pid_t pid = ::fork();
@@ -88,15 +104,22 @@ void child_process::spawn() {
         int null_fd = ::open("/dev/null", O_RDONLY);
         if (null_fd >= 0) ::dup2(null_fd, STDIN_FILENO);
         // Its own process group: a terminal's Ctrl-C reaches only the test, and the child
-        // then dies with it through PR_SET_PDEATHSIG instead of racing its teardown.
-        ::setpgid(0, 0);
+        // then dies with it through PR_SET_PDEATHSIG instead of racing its teardown. A
+        // detached child gets a session of its own: it outlives us and our terminal.
+        if (detached) {
+            ::setsid();
+        } else {
+            ::setpgid(0, 0);
+        }
         if (switch_user) {
             if (::setgroups(0, nullptr) != 0 || ::setgid(gid) != 0 || ::setuid(uid) != 0)
                 _exit(126);
         }
         // Set after changing user: a credential change clears it.
-        ::prctl(PR_SET_PDEATHSIG, SIGKILL);
-        if (::getppid() != parent) _exit(125);
+        if (!detached) {
+            ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+            if (::getppid() != parent) _exit(125);
+        }
         if (::chdir(cwd.c_str()) != 0) _exit(124);
         ::execve(args[0], args.data(), envp.data());
         const char msg[] = "exec failed\n";
@@ -105,11 +128,22 @@ void child_process::spawn() {
     }
     ::close(log_fd);
     pid_ = pid;
+    adopted_ = false;
+    start_time_ = process_start_time(pid).value_or(0);
     status_.reset();
 }
 
 bool child_process::reap(int flags) {
     if (pid_ <= 0 || status_) return true;
+    if (adopted_) {
+        // Not our child: it is gone when /proc says so; its exit status is unknown.
+        while (alive({pid_, start_time_})) {
+            if (flags & WNOHANG) return false;
+            std::this_thread::sleep_for(std::chrono::milliseconds(10));
+        }
+        status_ = -1;
+        return true;
+    }
     int status = 0;
     pid_t r;
     do {
@@ -163,6 +197,42 @@ void child_process::restart() {
     spawn();
 }
 
+namespace {
+
+// Fields of /proc/PID/stat after the command name (which may hold spaces and
+// parentheses, so parsing starts after its last ')'): [0] state, [1] ppid, [19] start.
+std::optional<std::vector<std::string>> stat_fields(pid_t pid) {
+    std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+    std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    auto close = text.rfind(')');
+    if (close == std::string::npos || close + 2 > text.size()) return std::nullopt;
+    std::istringstream stream(text.substr(close + 2));
+    std::vector<std::string> fields;
+    for (std::string field; stream >> field;) fields.push_back(field);
+    if (fields.size() < 20) return std::nullopt;
+    return fields;
+}
+
+}  // namespace
+
+std::optional<unsigned long long> process_start_time(pid_t pid) {
+    auto fields = stat_fields(pid);
+    if (!fields || (*fields)[0] == "Z" || (*fields)[0] == "X") return std::nullopt;
+    return std::stoull((*fields)[19]);
+}
+
+std::optional<pid_t> parent_pid(pid_t pid) {
+    auto fields = stat_fields(pid);
+    if (!fields) return std::nullopt;
+    return static_cast<pid_t>(std::stol((*fields)[1]));
+}
+
+bool alive(const process_id& id) {
+    if (id.pid <= 0) return false;
+    auto start = process_start_time(id.pid);
+    return start && (id.start_time == 0 || *start == id.start_time);
+}
+
 std::string child_process::log() const { return read_file(options_.log_file); }
 
 std::string child_process::log_tail(std::size_t lines) const {
@@ -184,4 +254,4 @@ int run_command(std::vector<std::string> argv, spawn_options options,
     throw std::runtime_error("command did not finish in time:\n" + what);
 }
 
-}  // namespace chat::test
+}  // namespace chat::stack

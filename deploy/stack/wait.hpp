@@ -3,7 +3,7 @@
 #include <chrono>
 #include <thread>
 
-namespace chat::test {
+namespace chat::stack {
 
 using namespace std::chrono_literals;
 
@@ -21,4 +21,4 @@ bool wait_until(Predicate&& done, std::chrono::milliseconds timeout,
     }
 }
 
-}  // namespace chat::test
+}  // namespace chat::stack

@@ -1,0 +1,90 @@
+#include "deploy/stack/files.hpp"
+
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+#include <stdexcept>
+#include <vector>
+
+namespace chat::stack {
+
+std::string read_file(const std::filesystem::path& path) {
+    std::ifstream in(path, std::ios::binary);
+    std::ostringstream out;
+    out << in.rdbuf();
+    return out.str();
+}
+
+std::string tail_file(const std::filesystem::path& path, std::size_t lines) {
+    std::string text = read_file(path);
+    std::size_t pos = text.size();
+    if (pos > 0 && text[pos - 1] == '\n') --pos;
+    for (std::size_t seen = 0; pos > 0; --pos) {
+        if (text[pos - 1] == '\n' && ++seen == lines) break;
+    }
+    return text.substr(pos);
+}
+
+void write_file(const std::filesystem::path& path, const std::string& text) {
+    std::ofstream out(path, std::ios::binary | std::ios::trunc);
+    out << text;
+    if (!out) throw std::runtime_error("cannot write " + path.string());
+}
+
+temp_dir::temp_dir(const std::string& prefix, bool keepable) : keepable_(keepable) {
+    const char* base = std::getenv("TMPDIR");
+    std::string pattern = std::string(base && *base ? base : "/tmp") + "/" + prefix + "-XXXXXX";
+    std::vector<char> buffer(pattern.begin(), pattern.end());
+    buffer.push_back('\0');
+    if (::mkdtemp(buffer.data()) == nullptr) {
+        throw std::runtime_error("mkdtemp " + pattern + ": " + std::strerror(errno));
+    }
+    path_ = buffer.data();
+}
+
+temp_dir::~temp_dir() {
+    if (keepable_ && std::getenv("CHAT_TEST_KEEP") != nullptr) return;
+    std::error_code ignored;
+    std::filesystem::remove_all(path_, ignored);
+}
+
+std::filesystem::path bin_dir() { return CHAT_BIN_DIR; }
+
+std::filesystem::path source_dir() { return CHAT_SOURCE_DIR; }
+
+std::filesystem::path binary(const std::string& name) {
+    auto path = bin_dir() / name;
+    if (::access(path.c_str(), X_OK) != 0) {
+        throw std::runtime_error("service binary " + path.string() +
+                                 " is missing: build the project first (cmake --build)");
+    }
+    return path;
+}
+
+std::filesystem::path find_program(const std::string& name) {
+    std::string dirs = std::getenv("PATH") ? std::getenv("PATH") : "";
+    // Debian puts nats-server in /usr/sbin, which a non-root PATH often lacks.
+    dirs += ":/usr/sbin:/usr/local/bin:/usr/bin";
+    std::istringstream in(dirs);
+    for (std::string dir; std::getline(in, dir, ':');) {
+        if (dir.empty()) continue;
+        auto candidate = std::filesystem::path(dir) / name;
+        if (::access(candidate.c_str(), X_OK) == 0) return candidate;
+    }
+    return {};
+}
+
+std::filesystem::path postgres_bin_dir() {
+    if (const char* dir = std::getenv("PG_BIN"); dir != nullptr && *dir != '\0') return dir;
+    for (const char* version : {"15", "16", "17", "14", "13"}) {
+        std::filesystem::path dir = std::string("/usr/lib/postgresql/") + version + "/bin";
+        if (::access((dir / "initdb").c_str(), X_OK) == 0) return dir;
+    }
+    return {};
+}
+
+}  // namespace chat::stack

@@ -1,0 +1,165 @@
+// chat_stack's own checks: the process and server helpers, a whole system with a NATS
+// cluster, a PostgreSQL standby and two of each service (killed and restarted one at a
+// time), and the chat-stack command's detached mode.
+#include <signal.h>
+
+#include <catch2/catch.hpp>
+#include <nlohmann/json.hpp>
+#include <set>
+#include <thread>
+
+#include "deploy/stack/files.hpp"
+#include "deploy/stack/nats.hpp"
+#include "deploy/stack/net.hpp"
+#include "deploy/stack/process.hpp"
+#include "deploy/stack/system.hpp"
+#include "deploy/stack/wait.hpp"
+
+using namespace chat::stack;
+using namespace std::chrono_literals;
+
+TEST_CASE("free_port gives distinct bindable ports", "[stack]") {
+    auto a = free_port();
+    auto b = free_port();
+    CHECK(a > 0);
+    CHECK(b > 0);
+    CHECK_FALSE(port_accepts(a));
+}
+
+TEST_CASE("child_process logs output, reports exit status and stops", "[stack]") {
+    temp_dir dir;
+    spawn_options options;
+    options.log_file = dir / "echo.log";
+    CHECK(run_command({"/bin/sh", "-c", "echo hello; exit 3"}, options) == 3);
+    CHECK(read_file(options.log_file) == "hello\n");
+
+    options.log_file = dir / "sleep.log";
+    child_process sleeper({"/bin/sleep", "30"}, options);
+    CHECK(sleeper.running());
+    CHECK_FALSE(sleeper.wait_exit(100ms).has_value());
+    auto status = sleeper.stop(2s);
+    REQUIRE(status.has_value());
+    CHECK(*status == 128 + SIGTERM);
+    CHECK_FALSE(sleeper.running());
+
+    // A process that ignores SIGTERM is SIGKILLed after the grace period.
+    child_process stubborn({"/bin/sh", "-c", "trap '' TERM; while true; do sleep 0.1; done"},
+                           options);
+    std::this_thread::sleep_for(100ms);
+    status = stubborn.stop(300ms);
+    REQUIRE(status.has_value());
+    CHECK(*status == 128 + SIGKILL);
+}
+
+TEST_CASE("nats_server starts, dies and restarts on the same port", "[stack]") {
+    temp_dir dir;
+    nats_server nats(dir.path());
+    auto port = nats.port();
+    CHECK(port_accepts(port));
+    auto varz = nats.monitor("/varz");
+    REQUIRE(varz.is_object());
+    CHECK(varz.value("port", 0) == port);
+
+    nats.kill9();
+    CHECK_FALSE(port_accepts(port));
+    nats.restart();
+    CHECK(nats.port() == port);
+    CHECK(port_accepts(port));
+}
+
+TEST_CASE("a system with a NATS cluster, a standby and two of each service survives kills",
+          "[stack]") {
+    options o;
+    o.nats_nodes = 2;
+    o.standby = true;
+    o.brokers = 2;
+    o.logics = 2;
+    o.dispatchers = 2;
+    o.sets = {"log.level=warn"};
+    chat::stack::system s(o);
+    INFO(s.logs(10));
+
+    // What runs where.
+    auto state = s.state();
+    REQUIRE(state["postgres"].size() == 2);
+    CHECK(state["postgres"][0]["role"] == "primary");
+    CHECK(state["postgres"][1]["role"] == "standby");
+    CHECK(s.postgres(1).psql("SELECT pg_is_in_recovery()") == "t");
+    REQUIRE(state["nats"].size() == 2);
+    for (std::size_t i = 0; i < s.nats_count(); ++i) CHECK(s.nats(i).routes() == 1);
+    REQUIRE(state["services"].size() == 6);
+    std::set<std::uint16_t> ports;
+    for (auto& svc : state["services"]) {
+        CHECK(svc["running"] == true);
+        CHECK(alive({svc["pid"].get<pid_t>(), svc["start_time"].get<unsigned long long>()}));
+        if (svc["kind"] == "broker") ports.insert(svc["port"].get<std::uint16_t>());
+    }
+    CHECK(ports.size() == 2);
+    CHECK(s.names().size() == 10);
+
+    // kill -9 and start again, one of each; the system must be whole after each.
+    for (const std::string name : {"nats-2", "broker-b2", "logic-1", "dispatcher-2", "postgres"}) {
+        INFO(name);
+        auto* before = &s;
+        s.kill9(name);
+        CHECK_FALSE(s.dead_processes().empty());
+        s.start(name);
+        auto missing = s.wait_ready(40s);
+        CHECK(missing == "");
+        CHECK(before == &s);
+    }
+    // SIGTERM too, for a service.
+    s.stop("logic-2");
+    s.start("logic-2");
+    CHECK(s.wait_ready(30s) == "");
+
+    // A write on the primary reaches the standby.
+    auto& primary = s.postgres(0);
+    primary.psql("CREATE TABLE stack_probe (x int); INSERT INTO stack_probe VALUES (42)", "chat");
+    std::string seen;
+    CHECK(wait_until(
+        [&] {
+            try {
+                seen = s.postgres(1).psql("SELECT x FROM stack_probe", "chat");
+            } catch (const std::exception& e) {
+                seen = e.what();
+            }
+            return seen == "42";
+        },
+        15s, 100ms));
+    CHECK(seen == "42");
+}
+
+TEST_CASE("chat-stack up leaves PostgreSQL and NATS running; down stops exactly them",
+          "[stack]") {
+    temp_dir dir("chat-stack-cli");
+    std::filesystem::permissions(dir.path(), std::filesystem::perms::others_exec,
+                                 std::filesystem::perm_options::add);
+    auto state_dir = dir / "system";
+    spawn_options options;
+    options.log_file = dir / "up.json";
+    REQUIRE(run_command({binary("chat-stack").string(), "up", "--dir", state_dir.string(), "--only",
+                         "postgres,nats", "--fast", "--json"},
+                        options, 90s) == 0);
+    auto state = nlohmann::json::parse(read_file(options.log_file));
+    INFO(state.dump(2));
+    REQUIRE(state["postgres"].size() == 1);
+    REQUIRE(state["nats"].size() == 1);
+    CHECK(state["services"].empty());
+    process_id pg{state["postgres"][0]["pid"], state["postgres"][0]["start_time"]};
+    process_id nats{state["nats"][0]["pid"], state["nats"][0]["start_time"]};
+    CHECK(alive(pg));
+    CHECK(alive(nats));
+    CHECK(port_accepts(state["nats"][0]["port"].get<std::uint16_t>()));
+    CHECK(std::filesystem::exists(state_dir / "postgres.pid"));
+
+    options.log_file = dir / "status.log";
+    CHECK(run_command({binary("chat-stack").string(), "status", "--dir", state_dir.string()}, options) == 0);
+    CHECK(read_file(options.log_file).find("running") != std::string::npos);
+
+    options.log_file = dir / "down.log";
+    CHECK(run_command({binary("chat-stack").string(), "down", "--dir", state_dir.string()}, options, 60s) == 0);
+    CHECK_FALSE(alive(pg));
+    CHECK_FALSE(alive(nats));
+    CHECK_FALSE(std::filesystem::exists(state_dir / "state.json"));
+}

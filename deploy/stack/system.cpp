@@ -1,0 +1,536 @@
+#include "deploy/stack/system.hpp"
+
+#include <yaml-cpp/yaml.h>
+
+#include <fstream>
+#include <map>
+#include <set>
+#include <stdexcept>
+
+#include "deploy/stack/net.hpp"
+#include "deploy/stack/wait.hpp"
+
+namespace chat::stack {
+namespace {
+
+using namespace std::chrono_literals;
+
+constexpr std::uint16_t k_broker_port = 8080;
+constexpr std::uint16_t k_nats_port = 14222;
+constexpr std::uint16_t k_nats_monitor_port = 18222;
+constexpr std::uint16_t k_nats_cluster_port = 16222;
+constexpr std::uint16_t k_postgres_port = 15432;
+
+const service_kind k_kinds[] = {service_kind::broker, service_kind::logic, service_kind::dispatcher};
+
+service_kind kind_from(const std::string& name) {
+    for (auto kind : k_kinds)
+        if (name == kind_name(kind)) return kind;
+    throw std::invalid_argument("unknown service kind '" + name + "' (broker, logic or dispatcher)");
+}
+
+// The probe: a request only logic can answer, after reading PostgreSQL, that changes
+// nothing. "Nobody answered" comes back from the broker as code 2.
+const std::string k_probe =
+    R"({"cmd":"RECONNECT","accountId":999999999,"token":")" + std::string(64, '0') + R"("})";
+
+}  // namespace
+
+const char* kind_name(service_kind kind) {
+    switch (kind) {
+        case service_kind::broker: return "broker";
+        case service_kind::logic: return "logic";
+        case service_kind::dispatcher: return "dispatcher";
+    }
+    return "?";
+}
+
+std::vector<service_kind> kinds_for(const std::string& set, const std::filesystem::path& config_dir,
+                                    std::string& assignment) {
+    auto colon = set.find(':');
+    auto equals = set.find('=');
+    if (equals == std::string::npos) throw std::invalid_argument("--set " + set + ": expected key.path=value");
+    if (colon != std::string::npos && colon < equals) {
+        assignment = set.substr(colon + 1);
+        return {kind_from(set.substr(0, colon))};
+    }
+    assignment = set;
+    const auto top = set.substr(0, std::min(set.find('.'), equals));
+    std::vector<service_kind> kinds;
+    for (auto kind : k_kinds) {
+        auto config = YAML::LoadFile((config_dir / (std::string(kind_name(kind)) + ".yaml")).string());
+        if (config[top]) kinds.push_back(kind);
+    }
+    if (kinds.empty())
+        throw std::invalid_argument("--set " + set + ": no service config in " + config_dir.string() +
+                                    " has a '" + top + "' section");
+    return kinds;
+}
+
+system::system(options opts) : options_(std::move(opts)) {
+    if (options_.bin_dir.empty()) options_.bin_dir = bin_dir();
+    if (options_.config_dir.empty()) options_.config_dir = source_dir() / "deploy/config";
+    if (options_.migrations.empty()) options_.migrations = source_dir() / "migrations";
+    bool created = false;
+    if (options_.dir.empty()) {
+        own_dir_ = std::make_unique<temp_dir>("chat-stack");
+        dir_ = own_dir_->path();
+        created = true;
+    } else {
+        created = std::filesystem::create_directories(options_.dir);
+        dir_ = std::filesystem::canonical(options_.dir);
+    }
+    // PostgreSQL may run as another user (as root: postgres), who must pass through a
+    // directory we made (mkdtemp makes them 0700); the user's own stay as they are.
+    if (created) {
+        using std::filesystem::perms;
+        std::filesystem::permissions(dir_, perms::group_exec | perms::others_exec,
+                                     std::filesystem::perm_options::add);
+    }
+    // Check the overrides before anything starts.
+    for (auto& set : options_.sets) {
+        std::string assignment;
+        kinds_for(set, options_.config_dir, assignment);
+    }
+    try {
+        if (options_.postgres && options_.database_url.empty()) start_postgres();
+        if (!options_.database_url.empty()) database_url_ = options_.database_url;
+        if (options_.nats) start_nats();
+        if (options_.services) {
+            if (database_url_.empty()) throw std::invalid_argument("the services need PostgreSQL");
+            if (nats_.empty()) throw std::invalid_argument("the services need NATS");
+            auto brokers = [&] {
+                for (int i = 0; i < options_.brokers; ++i) add_service(service_kind::broker, i);
+            };
+            if (options_.brokers_first) brokers();
+            for (int i = 0; i < options_.logics; ++i) add_service(service_kind::logic, i);
+            for (int i = 0; i < options_.dispatchers; ++i) add_service(service_kind::dispatcher, i);
+            if (!options_.brokers_first) brokers();
+        }
+        auto missing = wait_ready(options_.ready_timeout);
+        if (!missing.empty())
+            throw std::runtime_error("the system did not become ready: " + missing + "\n" + logs());
+        if (options_.detached) write_state();
+    } catch (...) {
+        // A half-started system is no use to anyone, detached or not.
+        shutdown();
+        throw;
+    }
+}
+
+std::unique_ptr<system> system::attach(const std::filesystem::path& dir) {
+    auto file = dir / "state.json";
+    std::ifstream in(file);
+    if (!in) throw std::runtime_error("no system in " + dir.string() + " (no state.json)");
+    auto state = nlohmann::json::parse(in);
+    std::unique_ptr<system> s(new system());
+    s->dir_ = std::filesystem::canonical(dir);
+    s->options_.detached = true;
+    s->options_.dir = s->dir_;
+    s->options_.bin_dir = state.value("bin_dir", std::string());
+    s->options_.config_dir = state.value("config_dir", std::string());
+    s->database_url_ = state.value("database_url", std::string());
+    for (auto& node : state["postgres"]) s->postgres_.push_back(std::make_unique<postgres_node>(node, true));
+    for (auto& node : state["nats"]) s->nats_.push_back(std::make_unique<nats_server>(node, true));
+    for (auto& entry : state["services"]) {
+        spawn_options spawn;
+        spawn.log_file = entry.at("log").get<std::string>();
+        spawn.cwd = state.value("cwd", source_dir().string());
+        spawn.detached = true;
+        service svc{entry.at("name"), kind_from(entry.at("kind")), entry.value("id", std::string()),
+                    entry.value("port", std::uint16_t{0}), nullptr};
+        svc.process = std::make_unique<child_process>(
+            entry.at("argv").get<std::vector<std::string>>(), spawn,
+            process_id{entry.at("pid").get<pid_t>(), entry.value("start_time", 0ULL)});
+        s->services_.push_back(std::move(svc));
+    }
+    s->options_.brokers = static_cast<int>(s->count(service_kind::broker));
+    return s;
+}
+
+system::~system() {
+    if (options_.detached) {
+        for (auto& svc : services_) svc.process->release();
+        for (auto& node : nats_) node->release();
+        for (auto& node : postgres_) node->release();
+        return;
+    }
+    shutdown();
+}
+
+void system::shutdown() {
+    for (auto it = services_.rbegin(); it != services_.rend(); ++it) it->process->stop();
+    for (auto it = nats_.rbegin(); it != nats_.rend(); ++it) (*it)->stop();
+    for (auto it = postgres_.rbegin(); it != postgres_.rend(); ++it) (*it)->stop();
+}
+
+void system::start_postgres() {
+    postgres_options primary;
+    primary.name = "postgres";
+    primary.dir = dir_ / "postgres";
+    primary.port = options_.fixed_ports ? k_postgres_port : 0;
+    primary.durable = options_.pg_durable;
+    primary.tuned = options_.pg_tuned;
+    primary.settings = options_.pg_settings;
+    primary.detached = options_.detached;
+    postgres_.push_back(std::make_unique<postgres_node>(primary));
+    auto& pg = *postgres_.front();
+    // The standby first: with a synchronous one (set on an earlier run too), every commit
+    // below waits for it.
+    if (options_.standby) {
+        postgres_options standby = primary;
+        standby.name = "standby";
+        standby.port = options_.fixed_ports ? k_postgres_port + 1 : 0;
+        standby.primary_port = pg.port();
+        postgres_.push_back(std::make_unique<postgres_node>(standby));
+    }
+    // ALTER SYSTEM outlives the run: a data directory reused without --synchronous must
+    // not keep waiting for a standby.
+    if (options_.synchronous || pg.psql("SHOW synchronous_standby_names") != "")
+        pg.set_synchronous_standby(options_.standby && options_.synchronous ? "standby" : "");
+    pg.create_database(options_.database, options_.services, options_.bin_dir / "chat",
+                       options_.migrations);
+    for (auto& extension : options_.pg_extensions)
+        pg.psql("CREATE EXTENSION IF NOT EXISTS " + extension, options_.database);
+    database_url_ = pg.url_for(options_.database);
+}
+
+void system::start_nats() {
+    const int n = std::max(1, options_.nats_nodes);
+    std::vector<nats_options> nodes(n);
+    for (int i = 0; i < n; ++i) {
+        auto& node = nodes[i];
+        node.name = n == 1 ? "nats" : "nats-" + std::to_string(i + 1);
+        node.dir = dir_;
+        node.detached = options_.detached;
+        if (options_.fixed_ports) {
+            node.port = k_nats_port + i;
+            node.monitor_port = k_nats_monitor_port + i;
+        }
+        if (n > 1) {
+            node.cluster_name = "chat";
+            node.cluster_port = options_.fixed_ports ? k_nats_cluster_port + i : free_port();
+        }
+    }
+    for (int i = 0; i < n && n > 1; ++i)
+        for (int j = 0; j < n; ++j)
+            if (j != i) nodes[i].routes.push_back(nodes[j].cluster_port);
+    for (auto& node : nodes) nats_.push_back(std::make_unique<nats_server>(node));
+}
+
+std::string system::nats_urls(std::size_t first) const {
+    std::string urls;
+    for (std::size_t i = 0; i < nats_.size(); ++i)
+        urls += (urls.empty() ? "" : ",") + nats_[(first + i) % nats_.size()]->url();
+    return urls;
+}
+
+std::vector<std::string> system::service_argv(service_kind kind, std::size_t index,
+                                              const std::string& id, std::uint16_t port) {
+    const std::string name = kind_name(kind);
+    std::vector<std::string> argv{(options_.bin_dir / ("chat-" + name)).string(), "--config",
+                                  (options_.config_dir / (name + ".yaml")).string()};
+    auto set = [&](const std::string& assignment) { argv.insert(argv.end(), {"--set", assignment}); };
+    // Each process of a kind uses another node, so the services spread over a cluster.
+    // One URL: shared/bus hands it to natsOptions_SetURL, which takes no list; the
+    // client learns the other nodes from the cluster and fails over to them.
+    set("nats.url=" + nats_[index % nats_.size()]->url());
+    if (kind == service_kind::broker) {
+        set("broker.id=" + id);
+        set("broker.port=" + std::to_string(port));
+    } else {
+        set("postgres.url=" + database_url_);
+    }
+    for (auto& user : options_.sets) {
+        std::string assignment;
+        for (auto k : kinds_for(user, options_.config_dir, assignment))
+            if (k == kind) set(assignment);
+    }
+    return argv;
+}
+
+void system::add_service(service_kind kind, std::size_t index) {
+    service svc;
+    svc.kind = kind;
+    if (kind == service_kind::broker) {
+        svc.id = "b" + std::to_string(index + 1);
+        svc.port = options_.fixed_ports ? static_cast<std::uint16_t>(k_broker_port + index) : free_port();
+        svc.name = "broker-" + svc.id;
+    } else {
+        svc.name = std::string(kind_name(kind)) + "-" + std::to_string(index + 1);
+    }
+    auto argv = service_argv(kind, index, svc.id, svc.port);
+    if (::access(argv[0].c_str(), X_OK) != 0)
+        throw std::runtime_error(argv[0] + " is missing: build the project first");
+    spawn_options spawn;
+    spawn.log_file = dir_ / (svc.name + ".log");
+    spawn.cwd = source_dir();  // web_root (web/dist) is relative to it
+    spawn.detached = options_.detached;
+    svc.process = std::make_unique<child_process>(std::move(argv), spawn);
+    services_.push_back(std::move(svc));
+}
+
+std::size_t system::count(service_kind kind) const {
+    std::size_t n = 0;
+    for (auto& svc : services_) n += svc.kind == kind;
+    return n;
+}
+
+service& system::get(service_kind kind, std::size_t index) {
+    for (auto& svc : services_)
+        if (svc.kind == kind && index-- == 0) return svc;
+    throw std::out_of_range(std::string("no ") + kind_name(kind) + " number " + std::to_string(index));
+}
+
+std::vector<std::string> system::names() {
+    std::vector<std::string> all;
+    for (auto& node : postgres_) all.push_back(node->name());
+    for (auto& node : nats_) all.push_back(node->name());
+    for (auto& svc : services_) all.push_back(svc.name);
+    return all;
+}
+
+child_process* system::process_named(const std::string& name) {
+    for (auto& node : postgres_)
+        if (node->name() == name) return &node->postmaster();
+    for (auto& node : nats_)
+        if (node->name() == name) return &node->process();
+    for (auto& svc : services_)
+        if (svc.name == name) return svc.process.get();
+    return nullptr;
+}
+
+void system::kill9(const std::string& name) {
+    for (auto& node : postgres_)
+        if (node->name() == name) return node->kill9();
+    auto* process = process_named(name);
+    if (process == nullptr) throw std::invalid_argument("no process named " + name);
+    process->kill9();
+}
+
+void system::stop(const std::string& name) {
+    auto* process = process_named(name);
+    if (process == nullptr) throw std::invalid_argument("no process named " + name);
+    process->stop(std::chrono::seconds(20));
+}
+
+void system::start(const std::string& name) {
+    for (auto& node : postgres_)
+        if (node->name() == name) {
+            node->restart();
+            if (options_.detached) write_state();
+            return;
+        }
+    for (auto& node : nats_)
+        if (node->name() == name) {
+            node->restart();
+            if (options_.detached) write_state();
+            return;
+        }
+    auto* process = process_named(name);
+    if (process == nullptr) throw std::invalid_argument("no process named " + name);
+    if (!process->running()) process->restart();
+    if (options_.detached) write_state();
+    auto missing = wait_ready(options_.ready_timeout);
+    if (!missing.empty()) throw std::runtime_error(name + " did not become ready: " + missing + "\n" + logs());
+}
+
+bool system::broker_healthy(std::size_t index) {
+    auto response = http_get(broker_port(index), "/healthz", 500ms);
+    return response && response->status == 200;
+}
+
+bool system::probe(std::size_t index, std::string& last) {
+    auto answer = ws_request(broker_port(index), k_probe, "RECONNECT", 5s);
+    if (!answer) {
+        last = "no RECONNECT answer from broker " + broker_id(index);
+        return false;
+    }
+    last = *answer;
+    auto json = nlohmann::json::parse(*answer, nullptr, false);
+    return json.is_object() && json.contains("code") && json["code"] != 2;
+}
+
+// Subjects from shared/bus/subjects.hpp: logic's queue group on chat.cmd.>, the
+// dispatchers' wake-up subject, each broker's push subject. Each process is found by
+// its connection name in /connz of the node it uses, and every node must see every
+// subject in /subsz: in a cluster, interest reaches the other nodes a moment later.
+std::string system::subscriptions_missing() {
+    std::size_t logics = 0, dispatchers = 0;
+    std::set<std::string> pushes;
+    for (auto& node : nats_) {
+        auto connz = node->monitor("/connz?subs=detail&limit=100000");
+        if (!connz.is_object()) return node->name() + " monitoring";
+        for (auto& conn : connz.value("connections", nlohmann::json::array())) {
+            auto name = conn.value("name", std::string());
+            for (auto& sub : conn.value("subscriptions_list_detail", nlohmann::json::array())) {
+                auto subject = sub.value("subject", std::string());
+                if (name == "chat-logic" && subject.rfind("chat.cmd.", 0) == 0 &&
+                    sub.value("qgroup", std::string()) == "chat-logic") {
+                    ++logics;
+                    break;
+                }
+                if (name == "chat-dispatcher" && subject.rfind("chat.dispatch.", 0) == 0) {
+                    ++dispatchers;
+                    break;
+                }
+                if (name.rfind("chat-broker-", 0) == 0 && subject == "broker." + name.substr(12) + ".push")
+                    pushes.insert(subject);
+            }
+        }
+    }
+    std::string missing;
+    if (logics < count(service_kind::logic))
+        missing += std::to_string(count(service_kind::logic) - logics) + " logic subscriber(s) ";
+    if (dispatchers < count(service_kind::dispatcher))
+        missing += std::to_string(count(service_kind::dispatcher) - dispatchers) + " dispatcher subscriber(s) ";
+    for (auto& svc : services_)
+        if (svc.kind == service_kind::broker && !pushes.count("broker." + svc.id + ".push"))
+            missing += "broker." + svc.id + ".push ";
+    if (!missing.empty() || nats_.size() < 2) return missing;
+    for (auto& node : nats_) {
+        // A node's own subscriptions (/subsz) and what its routes told it (/routez).
+        std::set<std::string> seen;
+        auto note = [&](const std::string& subject, const std::string& qgroup) {
+            if (subject.rfind("chat.cmd.", 0) == 0 && qgroup == "chat-logic")
+                seen.insert("chat-logic");
+            else if (subject.rfind("chat.dispatch.", 0) == 0)
+                seen.insert("chat-dispatcher");
+            else
+                seen.insert(subject);
+        };
+        auto subsz = node->monitor("/subsz?subs=1&limit=100000");
+        for (auto& sub : subsz.value("subscriptions_list", nlohmann::json::array()))
+            note(sub.value("subject", std::string()), sub.value("qgroup", std::string()));
+        auto routez = node->monitor("/routez?subs=detail");
+        for (auto& route : routez.value("routes", nlohmann::json::array())) {
+            for (auto& sub : route.value("subscriptions_list_detail", nlohmann::json::array()))
+                note(sub.value("subject", std::string()), sub.value("qgroup", std::string()));
+        }
+        std::vector<std::string> wanted;
+        if (count(service_kind::logic) > 0) wanted.push_back("chat-logic");
+        if (count(service_kind::dispatcher) > 0) wanted.push_back("chat-dispatcher");
+        for (auto& push : pushes) wanted.push_back(push);
+        for (auto& want : wanted)
+            if (!seen.count(want)) missing += want + " not yet on " + node->name() + " ";
+    }
+    return missing;
+}
+
+std::string system::wait_ready(std::chrono::milliseconds timeout) {
+    std::string missing;
+    wait_until(
+        [&] {
+            missing = dead_processes();
+            if (!missing.empty()) return false;
+            for (auto& node : postgres_) {
+                if (!node->accepts_queries()) {
+                    missing = "PostgreSQL " + node->name() + " does not answer";
+                    return false;
+                }
+                if (node->standby() && !postgres_.empty() &&
+                    postgres_.front()->psql("SELECT count(*) FROM pg_stat_replication WHERE application_name = '" +
+                                            node->name() + "' AND state = 'streaming'") != "1") {
+                    missing = "PostgreSQL " + node->name() + " does not stream from the primary";
+                    return false;
+                }
+            }
+            for (auto& node : nats_) {
+                if (nats_.size() > 1 && node->routes() < static_cast<int>(nats_.size()) - 1) {
+                    missing = node->name() + " has " + std::to_string(node->routes()) + " route(s)";
+                    return false;
+                }
+            }
+            for (std::size_t i = 0; i < count(service_kind::broker); ++i) {
+                if (!broker_healthy(i)) {
+                    missing = "broker " + broker_id(i) + " /healthz";
+                    return false;
+                }
+            }
+            if (services_.empty()) return true;
+            missing = subscriptions_missing();
+            if (!missing.empty()) {
+                missing = "NATS subscriptions: " + missing;
+                return false;
+            }
+            for (std::size_t i = 0; i < count(service_kind::broker); ++i) {
+                std::string last;
+                if (!probe(i, last)) {
+                    missing = "probe through broker " + broker_id(i) + ": " + last;
+                    return false;
+                }
+            }
+            missing.clear();
+            return true;
+        },
+        timeout, 100ms);
+    return missing;
+}
+
+std::string system::dead_processes() {
+    std::string dead;
+    for (auto& name : names()) {
+        auto* process = process_named(name);
+        if (!process->running()) dead += "NOT RUNNING: " + name + " " + process->describe(20) + "\n";
+    }
+    return dead;
+}
+
+std::string system::logs(std::size_t lines) {
+    std::string text;
+    for (auto& svc : services_) text += svc.process->describe(lines) + "\n";
+    for (auto& node : nats_) text += node->process().describe(lines / 2) + "\n";
+    for (auto& node : postgres_) text += node->postmaster().describe(lines / 2) + "\n";
+    return text;
+}
+
+nlohmann::json system::state() {
+    nlohmann::json j;
+    j["dir"] = dir_.string();
+    j["bin_dir"] = options_.bin_dir.string();
+    j["config_dir"] = options_.config_dir.string();
+    j["cwd"] = source_dir().string();
+    j["database_url"] = database_url_;
+    j["nats_url"] = nats_urls();
+    j["postgres"] = nlohmann::json::array();
+    for (auto& node : postgres_) {
+        auto n = node->to_json();
+        n["running"] = node->running();
+        j["postgres"].push_back(n);
+    }
+    j["nats"] = nlohmann::json::array();
+    for (auto& node : nats_) {
+        auto n = node->to_json();
+        n["running"] = node->process().running();
+        j["nats"].push_back(n);
+    }
+    j["services"] = nlohmann::json::array();
+    j["brokers"] = nlohmann::json::array();
+    for (auto& svc : services_) {
+        nlohmann::json s{{"name", svc.name},
+                         {"kind", kind_name(svc.kind)},
+                         {"pid", svc.process->pid()},
+                         {"start_time", svc.process->id().start_time},
+                         {"running", svc.process->running()},
+                         {"log", svc.process->log_file().string()},
+                         {"argv", svc.process->argv()}};
+        if (svc.kind == service_kind::broker) {
+            s["id"] = svc.id;
+            s["port"] = svc.port;
+            s["url"] = "http://127.0.0.1:" + std::to_string(svc.port);
+            s["ws_url"] = "ws://127.0.0.1:" + std::to_string(svc.port) + "/ws";
+            j["brokers"].push_back("127.0.0.1:" + std::to_string(svc.port));
+        }
+        j["services"].push_back(s);
+    }
+    return j;
+}
+
+void system::write_state() {
+    auto j = state();
+    write_file(dir_ / "state.json.tmp", j.dump(2) + "\n");
+    std::filesystem::rename(dir_ / "state.json.tmp", dir_ / "state.json");
+    for (auto& name : names()) write_file(dir_ / (name + ".pid"), std::to_string(process_named(name)->pid()) + "\n");
+}
+
+}  // namespace chat::stack

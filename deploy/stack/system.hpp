@@ -1,0 +1,173 @@
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "deploy/stack/files.hpp"
+#include "deploy/stack/nats.hpp"
+#include "deploy/stack/postgres.hpp"
+#include "deploy/stack/process.hpp"
+
+namespace chat::stack {
+
+/// What to start. Every service runs with `--config <config_dir>/<kind>.yaml` plus
+/// `--set` overrides: the ports, URLs and ids the system chose, then `sets`.
+struct options {
+    /// Logs, state.json, pid files and PostgreSQL's data; empty: a temp dir that goes
+    /// with the system (kept under CHAT_TEST_KEEP).
+    std::filesystem::path dir;
+    /// Empty: bin_dir(), source_dir()/deploy/config, source_dir()/migrations.
+    std::filesystem::path bin_dir;
+    std::filesystem::path config_dir;
+    std::filesystem::path migrations;
+    /// Leave everything running when the object dies (chat-stack up); pid files and
+    /// state.json in `dir` let a later `chat-stack down` stop exactly these processes.
+    bool detached = false;
+    /// The ports of deploy/config/*.yaml (broker 8080, 8081..., NATS 14222 / monitoring
+    /// 18222, then +1 per node, PostgreSQL 15432, standby 15433) instead of free ones.
+    bool fixed_ports = false;
+
+    /// Parts: PostgreSQL, NATS, the services (chat-stack --only).
+    bool postgres = true;
+    bool nats = true;
+    bool services = true;
+
+    int nats_nodes = 1;       // more than one: a full-mesh cluster "chat"
+    bool standby = false;     // a streaming-replication standby of the primary
+    bool synchronous = false; // ... that every commit waits for
+    bool pg_durable = false;  // fsync on (off for tests: killed processes lose nothing)
+    bool pg_tuned = false;    // deploy/dev.sh's buffer and vacuum settings
+    std::vector<std::string> pg_settings;    // extra "name=value" server settings
+    std::vector<std::string> pg_extensions;  // CREATE EXTENSION in the database
+    std::string database = "chat";
+    /// Use this (already migrated) database instead of starting PostgreSQL.
+    std::string database_url;
+
+    int brokers = 1;  // ids b1, b2, ...
+    int logics = 1;
+    int dispatchers = 1;
+    /// Start the brokers before logic and the dispatchers (normally they start last).
+    bool brokers_first = false;
+    /// User overrides, "key.path=value" (given to every service whose shipped config
+    /// has the top-level key: `limits.x` to brokers, `nats.url` to all) or
+    /// "KIND:key.path=value" (KIND broker, logic or dispatcher) for one kind only.
+    std::vector<std::string> sets;
+
+    std::chrono::milliseconds ready_timeout = std::chrono::seconds(30);
+};
+
+enum class service_kind { broker, logic, dispatcher };
+const char* kind_name(service_kind kind);
+
+/// One chat service process.
+struct service {
+    std::string name;  // "broker-b1", "logic-1", "dispatcher-2"
+    service_kind kind;
+    std::string id;          // broker id ("b1"), else ""
+    std::uint16_t port = 0;  // broker port, else 0
+    std::unique_ptr<child_process> process;
+};
+
+/// A whole chat system on loopback: PostgreSQL (and a standby), NATS (a node or a
+/// cluster), brokers, logic processes and dispatchers. The constructor returns once
+/// everything is ready (see wait_ready); unless detached, the destructor stops it all,
+/// services first.
+class system {
+  public:
+    explicit system(options opts);
+    /// The detached system whose state.json is in `dir` (chat-stack down/status/...).
+    static std::unique_ptr<system> attach(const std::filesystem::path& dir);
+    ~system();
+    system(const system&) = delete;
+    system& operator=(const system&) = delete;
+
+    const options& opts() const { return options_; }
+    const std::filesystem::path& dir() const { return dir_; }
+
+    std::size_t postgres_count() const { return postgres_.size(); }
+    /// 0: the primary, 1: the standby.
+    postgres_node& postgres(std::size_t index = 0) { return *postgres_.at(index); }
+    /// The chat database's URL (on the primary).
+    const std::string& database_url() const { return database_url_; }
+
+    std::size_t nats_count() const { return nats_.size(); }
+    nats_server& nats(std::size_t index = 0) { return *nats_.at(index); }
+    /// Every node's client URL, comma-separated, starting at node `first` (for clients
+    /// that take a list; the services get one node each).
+    std::string nats_urls(std::size_t first = 0) const;
+
+    std::vector<service>& services() { return services_; }
+    std::size_t count(service_kind kind) const;
+    /// The index-th service of a kind.
+    service& get(service_kind kind, std::size_t index);
+    child_process& broker(std::size_t index = 0) { return *get(service_kind::broker, index).process; }
+    child_process& logic(std::size_t index = 0) { return *get(service_kind::logic, index).process; }
+    child_process& dispatcher(std::size_t index = 0) {
+        return *get(service_kind::dispatcher, index).process;
+    }
+    std::uint16_t broker_port(std::size_t index = 0) { return get(service_kind::broker, index).port; }
+    const std::string& broker_id(std::size_t index = 0) { return get(service_kind::broker, index).id; }
+
+    /// Every process by name: "postgres", "postgres-standby", "nats" (or "nats-1"...),
+    /// and the services'.
+    std::vector<std::string> names();
+    /// SIGKILL, SIGTERM (or SIGINT for PostgreSQL) and start-again of one process by
+    /// name, on the same ports; start waits until that process is ready again.
+    void kill9(const std::string& name);
+    void stop(const std::string& name);
+    void start(const std::string& name);
+
+    /// "" when every process runs, PostgreSQL answers (and the standby streams), each
+    /// NATS node has its routes, every broker answers /healthz, NATS shows every
+    /// service's subscriptions on every node, and logic answers a request through every
+    /// broker (RECONNECT with a token that cannot match: code 9, where "nobody answered"
+    /// is 2). Else what is missing, after `timeout`.
+    std::string wait_ready(std::chrono::milliseconds timeout);
+    /// One probe through broker `index`; `last` gets the answer or the error.
+    bool probe(std::size_t index, std::string& last);
+    bool broker_healthy(std::size_t index);
+
+    /// "NOT RUNNING: ..." with log tails for every process that is down; "" when all run.
+    std::string dead_processes();
+    /// The tails of every log, for failure messages.
+    std::string logs(std::size_t lines = 25);
+
+    /// What runs where: pids, ports, URLs, log files.
+    nlohmann::json state();
+    /// Writes state.json and one NAME.pid per process into dir().
+    void write_state();
+    /// Stops everything, services first (what the destructor does unless detached).
+    void shutdown();
+
+  private:
+    system() = default;
+    void start_postgres();
+    void start_nats();
+    std::vector<std::string> service_argv(service_kind kind, std::size_t index,
+                                          const std::string& id, std::uint16_t port);
+    void add_service(service_kind kind, std::size_t index);
+    std::string subscriptions_missing();
+    child_process* process_named(const std::string& name);
+    std::string wait_service_ready(const std::string& name, std::chrono::milliseconds timeout);
+
+    options options_;
+    std::unique_ptr<temp_dir> own_dir_;
+    std::filesystem::path dir_;
+    std::string database_url_;
+    std::vector<std::unique_ptr<postgres_node>> postgres_;
+    std::vector<std::unique_ptr<nats_server>> nats_;
+    // Last, so they stop first: nothing may outlive the database or NATS.
+    std::vector<service> services_;
+};
+
+/// "key.path=value" → the service kinds it is meant for (see options::sets); throws
+/// when no shipped config has the key.
+std::vector<service_kind> kinds_for(const std::string& set, const std::filesystem::path& config_dir,
+                                    std::string& assignment);
+
+}  // namespace chat::stack
