@@ -202,12 +202,11 @@ int logic_end(const end_args& a, const recording& rec) {
     return serve(nats, [&] { return answered.wait(k_timeout); });
 }
 
-// The dispatcher: the drainer's nats_push_sink per drain (publish each push, then flush),
+// The dispatcher: drainer::drain's publish_pushes per drain (publish each push, then flush),
 // and dispatcher_service::on_wake's decode and hand-off to a worker's dirty set.
 int dispatcher_end(const end_args& a, const recording& rec) {
     auto log = log::make_service_logger("chat-dispatcher", "warn");
     bus::connection nats({a.nats_url, "chat-dispatcher"}, log);
-    dispatcher::nats_push_sink sink(nats);
     progress wakes;
     wakes.set_target(rec.wakes.size());
     std::mutex dirty_mutex;
@@ -227,10 +226,7 @@ int dispatcher_end(const end_args& a, const recording& rec) {
         });
     return serve(nats, [&]() -> std::string {
         try {
-            for (const auto& drain : rec.drains) {
-                for (const auto& push : drain) sink.publish(push.broker_id, push.payload);
-                sink.flush();
-            }
+            for (const auto& drain : rec.drains) dispatcher::publish_pushes(nats, drain);
         } catch (const std::exception& e) {
             return e.what();
         }
