@@ -39,23 +39,22 @@ end_args parse_end_args(const std::vector<std::string>& args) {
     end_args a;
     if (args.empty()) throw usage_error("nats-end needs a role");
     a.role = args[0];
-    for (std::size_t i = 1; i < args.size(); ++i) {
-        const auto& flag = args[i];
-        if (i + 1 >= args.size()) throw usage_error(flag + " needs a value");
-        const auto& value = args[++i];
-        if (flag == "--nats-url")
-            a.nats_url = value;
-        else if (flag == "--recording")
-            a.recording = value;
-        else if (flag == "--broker-id")
-            a.broker_id = value;
-        else if (flag == "--subject-prefix")
-            a.subject_prefix = value;
-        else if (flag == "--window")
-            a.window = parse_integer<std::size_t>(flag, value, 1);
-        else
-            throw usage_error("nats-end: unknown option " + flag);
-    }
+    const bool complete = for_each_flag(
+        {args.begin() + 1, args.end()}, [&](const std::string& flag, const flag_value& value) {
+            if (flag == "--nats-url")
+                a.nats_url = value();
+            else if (flag == "--recording")
+                a.recording = value();
+            else if (flag == "--broker-id")
+                a.broker_id = value();
+            else if (flag == "--subject-prefix")
+                a.subject_prefix = value();
+            else if (flag == "--window")
+                a.window = parse_integer<std::size_t>(flag, value(), 1);
+            else
+                throw usage_error("nats-end: unknown option " + flag);
+        });
+    if (!complete) throw usage_error("nats-end takes no --help");
     return a;
 }
 
