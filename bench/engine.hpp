@@ -91,7 +91,7 @@ struct idle_report {
     event_counts events;
 };
 
-struct engine_impl;
+struct client_pool;
 
 /// The load generator: Beast WebSocket clients on `threads` I/O threads (each thread
 /// runs its own io_context and owns its clients, so no client state is shared or
@@ -108,7 +108,7 @@ class engine {
     idle_report run_idle();
 
   private:
-    std::unique_ptr<engine_impl> impl_;
+    std::unique_ptr<client_pool> pool_;
 };
 
 }  // namespace chat::bench

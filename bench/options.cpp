@@ -49,6 +49,21 @@ double parse_number(const std::string& flag, const std::string& text, double min
     return value;
 }
 
+bool for_each_flag(
+    const std::vector<std::string>& args,
+    const std::function<void(const std::string& flag, const flag_value& value)>& on_flag) {
+    for (std::size_t i = 0; i < args.size(); ++i) {
+        const std::string& flag = args[i];
+        if (flag == "--help" || flag == "-h") return false;
+        const flag_value value = [&]() -> const std::string& {
+            if (i + 1 >= args.size()) throw usage_error(flag + " needs a value");
+            return args[++i];
+        };
+        on_flag(flag, value);
+    }
+    return true;
+}
+
 std::string usage_text() {
     return R"(usage: chat-bench [MODE] [OPTIONS]
 
@@ -93,73 +108,69 @@ Options
 std::optional<options> parse_options(const std::vector<std::string>& args) {
     options o;
     bool rate_set = false;
-    for (std::size_t i = 0; i < args.size(); ++i) {
-        const std::string& flag = args[i];
-        auto value = [&]() -> const std::string& {
-            if (i + 1 >= args.size()) throw usage_error(flag + " needs a value");
-            return args[++i];
-        };
-        if (flag == "--help" || flag == "-h") return std::nullopt;
-        if (flag == "--brokers") {
-            o.brokers.clear();
-            for (const auto& b : split(value(), ',')) o.brokers.push_back(parse_broker(b));
-        } else if (flag == "--connections") {
-            o.connections = parse_integer<std::size_t>(flag, value(), 2);
-        } else if (flag == "--rate") {
-            o.rate = parse_number(flag, value(), 0.001);
-            rate_set = true;
-        } else if (flag == "--closed-loop") {
-            o.closed_loop = true;
-        } else if (flag == "--window") {
-            o.window = parse_integer<std::size_t>(flag, value(), 1);
-        } else if (flag == "--payload") {
-            o.payload = parse_integer<std::size_t>(flag, value(), 1);
-            if (o.payload > 4096) throw usage_error("--payload: content is at most 4096 bytes");
-        } else if (flag == "--duration") {
-            o.duration = parse_number(flag, value(), 0.1);
-        } else if (flag == "--warmup") {
-            o.warmup = parse_number(flag, value(), 0);
-        } else if (flag == "--drain") {
-            o.drain = parse_number(flag, value(), 0);
-        } else if (flag == "--ack-every") {
-            o.ack_every = parse_integer<std::size_t>(flag, value(), 1);
-        } else if (flag == "--ack-interval") {
-            o.ack_interval_ms = parse_number(flag, value(), 1);
-        } else if (flag == "--threads") {
-            o.threads = parse_integer<int>(flag, value(), 1);
-        } else if (flag == "--connect-concurrency") {
-            o.connect_concurrency = parse_integer<std::size_t>(flag, value(), 1);
-        } else if (flag == "--idle") {
-            o.idle = parse_integer<std::size_t>(flag, value(), 1);
-        } else if (flag == "--broker-pid") {
-            for (const auto& p : split(value(), ','))
-                o.broker_pids.push_back(parse_integer<pid_t>(flag, p, 1));
-        } else if (flag == "--settle") {
-            o.settle = parse_number(flag, value(), 0);
-        } else if (flag == "--match-accounts") {
-            o.match_accounts = parse_integer<std::size_t>(flag, value(), 2);
-        } else if (flag == "--matchers") {
-            o.matchers = parse_integer<std::size_t>(flag, value(), 1);
-        } else if (flag == "--watch") {
-            for (const auto& item : split(value(), ',')) {
-                auto eq = item.find('=');
-                if (eq == std::string::npos || eq == 0)
-                    throw usage_error("--watch: '" + item + "' is not NAME=PID");
-                o.watch.push_back(
-                    {item.substr(0, eq), parse_integer<pid_t>(flag, item.substr(eq + 1), 1)});
+    const bool complete =
+        for_each_flag(args, [&](const std::string& flag, const flag_value& value) {
+            if (flag == "--brokers") {
+                o.brokers.clear();
+                for (const auto& b : split(value(), ',')) o.brokers.push_back(parse_broker(b));
+            } else if (flag == "--connections") {
+                o.connections = parse_integer<std::size_t>(flag, value(), 2);
+            } else if (flag == "--rate") {
+                o.rate = parse_number(flag, value(), 0.001);
+                rate_set = true;
+            } else if (flag == "--closed-loop") {
+                o.closed_loop = true;
+            } else if (flag == "--window") {
+                o.window = parse_integer<std::size_t>(flag, value(), 1);
+            } else if (flag == "--payload") {
+                o.payload = parse_integer<std::size_t>(flag, value(), 1);
+                if (o.payload > 4096) throw usage_error("--payload: content is at most 4096 bytes");
+            } else if (flag == "--duration") {
+                o.duration = parse_number(flag, value(), 0.1);
+            } else if (flag == "--warmup") {
+                o.warmup = parse_number(flag, value(), 0);
+            } else if (flag == "--drain") {
+                o.drain = parse_number(flag, value(), 0);
+            } else if (flag == "--ack-every") {
+                o.ack_every = parse_integer<std::size_t>(flag, value(), 1);
+            } else if (flag == "--ack-interval") {
+                o.ack_interval_ms = parse_number(flag, value(), 1);
+            } else if (flag == "--threads") {
+                o.threads = parse_integer<int>(flag, value(), 1);
+            } else if (flag == "--connect-concurrency") {
+                o.connect_concurrency = parse_integer<std::size_t>(flag, value(), 1);
+            } else if (flag == "--idle") {
+                o.idle = parse_integer<std::size_t>(flag, value(), 1);
+            } else if (flag == "--broker-pid") {
+                for (const auto& p : split(value(), ','))
+                    o.broker_pids.push_back(parse_integer<pid_t>(flag, p, 1));
+            } else if (flag == "--settle") {
+                o.settle = parse_number(flag, value(), 0);
+            } else if (flag == "--match-accounts") {
+                o.match_accounts = parse_integer<std::size_t>(flag, value(), 2);
+            } else if (flag == "--matchers") {
+                o.matchers = parse_integer<std::size_t>(flag, value(), 1);
+            } else if (flag == "--watch") {
+                for (const auto& item : split(value(), ',')) {
+                    auto eq = item.find('=');
+                    if (eq == std::string::npos || eq == 0)
+                        throw usage_error("--watch: '" + item + "' is not NAME=PID");
+                    o.watch.push_back(
+                        {item.substr(0, eq), parse_integer<pid_t>(flag, item.substr(eq + 1), 1)});
+                }
+            } else if (flag == "--request-timeout") {
+                o.request_timeout = parse_number(flag, value(), 0.1);
+            } else if (flag == "--json") {
+                o.json_path = value();
+            } else if (flag == "--nick") {
+                o.nick = value();
+                if (o.nick.empty() || o.nick.size() > 20)
+                    throw usage_error("--nick: 1 to 20 characters");
+            } else {
+                throw usage_error("unknown option '" + flag + "' (see --help)");
             }
-        } else if (flag == "--request-timeout") {
-            o.request_timeout = parse_number(flag, value(), 0.1);
-        } else if (flag == "--json") {
-            o.json_path = value();
-        } else if (flag == "--nick") {
-            o.nick = value();
-            if (o.nick.empty() || o.nick.size() > 20)
-                throw usage_error("--nick: 1 to 20 characters");
-        } else {
-            throw usage_error("unknown option '" + flag + "' (see --help)");
-        }
-    }
+        });
+    if (!complete) return std::nullopt;
 
     if (o.idle > 0 && o.match_accounts > 0)
         throw usage_error("--idle and --match-accounts exclude each other");

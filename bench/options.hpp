@@ -2,6 +2,7 @@
 
 #include <charconv>
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <stdexcept>
 #include <string>
@@ -76,6 +77,16 @@ double parse_number(const std::string& flag, const std::string& text, double min
 
 /// The pieces of `text` between the separators ("a,,b" gives "a", "", "b").
 std::vector<std::string> split(const std::string& text, char sep);
+
+/// The argument after a flag; throws usage_error when there is none.
+using flag_value = std::function<const std::string&()>;
+
+/// Walks a command line (argv[0] excluded) flag by flag: `on_flag(flag, value)` reads the
+/// flag's argument, if it takes one, through `value()`. Returns false at --help or -h
+/// (the caller prints its usage), true once every argument is read.
+bool for_each_flag(
+    const std::vector<std::string>& args,
+    const std::function<void(const std::string& flag, const flag_value& value)>& on_flag);
 
 /// Parses the command line (argv[0] excluded); throws usage_error with a readable
 /// message. Returns nullopt for --help (the caller prints usage_text()).

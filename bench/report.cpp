@@ -56,6 +56,20 @@ std::string cpu_rows(const cpu_meter::result& cpu) {
     return out;
 }
 
+// The end of a dialogue or match table: examples of what failed verification, events,
+// CPU, the verdict and why.
+std::string outcome_rows(const std::vector<std::string>& examples, const event_counts& events,
+                         const cpu_meter::result& cpu, bool passed,
+                         const std::vector<std::string>& failures) {
+    std::string t;
+    for (const auto& ex : examples) t += fmt::format("  {:<18} {}\n", "", ex);
+    t += events_rows(events);
+    t += cpu_rows(cpu);
+    t += fmt::format("  {:<18} {}\n", "result", passed ? "PASS" : "FAIL");
+    for (const auto& f : failures) t += fmt::format("  {:<18} FAILED: {}\n", "", f);
+    return t;
+}
+
 json cpu_json(const cpu_meter::result& cpu) {
     json j = {{"seconds", cpu.seconds},
               {"self_percent", cpu.self_percent},
@@ -151,11 +165,7 @@ report_output describe(const options& o, const dialogue_report& r) {
         "send_order_violations {}, msg_id_conflicts {}, delivered_unacked {}, unchecked sides {}\n",
         "verification", v.sessions, v.acked, v.delivered, v.lost, v.duplicated, v.out_of_order,
         v.send_order_violations, v.msg_id_conflicts, v.delivered_unacked, v.half_sessions);
-    for (const auto& ex : v.examples) t += fmt::format("  {:<18} {}\n", "", ex);
-    t += events_rows(r.events);
-    t += cpu_rows(r.cpu);
-    t += fmt::format("  {:<18} {}\n", "result", out.passed ? "PASS" : "FAIL");
-    for (const auto& f : failures) t += fmt::format("  {:<18} FAILED: {}\n", "", f);
+    t += outcome_rows(v.examples, r.events, r.cpu, out.passed, failures);
 
     out.line = fmt::format(
         "chat-bench: mode=dialogue brokers={} clients={} sessions={} loop={} offered={:.0f} "
@@ -253,11 +263,7 @@ report_output describe(const options& o, const match_report& r) {
     t += latency_row("MATCH", r.latency);
     t += fmt::format("  {:<18} NewSession missing {}, duplicated {}; unanswered {}\n",
                      "verification", r.new_session_missing, r.new_session_duplicated, r.unanswered);
-    for (const auto& ex : r.examples) t += fmt::format("  {:<18} {}\n", "", ex);
-    t += events_rows(r.events);
-    t += cpu_rows(r.cpu);
-    t += fmt::format("  {:<18} {}\n", "result", out.passed ? "PASS" : "FAIL");
-    for (const auto& f : failures) t += fmt::format("  {:<18} FAILED: {}\n", "", f);
+    t += outcome_rows(r.examples, r.events, r.cpu, out.passed, failures);
 
     out.line = fmt::format(
         "chat-bench: mode=match brokers={} online={} matchers={} match_per_s={:.0f} "

@@ -60,8 +60,17 @@ die() {
     exit 1
 }
 
+# The benchmark's programs are not in the default build target (building them must not
+# slow `./deploy/dev.sh up`): build them, and the services they measure, here. A BIN_DIR
+# outside a CMake build directory (no CMakeCache.txt beside it) is taken as it is.
+BUILD_DIR=$(dirname "$BIN_DIR")
+if [[ -f $BUILD_DIR/CMakeCache.txt ]]; then
+    say "building chat-bench, chat-ceiling and the services in ${BUILD_DIR#"$REPO_ROOT"/}/"
+    cmake --build "$BUILD_DIR" --target chat-bench chat-ceiling chat-broker chat-logic chat-dispatcher chat >&2 ||
+        die "the build failed"
+fi
 for tool in chat-bench chat-ceiling chat-broker; do
-    [[ -x $BIN_DIR/$tool ]] || die "$BIN_DIR/$tool is missing (build first: ./deploy/dev.sh up or test)"
+    [[ -x $BIN_DIR/$tool ]] || die "$BIN_DIR/$tool is missing (build it: cmake --build build --target $tool)"
 done
 command -v jq >/dev/null || die "jq is missing (apt-get install jq)"
 

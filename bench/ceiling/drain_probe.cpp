@@ -13,28 +13,6 @@
 #include "shared/proto/chat.pb.h"
 
 namespace chat::bench::ceiling {
-namespace {
-
-/// Keeps each drain's pushes, in order; a flush closes the drain.
-class recording_sink : public dispatcher::push_sink {
-  public:
-    explicit recording_sink(recording& out) : out_(out) {}
-    void publish(const std::string& broker_id, const std::string& push) override {
-        if (!open_) {
-            out_.drains.emplace_back();
-            open_ = true;
-        }
-        out_.drains.back().push_back({broker_id, push});
-    }
-    void flush() override { open_ = false; }
-
-  private:
-    recording& out_;
-    bool open_ = false;
-};
-
-}  // namespace
-
 probe_run run_drain_probe(const std::string& url, int drain_batch, int drainers,
                           std::uint64_t expected, recording& out) {
     auto conn = std::make_unique<pqxx::connection>(url);
@@ -42,9 +20,8 @@ probe_run run_drain_probe(const std::string& url, int drain_batch, int drainers,
     // A second connection only to list the other clients' backends before the window.
     pqxx::connection watcher(url);
     postgres_meter pg({backend});
-    recording_sink sink(out);
     auto log = log::make_service_logger("chat-ceiling", "warn");
-    dispatcher::drainer drainer(std::move(conn), sink, *log, drain_batch);
+    dispatcher::drainer drainer(std::move(conn), *log, drain_batch);
 
     std::uint64_t rows = 0, drains = 0;
     machine_window window;
@@ -57,12 +34,18 @@ probe_run run_drain_probe(const std::string& url, int drain_batch, int drainers,
     for (int first = 0; first < drainer.partitions(); first += share) {
         std::set<int> owned;
         for (int p = first; p < std::min(first + share, drainer.partitions()); ++p) owned.insert(p);
-        int got = 0;
+        std::size_t got = 0;
         do {
-            got = drainer.drain(owned);
-            rows += static_cast<std::uint64_t>(got);
-            drains += got > 0;
-        } while (got == drain_batch);
+            // drainer::drain's steps but its publish_pushes (the NATS probe's dispatcher end
+            // publishes these pushes through it): the pushes are kept instead.
+            auto plan = dispatcher::plan_drain(drainer.read_rows(owned));
+            got = plan.handled.size();
+            if (got == 0) break;
+            if (!plan.pushes.empty()) out.drains.push_back(std::move(plan.pushes));
+            drainer.delete_rows(plan.handled);
+            rows += got;
+            ++drains;
+        } while (got == static_cast<std::size_t>(drain_batch));
     }
     const double thread_ns = static_cast<double>(this_thread_cpu_ns() - cpu_before);
     const auto used = pg.stop();

@@ -39,23 +39,22 @@ end_args parse_end_args(const std::vector<std::string>& args) {
     end_args a;
     if (args.empty()) throw usage_error("nats-end needs a role");
     a.role = args[0];
-    for (std::size_t i = 1; i < args.size(); ++i) {
-        const auto& flag = args[i];
-        if (i + 1 >= args.size()) throw usage_error(flag + " needs a value");
-        const auto& value = args[++i];
-        if (flag == "--nats-url")
-            a.nats_url = value;
-        else if (flag == "--recording")
-            a.recording = value;
-        else if (flag == "--broker-id")
-            a.broker_id = value;
-        else if (flag == "--subject-prefix")
-            a.subject_prefix = value;
-        else if (flag == "--window")
-            a.window = parse_integer<std::size_t>(flag, value, 1);
-        else
-            throw usage_error("nats-end: unknown option " + flag);
-    }
+    const bool complete = for_each_flag(
+        {args.begin() + 1, args.end()}, [&](const std::string& flag, const flag_value& value) {
+            if (flag == "--nats-url")
+                a.nats_url = value();
+            else if (flag == "--recording")
+                a.recording = value();
+            else if (flag == "--broker-id")
+                a.broker_id = value();
+            else if (flag == "--subject-prefix")
+                a.subject_prefix = value();
+            else if (flag == "--window")
+                a.window = parse_integer<std::size_t>(flag, value(), 1);
+            else
+                throw usage_error("nats-end: unknown option " + flag);
+        });
+    if (!complete) throw usage_error("nats-end takes no --help");
     return a;
 }
 
@@ -202,12 +201,11 @@ int logic_end(const end_args& a, const recording& rec) {
     return serve(nats, [&] { return answered.wait(k_timeout); });
 }
 
-// The dispatcher: the drainer's nats_push_sink per drain (publish each push, then flush),
+// The dispatcher: drainer::drain's publish_pushes per drain (publish each push, then flush),
 // and dispatcher_service::on_wake's decode and hand-off to a worker's dirty set.
 int dispatcher_end(const end_args& a, const recording& rec) {
     auto log = log::make_service_logger("chat-dispatcher", "warn");
     bus::connection nats({a.nats_url, "chat-dispatcher"}, log);
-    dispatcher::nats_push_sink sink(nats);
     progress wakes;
     wakes.set_target(rec.wakes.size());
     std::mutex dirty_mutex;
@@ -227,10 +225,7 @@ int dispatcher_end(const end_args& a, const recording& rec) {
         });
     return serve(nats, [&]() -> std::string {
         try {
-            for (const auto& drain : rec.drains) {
-                for (const auto& push : drain) sink.publish(push.broker_id, push.payload);
-                sink.flush();
-            }
+            for (const auto& drain : rec.drains) dispatcher::publish_pushes(nats, drain);
         } catch (const std::exception& e) {
             return e.what();
         }

@@ -15,7 +15,7 @@ namespace chat::bench::ceiling {
 ///               W in flight), decodes each reply, and decodes the pushes on broker.<id>.push
 ///   logic       queue-subscribes chat.cmd.> in group chat-logic, decodes each request and
 ///               publishes the recorded reply, and the recorded wake-up after each batch
-///   dispatcher  publishes the recorded pushes drain by drain through nats_push_sink
+///   dispatcher  publishes the recorded pushes drain by drain through publish_pushes
 ///               (publish, then flush), and decodes the wake-ups
 /// Protocol on stdin/stdout: it prints "ready" once connected and subscribed, starts on
 /// "go", prints "done {json}" (its CPU from go to done: every thread, RUSAGE_SELF) when

@@ -68,69 +68,65 @@ Options
 
 std::optional<options> parse_options(const std::vector<std::string>& args) {
     options o;
-    for (std::size_t i = 0; i < args.size(); ++i) {
-        const std::string& flag = args[i];
-        auto value = [&]() -> const std::string& {
-            if (i + 1 >= args.size()) throw usage_error(flag + " needs a value");
-            return args[++i];
-        };
-        if (flag == "--help" || flag == "-h") return std::nullopt;
-        if (flag == "--pg-url") {
-            o.pg_url = value();
-        } else if (flag == "--nats-url") {
-            o.nats_url = value();
-        } else if (flag == "--nats-pid") {
-            o.nats_pid = parse_integer<pid_t>(flag, value(), 1);
-        } else if (flag == "--cores") {
-            o.cores = parse_number(flag, value(), 0.01);
-        } else if (flag == "--messages") {
-            o.messages = parse_integer<std::size_t>(flag, value(), 1);
-        } else if (flag == "--warmup") {
-            o.warmup = parse_integer<std::size_t>(flag, value(), 0);
-        } else if (flag == "--batch") {
-            o.batch = parse_integer<int>(flag, value(), 1);
-        } else if (flag == "--drain-batch") {
-            o.drain_batch = parse_integer<int>(flag, value(), 1);
-        } else if (flag == "--drainers") {
-            o.drainers = parse_integer<int>(flag, value(), 1);
-        } else if (flag == "--payload") {
-            o.payload = parse_integer<std::size_t>(flag, value(), 1);
-            if (o.payload > wire::k_max_content_bytes)
-                throw usage_error("--payload: content is at most " +
-                                  std::to_string(wire::k_max_content_bytes) + " bytes");
-        } else if (flag == "--sessions") {
-            o.sessions = parse_integer<std::size_t>(flag, value(), 1);
-        } else if (flag == "--items-per-request") {
-            o.items_per_request = parse_integer<int>(flag, value(), 1);
-        } else if (flag == "--nats-window") {
-            o.nats_window = parse_integer<std::size_t>(flag, value(), 1);
-        } else if (flag == "--ws-connections") {
-            o.ws_connections = parse_integer<std::size_t>(flag, value(), 2);
-            if (o.ws_connections % 2 != 0)
-                throw usage_error("--ws-connections: an even number (pairs)");
-        } else if (flag == "--ws-window") {
-            o.ws_window = parse_integer<std::size_t>(flag, value(), 1);
-        } else if (flag == "--ws-threads") {
-            o.ws_threads = parse_integer<int>(flag, value(), 1);
-        } else if (flag == "--runs") {
-            o.runs = parse_integer<int>(flag, value(), 1);
-        } else if (flag == "--probes") {
-            o.probes = split(value(), ',');
-            for (const auto& p : o.probes)
-                if (p != "store" && p != "drain" && p != "nats" && p != "websocket")
-                    throw usage_error("--probes: no probe '" + p +
-                                      "' (store, drain, nats, websocket)");
-        } else if (flag == "--broker-id") {
-            o.broker_id = value();
-            if (o.broker_id.empty()) throw usage_error("--broker-id: empty");
-        } else if (flag == "--migrations") {
-            o.migrations = value();
-        } else if (flag == "--json") {
-            o.json_path = value();
-        } else {
-            throw usage_error("unknown option '" + flag + "' (see --help)");
-        }
-    }
+    const bool complete =
+        for_each_flag(args, [&](const std::string& flag, const flag_value& value) {
+            if (flag == "--pg-url") {
+                o.pg_url = value();
+            } else if (flag == "--nats-url") {
+                o.nats_url = value();
+            } else if (flag == "--nats-pid") {
+                o.nats_pid = parse_integer<pid_t>(flag, value(), 1);
+            } else if (flag == "--cores") {
+                o.cores = parse_number(flag, value(), 0.01);
+            } else if (flag == "--messages") {
+                o.messages = parse_integer<std::size_t>(flag, value(), 1);
+            } else if (flag == "--warmup") {
+                o.warmup = parse_integer<std::size_t>(flag, value(), 0);
+            } else if (flag == "--batch") {
+                o.batch = parse_integer<int>(flag, value(), 1);
+            } else if (flag == "--drain-batch") {
+                o.drain_batch = parse_integer<int>(flag, value(), 1);
+            } else if (flag == "--drainers") {
+                o.drainers = parse_integer<int>(flag, value(), 1);
+            } else if (flag == "--payload") {
+                o.payload = parse_integer<std::size_t>(flag, value(), 1);
+                if (o.payload > wire::k_max_content_bytes)
+                    throw usage_error("--payload: content is at most " +
+                                      std::to_string(wire::k_max_content_bytes) + " bytes");
+            } else if (flag == "--sessions") {
+                o.sessions = parse_integer<std::size_t>(flag, value(), 1);
+            } else if (flag == "--items-per-request") {
+                o.items_per_request = parse_integer<int>(flag, value(), 1);
+            } else if (flag == "--nats-window") {
+                o.nats_window = parse_integer<std::size_t>(flag, value(), 1);
+            } else if (flag == "--ws-connections") {
+                o.ws_connections = parse_integer<std::size_t>(flag, value(), 2);
+                if (o.ws_connections % 2 != 0)
+                    throw usage_error("--ws-connections: an even number (pairs)");
+            } else if (flag == "--ws-window") {
+                o.ws_window = parse_integer<std::size_t>(flag, value(), 1);
+            } else if (flag == "--ws-threads") {
+                o.ws_threads = parse_integer<int>(flag, value(), 1);
+            } else if (flag == "--runs") {
+                o.runs = parse_integer<int>(flag, value(), 1);
+            } else if (flag == "--probes") {
+                o.probes = split(value(), ',');
+                for (const auto& p : o.probes)
+                    if (p != "store" && p != "drain" && p != "nats" && p != "websocket")
+                        throw usage_error("--probes: no probe '" + p +
+                                          "' (store, drain, nats, websocket)");
+            } else if (flag == "--broker-id") {
+                o.broker_id = value();
+                if (o.broker_id.empty()) throw usage_error("--broker-id: empty");
+            } else if (flag == "--migrations") {
+                o.migrations = value();
+            } else if (flag == "--json") {
+                o.json_path = value();
+            } else {
+                throw usage_error("unknown option '" + flag + "' (see --help)");
+            }
+        });
+    if (!complete) return std::nullopt;
     if (o.broker_id.empty())
         o.broker_id = fmt::format("c{:06x}", std::random_device{}() & 0xffffff);
     if (o.pg_url.empty() || o.nats_url.empty() || o.nats_pid == 0)

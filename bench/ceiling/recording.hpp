@@ -6,6 +6,8 @@
 #include <string>
 #include <vector>
 
+#include "services/dispatcher/src/drain_plan.hpp"
+
 namespace chat::bench::ceiling {
 
 /// The NATS payloads of one run, as the store and drain probes produced them, so the
@@ -16,10 +18,7 @@ struct recording {
     std::vector<std::string> replies;       // serialized proto::Reply, one per request
     std::vector<std::string> wakes;         // serialized proto::Wake, one per store transaction
     std::vector<std::uint64_t> wake_after;  // wake j follows the reply to request wake_after[j] - 1
-    struct push {
-        std::string broker_id;
-        std::string payload;  // serialized proto::Push
-    };
+    using push = dispatcher::broker_push;
     std::vector<std::vector<push>> drains;  // what each drain published before its flush
     std::uint64_t deliveries = 0;           // deliveries in all pushes
 

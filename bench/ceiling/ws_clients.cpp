@@ -14,6 +14,8 @@
 #include <string>
 #include <vector>
 
+#include "bench/frames.hpp"
+
 namespace chat::bench::ceiling {
 
 namespace net = boost::asio;
@@ -46,15 +48,12 @@ struct ws_clients::impl {
     result totals;
     std::string failure;
 
+    // chat-bench's DIALOGUE, byte for byte.
     std::string frame_for(client& c) {
         const auto seq = ++c.sent;
-        std::string content =
-            "t=" + std::to_string(std::chrono::steady_clock::now().time_since_epoch().count()) +
-            ";c=" + std::to_string(c.account) + ";s=" + std::to_string(seq) + ";";
-        if (content.size() < payload) content.append(payload - content.size(), 'x');
-        return R"({"cmd":"DIALOGUE","requestId":)" + std::to_string(seq) + R"(,"senderId":)" +
-               std::to_string(c.account) + R"(,"sessionId":)" + std::to_string(c.session) +
-               R"(,"content":")" + content + "\"}";
+        const auto content = dialogue_content(
+            std::chrono::steady_clock::now().time_since_epoch().count(), c.account, seq, payload);
+        return dialogue_frame(seq, c.account, c.session, content);
     }
 
     void send(client& c) {

@@ -1,4 +1,4 @@
-#include "fleet.hpp"
+#include "tests/faults/fleet.hpp"
 
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
@@ -17,6 +17,9 @@
 #include <unordered_map>
 #include <utility>
 
+#include "tests/support/frame_fields.hpp"
+#include "tests/support/run_on.hpp"
+
 namespace chat::faults {
 
 namespace asio = boost::asio;
@@ -25,21 +28,13 @@ namespace websocket = beast::websocket;
 using tcp = asio::ip::tcp;
 using json = nlohmann::json;
 using namespace std::chrono_literals;
+using test::code_of;
+using test::int_field;
 
 namespace {
 
 constexpr auto k_tick = 20ms;
 constexpr auto k_rematch_interval = 2s;
-
-std::int64_t int_field(const json& frame, const char* name) {
-    auto it = frame.find(name);
-    return it != frame.end() && it->is_number_integer() ? it->get<std::int64_t>() : 0;
-}
-
-int code_of(const json& frame) {
-    auto it = frame.find("code");
-    return it != frame.end() && it->is_number_integer() ? it->get<int>() : -1;
-}
 
 }  // namespace
 
@@ -132,11 +127,7 @@ struct fleet::impl {
 
     template <class F>
     auto run_sync(F&& f) -> decltype(f()) {
-        using result = decltype(f());
-        std::packaged_task<result()> task(std::forward<F>(f));
-        auto future = task.get_future();
-        asio::post(ioc, [&task] { task(); });
-        return future.get();
+        return test::run_on(ioc, std::forward<F>(f));
     }
 
     // ------------------------------------------------------------------ connections

@@ -6,6 +6,7 @@
 #include <mutex>
 
 #include "dispatcher_service.hpp"
+#include "services/dispatcher/src/drainer.hpp"
 #include "pg_fixture.hpp"
 #include "shared/bus/subjects.hpp"
 #include "shared/proto/chat.pb.h"
@@ -121,6 +122,33 @@ TEST_CASE("inbox rows are pushed to the receiver's broker in msgId order and the
         CHECK(f.pushes.signal_deliveries[0].peer_name() == "alice");
     }
     CHECK(test::wait_until([&] { return f.pg.count("SELECT count(*) FROM inbox") == 0; }, std::chrono::seconds(5)));
+}
+
+TEST_CASE("a drain whose pushes do not reach nats-server keeps its rows for the next drain") {
+    dispatcher_fixture f;
+    f.make_traffic(2, 3);
+    const auto stored = f.pg.count("SELECT count(*) FROM inbox");
+    REQUIRE(stored > 0);
+    dispatcher::drainer d(std::make_unique<pqxx::connection>(f.pg.db.url()), *f.log, 100);
+    std::set<int> all;
+    for (int p = 0; p < d.partitions(); ++p) all.insert(p);
+    bus::connection pusher({f.nats.url(), "dispatcher-test-pusher"}, f.log);
+
+    f.nats.stop();
+    CHECK_THROWS_AS(d.drain(all, pusher), bus::nats_error);  // the flush fails
+    CHECK(f.pg.count("SELECT count(*) FROM inbox") == stored);
+
+    f.nats.restart();
+    REQUIRE(test::wait_until(
+        [&] {
+            try {
+                return d.drain(all, pusher) == static_cast<int>(stored);
+            } catch (const bus::nats_error&) {
+                return false;  // not reconnected yet
+            }
+        },
+        std::chrono::seconds(10), std::chrono::milliseconds(100)));
+    CHECK(f.pg.count("SELECT count(*) FROM inbox") == 0);
 }
 
 TEST_CASE("a wake-up delivers at once, long before the safety sweep") {

@@ -1,8 +1,8 @@
-#include "dispatcher_service.hpp"
+#include "services/dispatcher/src/dispatcher_service.hpp"
 
 #include <chrono>
 
-#include "drainer.hpp"
+#include "services/dispatcher/src/drainer.hpp"
 #include "shared/bus/subjects.hpp"
 #include "shared/db/connect.hpp"
 #include "shared/log/logger.hpp"
@@ -74,8 +74,7 @@ void dispatcher_service::worker_loop(int index) {
 void dispatcher_service::run_drainer(int index) {
     auto conn = db::connect_with_retry(settings_.postgres.url, stopping_, *log_);
     if (!conn) return;
-    nats_push_sink pushes(nats_);
-    drainer d(std::move(conn), pushes, *log_, settings_.batch_max);
+    drainer d(std::move(conn), *log_, settings_.batch_max);
     auto& state = *states_[index];
     auto next_rebalance = clock::now();
     auto next_sweep = clock::now() + settings_.sweep_interval;
@@ -104,7 +103,7 @@ void dispatcher_service::run_drainer(int index) {
         std::erase_if(work, [&](int p) { return !d.owned().count(p); });
         if (!work.empty()) {
             try {
-                while (d.drain(work) == settings_.batch_max && !stopping_) {
+                while (d.drain(work, nats_) == settings_.batch_max && !stopping_) {
                 }
             } catch (const bus::nats_error& e) {
                 // Rows stay in the inbox; the next wake-up or sweep delivers them.

@@ -1,30 +1,21 @@
-#include "drainer.hpp"
+#include "services/dispatcher/src/drainer.hpp"
 
 #include <chrono>
 #include <random>
-#include <vector>
 
-#include "push_batcher.hpp"
+#include "services/dispatcher/src/sql.hpp"
 #include "shared/bus/subjects.hpp"
 #include "shared/db/connect.hpp"
-#include "shared/db/inbox_kind.hpp"
-#include "sql.hpp"
 
 namespace chat::dispatcher {
-namespace {
 
-constexpr std::size_t k_max_push_bytes = 512 * 1024;
-
-}  // namespace
-
-void nats_push_sink::publish(const std::string& broker_id, const std::string& push) {
-    nats_.publish(bus::subjects::broker_push(broker_id), push);
+void publish_pushes(bus::connection& nats, const std::vector<broker_push>& pushes) {
+    for (const auto& p : pushes) nats.publish(bus::subjects::broker_push(p.broker_id), p.payload);
+    nats.flush(std::chrono::seconds(2));
 }
 
-void nats_push_sink::flush() { nats_.flush(std::chrono::seconds(2)); }
-
-drainer::drainer(std::unique_ptr<pqxx::connection> conn, push_sink& pushes, spdlog::logger& log, int batch_max)
-    : conn_(std::move(conn)), pushes_(pushes), log_(log), batch_max_(batch_max) {
+drainer::drainer(std::unique_ptr<pqxx::connection> conn, spdlog::logger& log, int batch_max)
+    : conn_(std::move(conn)), log_(log), batch_max_(batch_max) {
     sql::prepare_all(*conn_);
     pqxx::nontransaction tx(*conn_);
     // Deleting delivered rows is bookkeeping, not a promise to anyone: if a crash loses a
@@ -64,47 +55,41 @@ void drainer::rebalance(std::set<int>& gained, std::set<int>& lost) {
     }
 }
 
-int drainer::drain(const std::set<int>& partitions) {
+std::vector<inbox_row> drainer::read_rows(const std::set<int>& partitions) {
     pqxx::nontransaction tx(*conn_);
-    const auto rows = tx.exec_prepared(sql::k_drain, db::bigint_array(partitions), batch_max_);
-    if (rows.empty()) return 0;
-
-    push_batcher batcher(k_max_push_bytes, [this](const std::string& broker_id, const proto::Push& push) {
-        pushes_.publish(broker_id, push.SerializeAsString());
-    });
-    std::vector<std::int64_t> handled;
-    handled.reserve(rows.size());
-    for (const auto& row : rows) {
-        handled.push_back(row[0].as<std::int64_t>());
-        // Offline receivers get nothing pushed: the row is done (the message itself stays
-        // stored in `messages`).
-        if (!row[6].as<bool>() || row[7].is_null()) continue;
-        // The CHECK constraint keeps unknown kinds out; a row that has one anyway (a newer
-        // logic wrote it) is dropped rather than pushed as something it is not.
-        const auto kind = db::inbox_kind_of(row[3].as<int>());
-        if (!kind) continue;
-        proto::Delivery d;
-        d.set_kind(db::delivery_kind(*kind));
-        d.set_session_id(row[1].as<std::int64_t>());
-        d.set_receiver_id(row[2].as<std::int64_t>());
-        d.set_msg_id(row[4].as<std::int64_t>());
-        d.set_peer_id(row[5].as<std::int64_t>());
-        if (d.kind() == proto::Delivery::MESSAGE) {
-            if (row[8].is_null()) continue;
-            d.set_sender_id(row[8].as<std::int64_t>());
-            d.set_content(row[9].as<std::string>());
-        } else if (d.kind() == proto::Delivery::NEW_SESSION) {
-            d.set_sender_id(d.peer_id());
-            if (!row[10].is_null()) d.set_peer_name(row[10].as<std::string>());
-        }
-        batcher.add(row[7].as<std::string>(), std::move(d));
+    const auto result = tx.exec_prepared(sql::k_drain, db::bigint_array(partitions), batch_max_);
+    std::vector<inbox_row> rows(result.size());
+    for (std::size_t i = 0; i < rows.size(); ++i) {
+        const auto& r = result[static_cast<pqxx::result::size_type>(i)];
+        auto& row = rows[i];
+        row.id = r[0].as<std::int64_t>();
+        row.session_id = r[1].as<std::int64_t>();
+        row.receiver_id = r[2].as<std::int64_t>();
+        row.kind = r[3].as<int>();
+        row.msg_id = r[4].as<std::int64_t>();
+        row.peer_id = r[5].as<std::int64_t>();
+        row.online = r[6].as<bool>();
+        if (!r[7].is_null()) row.broker_id = r[7].as<std::string>();
+        if (!r[8].is_null()) row.sender_id = r[8].as<std::int64_t>();
+        if (!r[9].is_null()) row.content = r[9].as<std::string>();
+        if (!r[10].is_null()) row.peer_name = r[10].as<std::string>();
     }
-    batcher.flush();
-    // The pushes must have reached nats-server before their rows go; if the flush fails
+    return rows;
+}
+
+void drainer::delete_rows(const std::vector<std::int64_t>& ids) {
+    pqxx::nontransaction tx(*conn_);
+    tx.exec_prepared(sql::k_delete_delivered, db::bigint_array(ids));
+}
+
+int drainer::drain(const std::set<int>& partitions, bus::connection& nats) {
+    auto plan = plan_drain(read_rows(partitions));
+    if (plan.handled.empty()) return 0;
+    // The pushes must have reached nats-server before their rows go; if publishing fails
     // the rows stay and are delivered again by the next drain.
-    pushes_.flush();
-    tx.exec_prepared(sql::k_delete_delivered, db::bigint_array(handled));
-    return static_cast<int>(rows.size());
+    publish_pushes(nats, plan.pushes);
+    delete_rows(plan.handled);
+    return static_cast<int>(plan.handled.size());
 }
 
 }  // namespace chat::dispatcher

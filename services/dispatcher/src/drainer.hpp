@@ -2,36 +2,20 @@
 
 #include <spdlog/logger.h>
 
+#include <cstdint>
 #include <memory>
 #include <pqxx/pqxx>
 #include <set>
-#include <string>
+#include <vector>
 
+#include "services/dispatcher/src/drain_plan.hpp"
 #include "shared/bus/nats_connection.hpp"
 
 namespace chat::dispatcher {
 
-/// Where a drain's pushes go: NATS in the service (nats_push_sink); bench/ceiling keeps
-/// them instead, to measure the database part of a drain on its own.
-class push_sink {
-public:
-    virtual ~push_sink() = default;
-    /// One serialized proto::Push for the accounts on broker `broker_id`.
-    virtual void publish(const std::string& broker_id, const std::string& push) = 0;
-    /// Returns once everything published has left for good; throws when it cannot.
-    virtual void flush() = 0;
-};
-
-/// Publishes pushes on broker.<id>.push.
-class nats_push_sink : public push_sink {
-public:
-    explicit nats_push_sink(bus::connection& nats) : nats_(nats) {}
-    void publish(const std::string& broker_id, const std::string& push) override;
-    void flush() override;
-
-private:
-    bus::connection& nats_;
-};
+/// Publishes each push on broker.<id>.push, in order, and returns once nats-server has
+/// them all (a flush); throws bus::nats_error when it cannot.
+void publish_pushes(bus::connection& nats, const std::vector<broker_push>& pushes);
 
 /// One database connection that owns a share of the inbox partitions and drains them.
 /// Ownership is a session-level advisory lock per partition: exclusive while held and
@@ -39,7 +23,7 @@ private:
 /// partitions move to the survivors at their next rebalance.
 class drainer {
 public:
-    drainer(std::unique_ptr<pqxx::connection> conn, push_sink& pushes, spdlog::logger& log, int batch_max);
+    drainer(std::unique_ptr<pqxx::connection> conn, spdlog::logger& log, int batch_max);
 
     int partitions() const { return partitions_; }
     const std::set<int>& owned() const { return owned_; }
@@ -48,13 +32,18 @@ public:
     /// Returns the partitions gained and lost.
     void rebalance(std::set<int>& gained, std::set<int>& lost);
 
-    /// Delivers up to batch_max rows of these partitions (owned ones), oldest first;
-    /// returns how many rows it handled.
-    int drain(const std::set<int>& partitions);
+    /// Delivers up to batch_max rows of these partitions (owned ones), oldest first:
+    /// read_rows, plan_drain, publish_pushes, delete_rows, in that order, so rows go only
+    /// once nats-server has their pushes. Returns how many rows it handled.
+    int drain(const std::set<int>& partitions, bus::connection& nats);
+
+    /// drain()'s first step: up to batch_max rows of these partitions, in inbox id order.
+    std::vector<inbox_row> read_rows(const std::set<int>& partitions);
+    /// drain()'s last step: deletes exactly these inbox rows.
+    void delete_rows(const std::vector<std::int64_t>& ids);
 
 private:
     std::unique_ptr<pqxx::connection> conn_;
-    push_sink& pushes_;
     spdlog::logger& log_;
     int batch_max_;
     int partitions_ = 0;
