@@ -84,10 +84,12 @@ configure() {
     (cd "$REPO_ROOT" && cmake --preset "$1" >/dev/null)
 }
 
+# The default target (services, chat-stack, tests) plus any named ones; bench/ is built
+# only by name (chat_tests needs its unit tests, bench/run.sh its programs).
 build_cpp() {
     configure dev || return 1
     info "building build/"
-    cmake --build "$BUILD_DIR"
+    cmake --build "$BUILD_DIR" --target all "$@"
 }
 
 # Prints one hash over the named files (relative to web/, missing ones skipped).
@@ -119,7 +121,7 @@ build_web() {
     echo "$want" >"$stamp"
 }
 
-build_all() { build_cpp && build_web; }
+build_all() { build_cpp "$@" && build_web; }
 
 # ---------------------------------------------------------------- the system of `up`
 
@@ -381,7 +383,7 @@ cmd_test() {
     fi
     local started=$SECONDS
     packages clang bench
-    run_part build build_all
+    run_part build build_all chat_tests
     if ((${#TEST_FAILED[@]} > 0)); then
         print_test_summary "$started"
         return 1
