@@ -5,9 +5,9 @@
 #include <string>
 #include <vector>
 
-#include "broker_service.hpp"
-#include "dispatcher_service.hpp"
-#include "logic_service.hpp"
+#include "services/broker/src/broker_service.hpp"
+#include "services/dispatcher/src/dispatcher_service.hpp"
+#include "services/logic/src/logic_service.hpp"
 #include "shared/db/migrations.hpp"
 #include "shared/config/common_settings.hpp"
 #include "shared/util/service_main.hpp"

@@ -1,4 +1,4 @@
-#include "dispatcher_service.hpp"
+#include "services/dispatcher/src/dispatcher_service.hpp"
 #include "shared/util/service_main.hpp"
 
 int main(int argc, char** argv) {

@@ -1,8 +1,8 @@
 // Bad input and requests a connection has no right to make: each gets a clear error
 // code, the same connection keeps working, the services keep running, and nothing is
 // stored or delivered.
-#include "e2e/e2e.hpp"
-#include "support/raw_ws.hpp"
+#include "tests/e2e/e2e.hpp"
+#include "tests/support/raw_ws.hpp"
 
 using namespace chat::test;
 using namespace chat::test::e2e;

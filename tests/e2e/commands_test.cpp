@@ -1,8 +1,8 @@
 // Each command of docs/protocol.md and the fields of its response and pushes.
 #include <regex>
 
-#include "e2e/e2e.hpp"
-#include "support/peer_socket.hpp"
+#include "tests/e2e/e2e.hpp"
+#include "tests/support/peer_socket.hpp"
 
 using namespace chat::test;
 using namespace chat::test::e2e;

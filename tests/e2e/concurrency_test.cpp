@@ -10,8 +10,8 @@
 #include <map>
 #include <set>
 
-#include "e2e/e2e.hpp"
-#include "support/stack.hpp"
+#include "tests/e2e/e2e.hpp"
+#include "tests/support/stack.hpp"
 
 using namespace chat::test;
 using namespace chat::test::e2e;

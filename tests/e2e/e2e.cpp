@@ -1,4 +1,4 @@
-#include "e2e/e2e.hpp"
+#include "tests/e2e/e2e.hpp"
 
 #include <algorithm>
 

@@ -10,8 +10,8 @@
 #include <string>
 #include <vector>
 
-#include "support/service_stack.hpp"
-#include "support/ws_client.hpp"
+#include "tests/support/service_stack.hpp"
+#include "tests/support/ws_client.hpp"
 
 namespace chat::test::e2e {
 

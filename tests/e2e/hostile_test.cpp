@@ -15,9 +15,9 @@
 #include <random>
 #include <sstream>
 
-#include "e2e/e2e.hpp"
-#include "support/raw_ws.hpp"
-#include "support/stack.hpp"
+#include "tests/e2e/e2e.hpp"
+#include "tests/support/raw_ws.hpp"
+#include "tests/support/stack.hpp"
 
 using namespace chat::test;
 using namespace chat::test::e2e;

@@ -4,7 +4,7 @@
 #include <catch2/catch.hpp>
 #include <iostream>
 
-#include "support/diagnostics.hpp"
+#include "tests/support/diagnostics.hpp"
 
 namespace chat::test::e2e {
 namespace {

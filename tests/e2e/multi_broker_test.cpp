@@ -5,7 +5,7 @@
 #include <map>
 #include <set>
 
-#include "e2e/e2e.hpp"
+#include "tests/e2e/e2e.hpp"
 
 using namespace chat::test;
 using namespace chat::test::e2e;

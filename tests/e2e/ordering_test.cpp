@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <sstream>
 
-#include "e2e/e2e.hpp"
+#include "tests/e2e/e2e.hpp"
 
 using namespace chat::test;
 using namespace chat::test::e2e;

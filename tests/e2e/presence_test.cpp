@@ -2,7 +2,7 @@
 // all end the person's sessions and tell each partner.
 #include <thread>
 
-#include "e2e/e2e.hpp"
+#include "tests/e2e/e2e.hpp"
 
 using namespace chat::test;
 using namespace chat::test::e2e;

@@ -9,8 +9,8 @@
 #include <csignal>
 #include <thread>
 
-#include "e2e/e2e.hpp"
-#include "support/stack.hpp"
+#include "tests/e2e/e2e.hpp"
+#include "tests/support/stack.hpp"
 
 using namespace chat::test;
 using namespace chat::test::e2e;

@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "ledger.hpp"
+#include "tests/faults/ledger.hpp"
 
 namespace chat::faults {
 

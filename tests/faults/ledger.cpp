@@ -1,4 +1,4 @@
-#include "ledger.hpp"
+#include "tests/faults/ledger.hpp"
 
 #include <algorithm>
 #include <cstdio>

@@ -1,6 +1,6 @@
 // The fault suite's arithmetic, without any process: what counts as lost, duplicated,
 // out of order and redelivered.
-#include "ledger.hpp"
+#include "tests/faults/ledger.hpp"
 
 #include <catch2/catch.hpp>
 

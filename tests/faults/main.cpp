@@ -25,9 +25,9 @@
 #include <vector>
 
 #include "deploy/stack/system.hpp"
-#include "fleet.hpp"
-#include "ledger.hpp"
-#include "support/stack.hpp"
+#include "tests/faults/fleet.hpp"
+#include "tests/faults/ledger.hpp"
+#include "tests/support/stack.hpp"
 
 namespace chat::faults {
 namespace {

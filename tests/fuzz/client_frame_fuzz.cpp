@@ -13,7 +13,7 @@
 #include <string_view>
 #include <variant>
 
-#include "expect.hpp"
+#include "tests/fuzz/expect.hpp"
 #include "shared/wire/client_frames.hpp"
 #include "shared/wire/limits.hpp"
 #include "shared/wire/server_frames.hpp"

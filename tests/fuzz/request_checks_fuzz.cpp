@@ -13,8 +13,8 @@
 #include <string>
 #include <variant>
 
-#include "expect.hpp"
-#include "request_checks.hpp"
+#include "tests/fuzz/expect.hpp"
+#include "services/logic/src/request_checks.hpp"
 #include "shared/wire/client_frames.hpp"
 #include "shared/wire/validate.hpp"
 

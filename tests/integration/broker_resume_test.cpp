@@ -11,8 +11,8 @@
 #include "shared/bus/subjects.hpp"
 #include "shared/log/logger.hpp"
 #include "shared/proto/chat.pb.h"
-#include "support/stack.hpp"
-#include "support/ws_client.hpp"
+#include "tests/support/stack.hpp"
+#include "tests/support/ws_client.hpp"
 
 using namespace chat;
 using namespace std::chrono_literals;

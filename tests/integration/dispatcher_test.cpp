@@ -5,14 +5,14 @@
 #include <map>
 #include <mutex>
 
-#include "dispatcher_service.hpp"
+#include "services/dispatcher/src/dispatcher_service.hpp"
 #include "services/dispatcher/src/drainer.hpp"
-#include "pg_fixture.hpp"
+#include "tests/integration/pg_fixture.hpp"
 #include "shared/bus/subjects.hpp"
 #include "shared/proto/chat.pb.h"
 #include "shared/log/logger.hpp"
 #include "shared/util/token.hpp"
-#include "support/stack.hpp"
+#include "tests/support/stack.hpp"
 
 using namespace chat;
 

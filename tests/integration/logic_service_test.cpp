@@ -4,12 +4,12 @@
 #include <condition_variable>
 #include <mutex>
 
-#include "logic_service.hpp"
-#include "pg_fixture.hpp"
+#include "services/logic/src/logic_service.hpp"
+#include "tests/integration/pg_fixture.hpp"
 #include "shared/bus/requester.hpp"
 #include "shared/bus/subjects.hpp"
 #include "shared/log/logger.hpp"
-#include "support/stack.hpp"
+#include "tests/support/stack.hpp"
 
 using namespace chat;
 namespace subjects = bus::subjects;

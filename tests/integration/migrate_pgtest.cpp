@@ -5,8 +5,8 @@
 
 #include "shared/db/inbox_kind.hpp"
 #include "shared/db/migrations.hpp"
-#include "support/stack.hpp"
-#include "support/postgres.hpp"
+#include "tests/support/stack.hpp"
+#include "tests/support/postgres.hpp"
 
 namespace fs = std::filesystem;
 using chat::db::migrate;

@@ -5,9 +5,9 @@
 #include <pqxx/pqxx>
 #include <string>
 
-#include "store.hpp"
-#include "support/postgres.hpp"
-#include "support/stack.hpp"
+#include "services/logic/src/store.hpp"
+#include "tests/support/postgres.hpp"
+#include "tests/support/stack.hpp"
 
 namespace chat::test {
 

@@ -5,9 +5,9 @@
 #include <set>
 #include <thread>
 
-#include "pg_fixture.hpp"
+#include "tests/integration/pg_fixture.hpp"
 #include "shared/util/token.hpp"
-#include "sql.hpp"
+#include "services/logic/src/sql.hpp"
 
 using namespace chat;
 using chat::logic::connection_ref;

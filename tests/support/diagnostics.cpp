@@ -1,4 +1,4 @@
-#include "support/diagnostics.hpp"
+#include "tests/support/diagnostics.hpp"
 
 #include <mutex>
 

@@ -1,4 +1,4 @@
-#include "support/fake_ws_server.hpp"
+#include "tests/support/fake_ws_server.hpp"
 
 #include <atomic>
 #include <boost/asio/ip/tcp.hpp>

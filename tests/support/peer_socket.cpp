@@ -1,4 +1,4 @@
-#include "peer_socket.hpp"
+#include "tests/support/peer_socket.hpp"
 
 #include <netinet/in.h>
 #include <netinet/tcp.h>

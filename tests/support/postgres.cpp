@@ -1,4 +1,4 @@
-#include "support/postgres.hpp"
+#include "tests/support/postgres.hpp"
 
 #include <unistd.h>
 
@@ -9,7 +9,7 @@
 #include <random>
 #include <stdexcept>
 
-#include "support/skip.hpp"
+#include "tests/support/skip.hpp"
 
 namespace chat::test {
 

@@ -4,7 +4,7 @@
 #include <memory>
 #include <string>
 
-#include "support/stack.hpp"
+#include "tests/support/stack.hpp"
 
 namespace chat::test {
 

@@ -1,4 +1,4 @@
-#include "support/raw_ws.hpp"
+#include "tests/support/raw_ws.hpp"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>

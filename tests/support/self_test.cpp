@@ -3,10 +3,10 @@
 #include <catch2/catch.hpp>
 #include <thread>
 
-#include "support/stack.hpp"
-#include "support/fake_ws_server.hpp"
-#include "support/postgres.hpp"
-#include "support/ws_client.hpp"
+#include "tests/support/stack.hpp"
+#include "tests/support/fake_ws_server.hpp"
+#include "tests/support/postgres.hpp"
+#include "tests/support/ws_client.hpp"
 
 using namespace chat::test;
 using namespace std::chrono_literals;

@@ -1,9 +1,9 @@
-#include "support/service_stack.hpp"
+#include "tests/support/service_stack.hpp"
 
 #include <cstdlib>
 #include <stdexcept>
 
-#include "support/diagnostics.hpp"
+#include "tests/support/diagnostics.hpp"
 
 namespace chat::test {
 

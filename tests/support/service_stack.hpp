@@ -6,9 +6,9 @@
 #include <vector>
 
 #include "deploy/stack/system.hpp"
-#include "support/stack.hpp"
-#include "support/postgres.hpp"
-#include "support/ws_client.hpp"
+#include "tests/support/stack.hpp"
+#include "tests/support/postgres.hpp"
+#include "tests/support/ws_client.hpp"
 
 namespace chat::test {
 

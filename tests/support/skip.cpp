@@ -1,4 +1,4 @@
-#include "support/skip.hpp"
+#include "tests/support/skip.hpp"
 
 #include <cstdio>
 #include <cstdlib>

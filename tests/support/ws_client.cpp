@@ -1,4 +1,4 @@
-#include "support/ws_client.hpp"
+#include "tests/support/ws_client.hpp"
 
 #include <boost/asio/connect.hpp>
 #include <boost/asio/executor_work_guard.hpp>
@@ -15,7 +15,7 @@
 #include <thread>
 #include <utility>  // before Asio with g++ 12 in C++20 mode (PITFALLS)
 
-#include "support/diagnostics.hpp"
+#include "tests/support/diagnostics.hpp"
 
 namespace chat::test {
 

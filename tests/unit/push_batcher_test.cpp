@@ -1,7 +1,7 @@
 #include <catch2/catch.hpp>
 #include <vector>
 
-#include "push_batcher.hpp"
+#include "services/dispatcher/src/push_batcher.hpp"
 
 using chat::dispatcher::push_batcher;
 

@@ -2,17 +2,15 @@
 #include <filesystem>
 #include <fstream>
 
-#include "settings.hpp"  // broker's (this test's include path lists the broker first)
+#include "services/broker/src/settings.hpp"
+#include "services/dispatcher/src/settings.hpp"
+#include "services/logic/src/settings.hpp"
 #include "shared/config/yaml_reader.hpp"
 #include "shared/util/service_main.hpp"
 
 namespace fs = std::filesystem;
 using chat::config::config_error;
 using chat::config::parse_duration;
-
-// The three services each have a settings.hpp; reach the other two by path.
-#include "../../services/dispatcher/src/settings.hpp"
-#include "services/logic/src/settings.hpp"
 
 namespace {
 

@@ -12,7 +12,7 @@
 #include <thread>
 #include <vector>
 
-#include "settings.hpp"
+#include "services/dispatcher/src/settings.hpp"
 #include "shared/bus/nats_connection.hpp"
 
 namespace chat::dispatcher {

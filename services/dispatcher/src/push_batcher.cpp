@@ -1,4 +1,4 @@
-#include "push_batcher.hpp"
+#include "services/dispatcher/src/push_batcher.hpp"
 
 namespace chat::dispatcher {
 

@@ -1,4 +1,4 @@
-#include "settings.hpp"
+#include "services/dispatcher/src/settings.hpp"
 
 namespace chat::dispatcher {
 

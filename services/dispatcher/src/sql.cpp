@@ -1,4 +1,4 @@
-#include "sql.hpp"
+#include "services/dispatcher/src/sql.hpp"
 
 namespace chat::dispatcher::sql {
 

@@ -1,4 +1,4 @@
-#include "sql.hpp"
+#include "services/logic/src/sql.hpp"
 
 namespace chat::logic::sql {
 
