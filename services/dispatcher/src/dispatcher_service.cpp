@@ -1,6 +1,8 @@
 #include "services/dispatcher/src/dispatcher_service.hpp"
 
 #include <chrono>
+#include <memory>
+#include <utility>
 
 #include "services/dispatcher/src/drainer.hpp"
 #include "shared/bus/subjects.hpp"
@@ -118,14 +120,11 @@ void dispatcher_service::run_drainer(int index) {
 }
 
 int run_dispatcher(const config::source& config) {
-    util::block_stop_signals();
-    auto settings = load_dispatcher_settings(config);
-    auto log = log::make_service_logger("dispatcher", settings.log.level);
-    dispatcher_service service(settings, log);
-    const int sig = util::wait_for_stop_signal();
-    log->info("signal {}: finishing the drains under way", sig);
-    service.stop();
-    return 0;
+    return util::serve_until_stopped("finishing the drains under way", [&] {
+        auto settings = load_dispatcher_settings(config);
+        auto log = log::make_service_logger("dispatcher", settings.log.level);
+        return std::make_pair(std::make_unique<dispatcher_service>(settings, log), log);
+    });
 }
 
 }  // namespace chat::dispatcher

@@ -1,6 +1,8 @@
 #include "services/logic/src/logic_service.hpp"
 
 #include <chrono>
+#include <memory>
+#include <utility>
 #include <utility>
 
 #include "services/logic/src/group_runner.hpp"
@@ -249,14 +251,11 @@ void logic_service::reply(const std::string& to, const proto::Reply& r) {
 }
 
 int run_logic(const config::source& config) {
-    util::block_stop_signals();
-    auto settings = load_logic_settings(config);
-    auto log = log::make_service_logger("logic", settings.log.level);
-    logic_service service(settings, log);
-    const int sig = util::wait_for_stop_signal();
-    log->info("signal {}: finishing in-flight commands", sig);
-    service.stop();
-    return 0;
+    return util::serve_until_stopped("finishing in-flight commands", [&] {
+        auto settings = load_logic_settings(config);
+        auto log = log::make_service_logger("logic", settings.log.level);
+        return std::make_pair(std::make_unique<logic_service>(settings, log), log);
+    });
 }
 
 }  // namespace chat::logic
