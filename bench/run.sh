@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # run.sh: the benchmark suite behind `./deploy/dev.sh bench` (and, with --quick, the
 # speed guard of `./deploy/dev.sh test`). Every scenario runs against a private system
-# started by bench/stack.sh, so nothing else on the machine is touched.
+# started by chat-stack (deploy/stack), so nothing else on the machine is touched.
 #
 #   bench/run.sh OUT_DIR            the full suite; the report goes to OUT_DIR
 #   bench/run.sh --quick OUT_DIR    ceiling probes + a short closed-loop run only
@@ -18,7 +18,7 @@
 #   bench: e2e <msgs/s> msg/s = <ratio> of ceiling; ack p99 <ms>; delivery p99 <ms> at 1000 msg/s; <KiB> per idle connection; match <n>/s
 # (--quick prints "bench-quick: e2e <msgs/s> msg/s = <ratio> of ceiling <msgs/s>").
 #
-# Environment: BIN_DIR (the binaries; default build/bin), and the knobs of stack.sh.
+# Environment: BIN_DIR (the binaries; default build/bin), and the knobs of stack_args below.
 set -euo pipefail
 
 REPO_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)
@@ -28,7 +28,7 @@ export BIN_DIR
 PSQL=${PG_BIN:-/usr/lib/postgresql/15/bin}/psql
 
 # The system under test: logic with enough workers to keep PostgreSQL's group commits
-# full, the dispatcher with two drainers (stack.sh's other defaults).
+# full, the dispatcher with two drainers (stack_args' other defaults).
 export LOGIC_WORKERS=${LOGIC_WORKERS:-8}
 export LOG_LEVEL=${LOG_LEVEL:-warn}
 
@@ -65,29 +65,82 @@ die() {
 # outside a CMake build directory (no CMakeCache.txt beside it) is taken as it is.
 BUILD_DIR=$(dirname "$BIN_DIR")
 if [[ -f $BUILD_DIR/CMakeCache.txt ]]; then
-    say "building chat-bench, chat-ceiling and the services in ${BUILD_DIR#"$REPO_ROOT"/}/"
-    cmake --build "$BUILD_DIR" --target chat-bench chat-ceiling chat-broker chat-logic chat-dispatcher chat >&2 ||
+    say "building chat-bench, chat-ceiling, chat-stack and the services in ${BUILD_DIR#"$REPO_ROOT"/}/"
+    cmake --build "$BUILD_DIR" --target chat-bench chat-ceiling chat-stack chat-broker chat-logic chat-dispatcher chat >&2 ||
         die "the build failed"
 fi
-for tool in chat-bench chat-ceiling chat-broker; do
+for tool in chat-bench chat-ceiling chat-stack chat-broker; do
     [[ -x $BIN_DIR/$tool ]] || die "$BIN_DIR/$tool is missing (build it: cmake --build build --target $tool)"
 done
 command -v jq >/dev/null || die "jq is missing (apt-get install jq)"
 
+# The system under test, started by chat-stack (deploy/stack; docs/operations.md) with
+# deploy/config's settings, PostgreSQL tuned and durable, and these overrides. The
+# knobs (environment): BROKER_COUNT (1), BROKER_THREADS (2), LOGIC_WORKERS (8 here),
+# DIALOGUE_BATCH_MAX (64), DIALOGUE_TRANSACTIONS (2), DISPATCHER_WORKERS (2), GRACE (0s),
+# LOG_LEVEL (warn), MIGRATIONS (the repository's migrations/), PG_STAT_STATEMENTS (0; 1:
+# load pg_stat_statements, to count and time every statement the services run), and
+# SERVICES (1; 0: PostgreSQL and nats-server only, for chat-ceiling, which brings its
+# own ends).
+stack_args() {
+    local args=(--dir "$STACK" --json --tuned --bin-dir "$BIN_DIR" --migrations "${MIGRATIONS:-$REPO_ROOT/migrations}")
+    if [[ ${PG_STAT_STATEMENTS:-0} == 1 ]]; then
+        args+=(--pg-setting shared_preload_libraries=pg_stat_statements --pg-extension pg_stat_statements)
+    fi
+    if [[ ${SERVICES:-1} == 0 ]]; then
+        args+=(--only 'postgres,nats')
+    else
+        args+=(--brokers "${BROKER_COUNT:-1}"
+            --set "broker.threads=${BROKER_THREADS:-2}"
+            --set "logic.workers=$LOGIC_WORKERS"
+            --set "logic.dialogue_batch_max=${DIALOGUE_BATCH_MAX:-64}"
+            --set "logic.dialogue_transactions=${DIALOGUE_TRANSACTIONS:-2}"
+            --set "dispatcher.workers=${DISPATCHER_WORKERS:-2}"
+            --set "presence.grace=${GRACE:-0s}"
+            --set "log.level=$LOG_LEVEL"
+            # The broker's rate limits off: the clients come from one address and send
+            # as fast as they can.
+            --set limits.messages_per_second=0 --set limits.account_messages_per_second=0
+            --set limits.accounts_per_minute_per_address=0
+            --set limits.connections_per_minute_per_address=0
+            --set 'http.allowed_origins=[]' --set limits.max_queued_frames=100000)
+    fi
+    printf '%s\n' "${args[@]}"
+}
+
+# The variables the scenarios use, from chat-stack's state JSON: BROKERS (for --brokers),
+# BROKER_PIDS (--broker-pid), WATCH (--watch), PG_URL, NATS_URL, NATS_PID, NATS_MONITOR
+# and POSTGRES_PID.
+readonly STATE_TO_ENV='
+    "PG_URL=\(.database_url)",
+    "NATS_URL=\(.nats_url)",
+    "NATS_PID=\(.nats[0].pid)",
+    "NATS_MONITOR=http://127.0.0.1:\(.nats[0].monitor_port)",
+    "POSTGRES_PID=\(.postgres[0].pid)",
+    "BROKERS=\(.brokers | join(","))",
+    "BROKER_PIDS=\([.services[] | select(.kind == "broker") | .pid] | join(","))",
+    "WATCH=\(
+        [(.services | map(select(.kind == "broker")) | to_entries[] | "broker\(.key + 1)=\(.value.pid)"),
+         (.services[] | select(.kind != "broker") | "\(.kind)=\(.pid)"),
+         "nats=\(.nats[0].pid)", "postgres=\(.postgres[0].pid)"] | join(","))"'
+
 stack_up() {
     STACKS=$((STACKS + 1))
     STACK=$OUT/stack-$STACKS
-    "$REPO_ROOT/bench/stack.sh" up "$STACK" >"$OUT/stack-$STACKS-up.log" 2>&1 || {
+    local args
+    mapfile -t args < <(stack_args)
+    "$BIN_DIR/chat-stack" up "${args[@]}" >"$STACK.json" 2>"$OUT/stack-$STACKS-up.log" || {
         cat "$OUT/stack-$STACKS-up.log" >&2
         die "the system did not start"
     }
+    jq -r "$STATE_TO_ENV" "$STACK.json" >"$STACK/env" || die "cannot read $STACK.json"
     # shellcheck disable=SC1091
     source "$STACK/env"
 }
 
 stack_down() {
-    [[ -n $STACK && -e $STACK/env ]] || return 0
-    "$REPO_ROOT/bench/stack.sh" down "$STACK" >/dev/null 2>&1 || true
+    [[ -n $STACK && -e $STACK/state.json ]] || return 0
+    "$BIN_DIR/chat-stack" down --dir "$STACK" >/dev/null 2>&1 || true
 }
 trap stack_down EXIT
 

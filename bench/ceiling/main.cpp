@@ -19,11 +19,11 @@
 #include "bench/ceiling/options.hpp"
 #include "bench/ceiling/population.hpp"
 #include "bench/ceiling/report.hpp"
-#include "bench/ceiling/scratch_database.hpp"
 #include "bench/ceiling/store_probe.hpp"
 #include "bench/ceiling/workload.hpp"
 #include "bench/ceiling/ws_probe.hpp"
 #include "bench/proc_stats.hpp"
+#include "shared/db/migrations.hpp"
 
 namespace {
 
@@ -38,9 +38,20 @@ struct scratch_file {
     }
 };
 
-nlohmann::json describe(const options& o, const std::string& migrations,
-                        const scratch_database& db) {
-    pqxx::connection conn(db.url());
+/// Applies the migrations to the database of --pg-url and returns the schema version;
+/// throws unless the database holds no accounts (chat-ceiling fills it with its own).
+int prepare_database(const std::string& url, const std::string& migrations) {
+    const int version = chat::db::migrate(url, migrations).current_version;
+    pqxx::connection conn(url);
+    pqxx::nontransaction tx(conn);
+    if (tx.exec1("SELECT EXISTS (SELECT 1 FROM accounts)")[0].as<bool>())
+        throw std::runtime_error(
+            "the database of --pg-url holds accounts: chat-ceiling needs one of its own");
+    return version;
+}
+
+nlohmann::json describe(const options& o, const std::string& migrations, int schema_version) {
+    pqxx::connection conn(o.pg_url);
     pqxx::nontransaction tx(conn);
     return {{"messages", o.messages},
             {"batch", o.batch},
@@ -58,7 +69,7 @@ nlohmann::json describe(const options& o, const std::string& migrations,
             {"broker_id", o.broker_id},
             {"online_cpus", chat::bench::online_cpus()},
             {"migrations", migrations},
-            {"schema_version", db.schema_version()},
+            {"schema_version", schema_version},
             {"postgres_version", tx.exec1("SHOW server_version")[0].as<std::string>()},
             {"synchronous_commit", tx.exec1("SHOW synchronous_commit")[0].as<std::string>()},
             {"fsync", tx.exec1("SHOW fsync")[0].as<std::string>()}};
@@ -72,19 +83,20 @@ int run(const options& o) {
         std::fprintf(stderr, "chat-ceiling: %s\n", what.c_str());
     };
 
-    progress("creating a scratch database on " + o.pg_url);
-    scratch_database db(o.pg_url, migrations);
-    progress(fmt::format("database {}: schema version {}; {} accounts in {} sessions", db.name(),
-                         db.schema_version(), 2 * o.sessions, o.sessions));
-    const auto people = populate(db.url(), o.sessions, o.broker_id);
+    progress("migrating " + o.pg_url);
+    const int schema_version = prepare_database(o.pg_url, migrations);
+    progress(fmt::format("schema version {}; {} accounts in {} sessions", schema_version,
+                         2 * o.sessions, o.sessions));
+    const std::string& db = o.pg_url;
+    const auto people = populate(db, o.sessions, o.broker_id);
     request_source source(people, o.payload, o.items_per_request);
     if (o.warmup > 0 && o.runs_probe("store")) {
         progress(fmt::format(
             "warm-up: {} messages stored and drained, unmeasured; then VACUUM ANALYZE", o.warmup));
         recording unused;
-        run_store_probe(db.url(), source, o.warmup, o.batch, unused);
-        run_drain_probe(db.url(), o.drain_batch, o.drainers, unused.messages(), unused);
-        settle(db.url());
+        run_store_probe(db, source, o.warmup, o.batch, unused);
+        run_drain_probe(db, o.drain_batch, o.drainers, unused.messages(), unused);
+        settle(db);
     }
     scratch_file payloads{std::filesystem::temp_directory_path() /
                           ("chat-ceiling-" + std::to_string(::getpid()) + ".payloads")};
@@ -97,12 +109,12 @@ int run(const options& o) {
         recording rec;
         if (o.runs_probe("store")) {
             step("store");
-            runs[r].push_back(run_store_probe(db.url(), source, o.messages, o.batch, rec));
+            runs[r].push_back(run_store_probe(db, source, o.messages, o.batch, rec));
         }
         if (o.runs_probe("drain")) {
             step("drain");
             runs[r].push_back(
-                run_drain_probe(db.url(), o.drain_batch, o.drainers, rec.messages(), rec));
+                run_drain_probe(db, o.drain_batch, o.drainers, rec.messages(), rec));
         }
         if (o.runs_probe("nats")) {
             step("nats");
@@ -129,7 +141,7 @@ int run(const options& o) {
     std::fflush(stdout);
     if (!o.json_path.empty()) {
         std::ofstream file(o.json_path);
-        file << to_json(s, runs, describe(o, migrations, db)).dump(2) << '\n';
+        file << to_json(s, runs, describe(o, migrations, schema_version)).dump(2) << '\n';
         if (!file) throw std::runtime_error("cannot write " + o.json_path);
     }
     return 0;

@@ -134,7 +134,7 @@ int serve(bus::connection& nats, const std::function<std::string()>& work) {
     return error.empty() ? 0 : 1;
 }
 
-// The broker: bus::requester as websocket_session::ask_logic uses it (encode the
+// The broker: bus::requester as ws_connection::ask_logic uses it (encode the
 // request, decode the reply on the NATS thread), and broker_service::on_push's decode.
 int broker_end(const end_args& a, const recording& rec) {
     auto requests = parse_all<proto::Request>(rec.requests);

@@ -22,7 +22,7 @@ the rate the machine's cores could sustain if they did nothing else:
 ceiling = cores x 1e6 / (sum of the parts' microseconds per message).
 
   store      logic's group commit (command_handler::handle_dialogues, store_dialogues)
-             on a scratch database migrated from migrations/, durable commits
+             on the database of --pg-url, migrated from migrations/, durable commits
   drain      the dispatcher's drainer over the inbox rows the store probe wrote
              (drain SELECT, push encoding, DELETE), pushes kept instead of published
   nats       the NATS hops of a message: broker -> logic request and reply, logic's
@@ -32,8 +32,9 @@ ceiling = cores x 1e6 / (sum of the parts' microseconds per message).
              parse it, write the ack and the partner's push); clients not counted
 
 Required
-  --pg-url URL              PostgreSQL superuser URL; the server must run on this machine
-                            (its processes' CPU is read from /proc)
+  --pg-url URL              a PostgreSQL database of its own (no accounts; chat-stack up
+                            --only postgres,nats makes one), as a superuser; the server
+                            must run on this machine (its processes' CPU is read from /proc)
   --nats-url URL            a running nats-server
   --nats-pid PID            its pid, to read its CPU
 
@@ -59,7 +60,7 @@ Options
   --broker-id ID            the accounts' broker id, in origins and push subjects; also the
                             prefix of the probe's command and wake-up subjects, so a chat
                             system on the same nats-server stays out of the way (a random
-                            "c" + 6 hex digits, the length of stack.sh's "bench1")
+                            "c" + 6 hex digits, the length of a broker id such as "bench1")
   --migrations DIR          the schema (the source tree's migrations/)
   --json FILE               write every number to FILE
   --help

@@ -16,7 +16,7 @@ namespace chat::bench::ceiling {
 /// chat-ceiling's command line. The defaults that describe the system (batch sizes) are
 /// the services' own defaults, read from their settings structs.
 struct options {
-    std::string pg_url;    // a superuser URL; the scratch database is made beside it
+    std::string pg_url;    // a database of its own (migrated and filled), as a superuser
     std::string nats_url;  // a running nats-server...
     pid_t nats_pid = 0;    // ...and its pid, to read its CPU
     double cores = 0;      // the machine's cores for the ceiling; 0: online CPUs
@@ -32,7 +32,7 @@ struct options {
     std::size_t nats_window = 128;     // requests the broker end keeps in flight
     std::size_t ws_connections = 200;  // WebSocket clients (in pairs)
     std::size_t ws_window = 1;         // DIALOGUEs each client keeps unanswered
-    int ws_threads = 2;                // the WebSocket server's I/O threads (stack.sh's broker)
+    int ws_threads = 2;                // the WebSocket server's I/O threads (the benchmark's broker: broker.threads)
     int runs = 1;                      // every probe this many times; medians reported
     std::vector<std::string> probes{"store", "drain", "nats", "websocket"};  // which to run
     std::string

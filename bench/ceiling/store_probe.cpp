@@ -30,7 +30,7 @@ probe_run run_store_probe(const std::string& url, request_source& source, std::s
     machine_window window;
     pg.start(db.connection());
     while (stored < messages) {
-        // One transaction's worth, grouped like logic_service::next_work.
+        // One transaction's worth, grouped like command_scheduler::next.
         requests.clear();
         std::size_t items = 0;
         while (stored + items < messages) {

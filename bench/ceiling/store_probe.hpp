@@ -10,7 +10,7 @@
 namespace chat::bench::ceiling {
 
 /// Logic's group commit alone: `messages` DIALOGUEs from `source`, grouped into
-/// transactions as logic_service::next_work groups queued requests (whole requests while
+/// transactions as command_scheduler::next groups queued requests (whole requests while
 /// they fit in `batch` items), each stored by command_handler::handle_dialogues (logic's
 /// item checks, then store::store_dialogues) on one connection with logic's session
 /// settings, durably committed. Counts this thread's CPU inside those calls, the

@@ -9,7 +9,7 @@
 
 namespace chat::bench::ceiling {
 
-/// The DIALOGUE requests brokers send logic, built as websocket_session builds them: the
+/// The DIALOGUE requests brokers send logic, built as ws_connection builds them: the
 /// origin of the sending connection and its items. Request r comes from one member of
 /// session r mod S (the two members take turns) and carries items for that session, so
 /// the requests of one store batch span many sessions. The content is chat-bench's,

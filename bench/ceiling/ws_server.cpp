@@ -38,7 +38,7 @@ namespace {
 
 class connection;
 
-/// The account → connection registry (shared_state's, under its mutex).
+/// The account → connection registry (connection_registry's, under its mutex).
 class registry {
   public:
     void bind(std::int64_t account, const std::weak_ptr<connection>& c) {
@@ -77,11 +77,11 @@ class connection : public std::enable_shared_from_this<connection> {
 
     void run() {
         ws_.set_option(websocket::stream_base::timeout::suggested(beast::role_type::server));
-        ws_.read_message_max(wire::k_hard_frame_cap_bytes);  // as websocket_session
+        ws_.read_message_max(wire::k_hard_frame_cap_bytes);  // as ws_connection
         ws_.async_accept(beast::bind_front_handler(&connection::on_accept, shared_from_this()));
     }
 
-    /// Thread-safe, as websocket_session::push.
+    /// Thread-safe, as ws_connection::push.
     void push(std::shared_ptr<const std::string> frame) {
         net::post(ws_.get_executor(),
                   [self = shared_from_this(), frame = std::move(frame)]() mutable {
@@ -130,7 +130,7 @@ class connection : public std::enable_shared_from_this<connection> {
             return send(wire::error_frame("DIALOGUE", wire::code::forbidden,
                                           "a connection can only act as its own account",
                                           r.request_id_echo));
-        // websocket_session::on_dialogue's item, which would go to logic in a request.
+        // ws_connection::on_dialogue's item, which would go to logic in a request.
         proto::Dialogue item;
         item.set_request_id(std::move(r.request_id));
         item.set_sender_id(r.sender_id);

@@ -7,7 +7,7 @@
 namespace chat::bench::ceiling {
 
 /// The broker's I/O threads with NATS taken out: a Beast WebSocket server on loopback
-/// that does per DIALOGUE what websocket_session does on its connection's strand. It
+/// that does per DIALOGUE what ws_connection does on its connection's strand. It
 /// reads the text frame (async_read_some of up to 16 KiB until the message is done),
 /// parses it with wire::parse_client_frame, checks the sender and builds the
 /// proto::Dialogue. Where the broker would then hear logic's reply and the dispatcher's

@@ -24,7 +24,7 @@ void hand_to(const std::filesystem::path& path, const std::string& user) {
 }
 
 // Settings for a chat workload on a developer machine: many short write transactions
-// from a few pooled connections (what deploy/dev.sh and bench/stack.sh used).
+// from a few pooled connections (what deploy/dev.sh and bench/stack.sh used to set).
 const std::vector<std::string> k_tuning = {
     "shared_buffers=256MB", "effective_cache_size=1GB", "work_mem=8MB",
     "maintenance_work_mem=128MB", "wal_buffers=16MB",

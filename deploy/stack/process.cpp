@@ -105,12 +105,13 @@ void child_process::spawn() {
         if (null_fd >= 0) ::dup2(null_fd, STDIN_FILENO);
         // Its own process group: a terminal's Ctrl-C reaches only the test, and the child
         // then dies with it through PR_SET_PDEATHSIG instead of racing its teardown. A
-        // detached child gets a session of its own: it outlives us and our terminal.
-        if (detached) {
-            ::setsid();
-        } else {
-            ::setpgid(0, 0);
-        }
+        // detached child also has a group of its own (not the terminal's foreground group,
+        // so neither Ctrl-C nor a closed terminal's SIGHUP reaches it) but stays in our
+        // session: with a session each (setsid), the kernel's autogroup scheduling gave
+        // every process its own CPU share, and on a busy machine the benchmark's system
+        // delivered a third of its throughput (bench/run.sh --quick, 2,500 against 7,200
+        // msg/s; the same drop with bench/stack.sh's services started under setsid).
+        ::setpgid(0, 0);
         if (switch_user) {
             if (::setgroups(0, nullptr) != 0 || ::setgid(gid) != 0 || ::setuid(uid) != 0)
                 _exit(126);

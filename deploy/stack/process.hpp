@@ -23,7 +23,8 @@ struct spawn_options {
     int stop_signal = SIGTERM;
     /// "NAME=value" entries added to (or replacing in) the inherited environment.
     std::vector<std::string> env;
-    /// Outlive this process: a session of its own and no PR_SET_PDEATHSIG (chat-stack up).
+    /// Outlive this process: no PR_SET_PDEATHSIG (chat-stack up). Detached or not, the
+    /// child has a process group of its own in our session (see spawn()).
     bool detached = false;
 };
 

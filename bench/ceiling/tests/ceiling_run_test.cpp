@@ -1,5 +1,5 @@
-// chat-ceiling end to end, small: a scratch database on a real PostgreSQL
-// (CHAT_TEST_PG_URL, else a private cluster; skipped with 77 when neither), a private
+// chat-ceiling end to end, small: a scratch database on the tests' PostgreSQL
+// (tests/support/postgres.hpp; skipped with 77 when there is none), a private
 // nats-server; the JSON must be complete and its numbers positive and sane.
 #include <atomic>
 #include <catch2/catch.hpp>
@@ -11,20 +11,18 @@
 #include "shared/bus/nats_connection.hpp"
 #include "shared/bus/subjects.hpp"
 #include "shared/log/logger.hpp"
-#include "support/child_process.hpp"
-#include "support/file_util.hpp"
-#include "support/nats_server.hpp"
-#include "support/paths.hpp"
-#include "support/postgres.hpp"
-#include "support/temp_dir.hpp"
+#include "deploy/stack/files.hpp"
+#include "deploy/stack/nats.hpp"
+#include "deploy/stack/process.hpp"
+#include "tests/support/postgres.hpp"
 
 using namespace chat;
 using json = nlohmann::json;
 
 TEST_CASE("chat-ceiling measures every part of a message and reports the ceiling") {
-    auto& pg = test::postgres_server::shared();
-    test::temp_dir dir("chat-ceiling-test");
-    test::nats_server nats(dir.path());
+    stack::temp_dir dir("chat-ceiling-test");
+    test::scratch_database db(dir.path(), /*migrate=*/false);  // chat-ceiling migrates it
+    stack::nats_server nats(dir.path());
     // A chat system on the same nats-server (here its subscriptions only) must neither
     // answer nor hear the probe.
     std::atomic<int> foreign{0};
@@ -37,20 +35,20 @@ TEST_CASE("chat-ceiling measures every part of a message and reports the ceiling
     auto live_broker = live.subscribe("broker.bench1.push", count);
     live.flush(std::chrono::seconds(5));
     const auto report = dir / "ceiling.json";
-    test::spawn_options options;
+    stack::spawn_options options;
     options.log_file = dir / "chat-ceiling.log";
-    const int status = test::run_command(
-        {test::binary("chat-ceiling").string(), "--pg-url", pg.admin_url(), "--nats-url",
+    const int status = stack::run_command(
+        {stack::binary("chat-ceiling").string(), "--pg-url", db.url(), "--nats-url",
          nats.url(), "--nats-pid", std::to_string(nats.process().pid()), "--messages", "3000",
          "--warmup", "1000", "--sessions", "50", "--ws-connections", "20", "--cores", "2", "--json",
          report.string()},
         options, std::chrono::seconds(240));
-    INFO(test::read_file(options.log_file));
+    INFO(stack::read_file(options.log_file));
     REQUIRE(status == 0);
     live.flush(std::chrono::seconds(5));
     CHECK(foreign == 0);
 
-    const auto j = json::parse(test::read_file(report));
+    const auto j = json::parse(stack::read_file(report));
     CHECK(j["config"]["messages"] == 3000);
     CHECK(j["config"]["batch"] == 64);
     CHECK(j["config"]["drain_batch"] == 500);

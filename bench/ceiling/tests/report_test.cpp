@@ -3,7 +3,6 @@
 
 #include <catch2/catch.hpp>
 
-#include "bench/ceiling/pg_url.hpp"
 
 using namespace chat::bench::ceiling;
 
@@ -77,16 +76,4 @@ TEST_CASE("runs that report different processes cannot be summarized") {
     auto second = one_run(1, 1);
     second[0].processes.pop_back();
     CHECK_THROWS(summarize({one_run(1, 1), second}, 2));
-}
-
-TEST_CASE("a scratch database's URL") {
-    CHECK(with_database("postgresql://postgres@127.0.0.1:5432/postgres", "x") ==
-          "postgresql://postgres@127.0.0.1:5432/x");
-    CHECK(with_database("postgresql://postgres@127.0.0.1:5432", "x") ==
-          "postgresql://postgres@127.0.0.1:5432/x");
-    CHECK(with_database("postgres://u@h/db?sslmode=disable", "x") ==
-          "postgres://u@h/x?sslmode=disable");
-    CHECK(with_database("postgres://u@h?sslmode=disable", "x") ==
-          "postgres://u@h/x?sslmode=disable");
-    CHECK(with_database("host=/tmp user=postgres", "x") == "host=/tmp user=postgres dbname=x");
 }
