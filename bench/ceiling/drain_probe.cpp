@@ -9,7 +9,6 @@
 #include "bench/ceiling/postgres_meter.hpp"
 #include "bench/ceiling/proc_cpu.hpp"
 #include "services/dispatcher/src/drainer.hpp"
-#include "shared/log/logger.hpp"
 #include "shared/proto/chat.pb.h"
 
 namespace chat::bench::ceiling {
@@ -20,8 +19,7 @@ probe_run run_drain_probe(const std::string& url, int drain_batch, int drainers,
     // A second connection only to list the other clients' backends before the window.
     pqxx::connection watcher(url);
     postgres_meter pg({backend});
-    auto log = log::make_service_logger("chat-ceiling", "warn");
-    dispatcher::drainer drainer(std::move(conn), *log, drain_batch);
+    dispatcher::drainer drainer(std::move(conn), drain_batch);
 
     std::uint64_t rows = 0, drains = 0;
     machine_window window;

@@ -76,7 +76,7 @@ void dispatcher_service::worker_loop(int index) {
 void dispatcher_service::run_drainer(int index) {
     auto conn = db::connect_with_retry(settings_.postgres.url, stopping_, *log_);
     if (!conn) return;
-    drainer d(std::move(conn), *log_, settings_.batch_max);
+    drainer d(std::move(conn), settings_.batch_max);
     auto& state = *states_[index];
     auto next_rebalance = clock::now();
     auto next_sweep = clock::now() + settings_.sweep_interval;

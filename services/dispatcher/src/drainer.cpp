@@ -14,8 +14,8 @@ void publish_pushes(bus::connection& nats, const std::vector<broker_push>& pushe
     nats.flush(std::chrono::seconds(2));
 }
 
-drainer::drainer(std::unique_ptr<pqxx::connection> conn, spdlog::logger& log, int batch_max)
-    : conn_(std::move(conn)), log_(log), batch_max_(batch_max) {
+drainer::drainer(std::unique_ptr<pqxx::connection> conn, int batch_max)
+    : conn_(std::move(conn)), batch_max_(batch_max) {
     sql::prepare_all(*conn_);
     pqxx::nontransaction tx(*conn_);
     // Deleting delivered rows is bookkeeping, not a promise to anyone: if a crash loses a

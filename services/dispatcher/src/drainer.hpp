@@ -1,6 +1,5 @@
 #pragma once
 
-#include <spdlog/logger.h>
 
 #include <cstdint>
 #include <memory>
@@ -23,7 +22,7 @@ void publish_pushes(bus::connection& nats, const std::vector<broker_push>& pushe
 /// partitions move to the survivors at their next rebalance.
 class drainer {
 public:
-    drainer(std::unique_ptr<pqxx::connection> conn, spdlog::logger& log, int batch_max);
+    drainer(std::unique_ptr<pqxx::connection> conn, int batch_max);
 
     int partitions() const { return partitions_; }
     const std::set<int>& owned() const { return owned_; }
@@ -44,7 +43,6 @@ public:
 
 private:
     std::unique_ptr<pqxx::connection> conn_;
-    spdlog::logger& log_;
     int batch_max_;
     int partitions_ = 0;
     int presence_id_ = 0;
