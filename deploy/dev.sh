@@ -276,7 +276,7 @@ export_sanitizer_options() {
     local reports=$1 common="external_symbolizer_path=$SYMBOLIZER"
     export ASAN_OPTIONS="$common:abort_on_error=1:detect_leaks=1:log_path=$reports/asan"
     # tests/lsan.supp names only libpq's leak after a killed server (see there).
-    export LSAN_OPTIONS="suppressions=$REPO_ROOT/tests/lsan.supp"
+    export LSAN_OPTIONS="suppressions=$REPO_ROOT/tests/lsan.supp:print_suppressions=0"
     export UBSAN_OPTIONS="$common:abort_on_error=1:print_stacktrace=1:log_path=$reports/ubsan"
     # tests/tsan.supp names only third-party libraries (see there).
     export TSAN_OPTIONS="$common:halt_on_error=1:abort_on_error=1:second_deadlock_stack=1:suppressions=$REPO_ROOT/tests/tsan.supp:log_path=$reports/tsan"
