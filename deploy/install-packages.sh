@@ -17,6 +17,9 @@ readonly BASE=(
     postgresql curl jq
     libxml2-utils # xmllint: dev.sh test reads ctest's JUnit report
     chromium      # the web client's browser tests
+    # The cluster (dev.sh up --cluster): PostgreSQL's HA manager, the load balancer in
+    # front of the brokers, and openssl for the bus's self-signed CA.
+    postgresql-15-auto-failover nginx-light openssl
 )
 # The fuzzers and the sanitizer builds use clang: they need it, libFuzzer and clang's
 # sanitizer runtimes (in Debian 12 libclang-rt-14-dev, which clang does not pull in),
