@@ -3,11 +3,13 @@
 # come from deploy/install-packages.sh, builds from CMakePresets.json, the system from
 # chat-stack (deploy/stack/), the test PostgreSQL from a CTest fixture.
 #
-#   ./deploy/dev.sh up | down | status | logs [-f] [NAME] | test [--sanitize=address|thread]
-#                   | faults | fuzz [seconds] | bench | migrate | help
+#   ./deploy/dev.sh up [--cluster] | down | status | logs [-f] [NAME] | restart
+#                   | test [--sanitize=address|thread] | faults [--cluster] | fuzz [seconds]
+#                   | bench | migrate | help
 #
-# `up` keeps everything in .run/system/ at the repository root: state.json (what runs
-# where), one NAME.pid and NAME.log per process, PostgreSQL's data in postgres/.
+# `up` keeps everything in .run/system/ (with --cluster: .run/cluster/) at the repository
+# root: state.json (what runs where), one NAME.pid and NAME.log per process, PostgreSQL's
+# data. down, status, logs, restart and migrate act on whichever of the two runs.
 set -euo pipefail
 
 REPO_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)
@@ -15,7 +17,10 @@ readonly REPO_ROOT
 readonly BUILD_DIR=$REPO_ROOT/build
 readonly BIN_DIR=$BUILD_DIR/bin
 readonly RUN_DIR=$REPO_ROOT/.run
-readonly SYSTEM_DIR=$RUN_DIR/system
+readonly SMALL_DIR=$RUN_DIR/system CLUSTER_DIR=$RUN_DIR/cluster
+# The system the commands act on: the cluster when it was started last, else the small one.
+SYSTEM_DIR=$SMALL_DIR
+[[ -f $CLUSTER_DIR/state.json ]] && SYSTEM_DIR=$CLUSTER_DIR
 readonly WEB_DIR=$REPO_ROOT/web
 readonly CHAT_STACK=$BIN_DIR/chat-stack
 
@@ -45,10 +50,15 @@ usage: ./deploy/dev.sh COMMAND
 
   up                  install missing packages, build, start PostgreSQL, NATS, logic,
                       dispatcher and broker on deploy/config's ports (chat-stack up)
+  up --cluster        the cluster instead: 3 NATS nodes, PostgreSQL with a standby and
+                      automatic failover, 2 of each service, nginx on 8080 in front of
+                      the brokers (docs/operations.md, "The cluster")
   down                stop everything 'up' started
-  status              what runs, with pids, ports and the broker's /healthz
-  logs [-f] [NAME]    the last log lines of every process, or of NAME (postgres, nats,
-                      logic-1, dispatcher-1, broker-b1); -f follows
+  status              what runs, with pids, ports, /healthz, NATS routes and which
+                      PostgreSQL node is the primary
+  logs [-f] [NAME]    the last log lines of every process, or of NAME (see status);
+                      -f follows
+  restart             a rolling restart of every service and NATS node, one at a time
   test                everything CI runs, in order: build, ctest (its PostgreSQL is a
                       CTest fixture), each fuzz target for ${TEST_FUZZ_SECONDS}s, the web tests,
                       the fault suite, the TSan and ASan+UBSan parts below, and a short
@@ -62,7 +72,8 @@ usage: ./deploy/dev.sh COMMAND
                       suites that drive the broker concurrently (${TSAN_SUITES[*]})
   fuzz [SECONDS]      the libFuzzer targets (preset fuzz, build-fuzz/), each SECONDS (30)
   faults [ARGS]       build, then only the fault suite (tests/faults): chat under kill -9
-                      of each process; its last line is the summary
+                      of each process; its last line is the summary. --cluster: on the
+                      cluster, killing one node of each kind, then a rolling restart
   bench               build, then the benchmark suite (bench/run.sh); writes docs/perf/
   migrate             apply migrations/ to the database of 'up'
   help                this text
@@ -128,14 +139,23 @@ build_all() { build_cpp "$@" && build_web; }
 system_runs() { [[ -f $SYSTEM_DIR/state.json ]] && "$CHAT_STACK" status --dir "$SYSTEM_DIR" >/dev/null 2>&1; }
 
 cmd_up() {
+    local want=$SMALL_DIR shape=() what="PostgreSQL, NATS, logic, dispatcher and broker"
+    if [[ ${1:-} == --cluster ]]; then
+        want=$CLUSTER_DIR shape=(--cluster) what="the cluster (it takes about a minute)"
+    elif [[ -n ${1:-} ]]; then
+        die "up: unknown option '$1' (--cluster)"
+    fi
     packages
     build_all || die "the build failed"
-    if system_runs; then
+    if system_runs && [[ $SYSTEM_DIR == "$want" ]]; then
         info "already running (./deploy/dev.sh down first to start it afresh)"
     else
+        # Both use the same ports: whichever runs goes first.
+        system_runs && die "the other system runs in ${SYSTEM_DIR#"$REPO_ROOT"/} (./deploy/dev.sh down first)"
         [[ ! -f $SYSTEM_DIR/state.json ]] || "$CHAT_STACK" down --dir "$SYSTEM_DIR" >/dev/null 2>&1 || true
-        info "starting PostgreSQL, NATS, logic, dispatcher and broker (chat-stack up)"
-        "$CHAT_STACK" up --dir "$SYSTEM_DIR" --fixed-ports --tuned >/dev/null
+        SYSTEM_DIR=$want
+        info "starting $what (chat-stack up)"
+        "$CHAT_STACK" up --dir "$SYSTEM_DIR" --fixed-ports --tuned "${shape[@]}" >/dev/null
     fi
     "$CHAT_STACK" status --dir "$SYSTEM_DIR"
     cat <<EOF
@@ -146,10 +166,17 @@ EOF
 }
 
 cmd_down() {
-    if [[ -f $SYSTEM_DIR/state.json ]]; then
-        "$CHAT_STACK" down --dir "$SYSTEM_DIR"
-    fi
+    local dir
+    for dir in "$SMALL_DIR" "$CLUSTER_DIR"; do
+        [[ ! -f $dir/state.json ]] || "$CHAT_STACK" down --dir "$dir"
+    done
     info "everything is stopped"
+}
+
+cmd_restart() {
+    system_runs || die "nothing runs (./deploy/dev.sh up --cluster)"
+    info "rolling restart of ${SYSTEM_DIR#"$REPO_ROOT"/}: one process at a time"
+    "$CHAT_STACK" restart --dir "$SYSTEM_DIR"
 }
 
 cmd_status() {
@@ -162,16 +189,14 @@ cmd_logs() {
     for arg in "$@"; do
         case $arg in
             -f | --follow) follow=1 ;;
-            postgres | standby) files+=("$SYSTEM_DIR/postgres/$arg.log") ;;
-            *) files+=("$SYSTEM_DIR/$arg.log") ;;
+            *) mapfile -t -O "${#files[@]}" files < <(find "$SYSTEM_DIR" -maxdepth 3 -name "$arg.log") ;;
         esac
     done
     if ((${#files[@]} == 0)); then
-        mapfile -t files < <(find "$SYSTEM_DIR" -maxdepth 2 -name '*.log' ! -name '*-init.log' \
+        mapfile -t files < <(find "$SYSTEM_DIR" -maxdepth 3 -name '*.log' ! -name '*-init.log' \
             ! -name 'migrate-*' 2>/dev/null | sort)
     fi
-    ((${#files[@]} > 0)) || die "no logs yet in ${SYSTEM_DIR#"$REPO_ROOT"/}/ (./deploy/dev.sh up)"
-    for arg in "${files[@]}"; do [[ -f $arg ]] || die "no log $arg"; done
+    ((${#files[@]} > 0)) || die "no such log in ${SYSTEM_DIR#"$REPO_ROOT"/}/ (see ./deploy/dev.sh status)"
     ((follow)) && exec tail -n 20 -F "${files[@]}"
     tail -n 50 "${files[@]}"
 }
@@ -184,142 +209,11 @@ cmd_migrate() {
         --migrations "$REPO_ROOT/migrations"
 }
 
-# ---------------------------------------------------------------- test's parts
+# ---------------------------------------------------------------- test
 
-# What `test` did, part by part, for its summary line: "ctest passed (130 tests, 48s)".
-TEST_PARTS=()
-TEST_FAILED=()
-PART_DETAIL=""
-
-# run_part NAME COMMAND...: runs one part of `test` and records how it went, with what
-# the command left in PART_DETAIL and how long it took.
-run_part() {
-    local name=$1 started=$SECONDS status=0
-    shift
-    PART_DETAIL=""
-    "$@" || status=1
-    local detail="${PART_DETAIL:+$PART_DETAIL, }$((SECONDS - started))s"
-    if ((status == 0)); then
-        TEST_PARTS+=("$name passed ($detail)")
-    else
-        TEST_PARTS+=("$name FAILED ($detail)")
-        TEST_FAILED+=("$name")
-    fi
-}
-
-# One line: OK or FAILED (which parts), every part, the total time; fails on a failure.
-print_test_summary() {
-    local started=$1 parts="" part
-    for part in "${TEST_PARTS[@]}"; do parts+="${parts:+; }$part"; done
-    if ((${#TEST_FAILED[@]} > 0)); then
-        echo "TEST SUMMARY: FAILED (${TEST_FAILED[*]}): ${parts}; $((SECONDS - started))s"
-        return 1
-    fi
-    echo "TEST SUMMARY: OK (${parts}); $((SECONDS - started))s"
-}
-
-# ctest_detail JUNIT: "130 tests" or "2 of 130 failed", from ctest's JUnit report.
-ctest_detail() {
-    local tests failures
-    tests=$(xmllint --xpath 'string(/testsuite/@tests)' "$1" 2>/dev/null) || tests=""
-    failures=$(xmllint --xpath 'string(/testsuite/@failures)' "$1" 2>/dev/null) || failures=""
-    if [[ -z $tests ]]; then
-        echo "no tests ran"
-    elif [[ $failures == 0 ]]; then
-        echo "$tests tests"
-    else
-        echo "$failures of $tests failed"
-    fi
-}
-
-# ctest_run JUNIT CTEST_ARGS...: ctest -j2 with a JUnit report; sets PART_DETAIL.
-ctest_run() {
-    local junit=$1 status=0
-    shift
-    rm -f "$junit"
-    ctest --output-on-failure -j2 --output-junit "$junit" "$@" || status=1
-    PART_DETAIL=$(ctest_detail "$junit")
-    return "$status"
-}
-
-# The fault suite (label faults) runs on its own afterwards: it kills processes of its
-# own system and wants the machine to itself.
-run_cpp_tests() {
-    info "C++ tests (ctest)"
-    ctest_run "$BUILD_DIR/ctest-junit.xml" --test-dir "$BUILD_DIR" -LE faults
-}
-
-# Web client tests: vitest, then the browser tests (web/e2e/run.mjs), which start their
-# own system with chat-stack.
-run_web_tests() {
-    install_web_deps || return 1
-    info "web tests (npm test)"
-    (cd "$WEB_DIR" && npm test)
-}
-
-# chat-faults owns its system (it kills its processes). Logs of the last run stay in
-# .run/faults/; its last line is "faults: sent N acknowledged N delivered N lost N ...".
-run_fault_suite() {
-    info "fault suite (build/bin/chat-faults; logs in .run/faults/)"
-    local log=$RUN_DIR/faults.log status=0
-    mkdir -p "$RUN_DIR"
-    "$BIN_DIR/chat-faults" --work-dir "$RUN_DIR/faults" "$@" | tee "$log" || status=1
-    PART_DETAIL=$(grep '^faults:' "$log" | tail -n 1) || true
-    PART_DETAIL=${PART_DETAIL#faults: }
-    return "$status"
-}
-
-# Sanitizer options for the tests and every service they start (children inherit the
-# environment). A finding aborts the process; reports go to files in $1 as well as
-# failing the test, because a report at a service's shutdown fails no test by itself.
-export_sanitizer_options() {
-    local reports=$1 common="external_symbolizer_path=$SYMBOLIZER"
-    export ASAN_OPTIONS="$common:abort_on_error=1:detect_leaks=1:log_path=$reports/asan"
-    # tests/lsan.supp names only libpq's leak after a killed server (see there).
-    export LSAN_OPTIONS="suppressions=$REPO_ROOT/tests/lsan.supp:print_suppressions=0"
-    export UBSAN_OPTIONS="$common:abort_on_error=1:print_stacktrace=1:log_path=$reports/ubsan"
-    # tests/tsan.supp names only third-party libraries (see there).
-    export TSAN_OPTIONS="$common:halt_on_error=1:abort_on_error=1:second_deadlock_stack=1:suppressions=$REPO_ROOT/tests/tsan.supp:log_path=$reports/tsan"
-}
-
-# run_sanitized_tests address|thread: builds what the tests need with the asan or tsan
-# preset, then runs them (ASan+UBSan: every C++ test but the fault suite; TSan: the
-# TSAN_SUITES). Sets PART_DETAIL.
-run_sanitized_tests() {
-    local mode=$1 preset dir targets tests
-    local suites="${TSAN_SUITES[*]}"
-    case $mode in
-        address) preset=asan targets=(chat_tests) tests=(-LE faults) ;;
-        thread) preset=tsan targets=(chat-stack "${TSAN_SUITES[@]/#/e2e_}") tests=(-R "^e2e[.](${suites// /|})[.]") ;;
-    esac
-    dir=$REPO_ROOT/build-$preset
-    configure "$preset" || { PART_DETAIL="configuring failed" && return 1; }
-    info "building build-$preset/ (${targets[*]})"
-    cmake --build "$dir" --target "${targets[@]}" || { PART_DETAIL="build failed" && return 1; }
-    local reports=$dir/sanitizer-reports status=0 file count
-    rm -rf "$reports"
-    mkdir -p "$reports"
-    info "C++ tests under the $mode sanitizer (ctest ${tests[*]})"
-    (
-        export_sanitizer_options "$reports"
-        ctest_run "$dir/ctest-junit.xml" --test-dir "$dir" "${tests[@]}"
-    ) || status=1
-    PART_DETAIL=$(ctest_detail "$dir/ctest-junit.xml")
-    count=$(find "$reports" -type f | wc -l)
-    if ((count == 0)); then
-        PART_DETAIL+=", no sanitizer reports"
-    else
-        for file in "$reports"/*; do
-            printf -- '--- sanitizer report %s\n' "${file#"$REPO_ROOT"/}" >&2
-            head -n 80 "$file" >&2
-        done
-        PART_DETAIL+=", $count sanitizer reports in ${reports#"$REPO_ROOT"/}"
-        status=1
-    fi
-    return "$status"
-}
-
-sanitizer_part() { if [[ $1 == address ]]; then echo "ASan+UBSan"; else echo "TSan"; fi; }
+# The parts of `test` (run_part, ctest_run, run_sanitized_tests, fuzz_part, ...).
+# shellcheck source=deploy/test-parts.sh
+source "$REPO_ROOT/deploy/test-parts.sh"
 
 # `test --sanitize=address|thread`: only that part of `test`.
 cmd_sanitized_test() {
@@ -334,47 +228,12 @@ cmd_sanitized_test() {
     print_test_summary "$started"
 }
 
-# fuzz_part SECONDS: configures (preset fuzz) and builds the libFuzzer targets, then runs
-# each for SECONDS (both at once, one per core) over its committed seeds and what earlier
-# runs found. A crash, leak, sanitizer report or slow input fails it; the input is then in
-# build-fuzz/tests/fuzz/artifacts/. Sets PART_DETAIL.
-fuzz_part() {
-    local dir=$REPO_ROOT/build-fuzz
-    (cd "$REPO_ROOT" && cmake --preset fuzz -DCHAT_FUZZ_SECONDS="$1" >/dev/null) &&
-        cmake --build "$dir" || { PART_DETAIL="build failed" && return 1; }
-    info "fuzzing each target for $1s"
-    # The fuzzers' own sanitizer settings, not those of a sanitized test run.
-    local status=0
-    env -u ASAN_OPTIONS -u UBSAN_OPTIONS -u TSAN_OPTIONS ASAN_SYMBOLIZER_PATH="$SYMBOLIZER" \
-        ctest --test-dir "$dir" --output-on-failure -j2 --output-junit "$dir/ctest-junit.xml" || status=1
-    PART_DETAIL="$(ctest_detail "$dir/ctest-junit.xml") of ${1}s"
-    ((status == 0)) || PART_DETAIL+="; inputs in build-fuzz/tests/fuzz/artifacts/"
-    return "$status"
-}
-
 cmd_fuzz() {
     local seconds=${1:-30} started=$SECONDS
     [[ $seconds =~ ^[1-9][0-9]*$ ]] || die "fuzz: SECONDS must be a positive number, not '$seconds'"
     packages clang
     run_part fuzzing fuzz_part "$seconds"
     print_test_summary "$started"
-}
-
-# The speed guard: bench/run.sh --quick measures the ceiling and a short closed-loop run
-# in one go; the run's share of the ceiling (from their JSON, with jq) must reach
-# BENCH_FLOOR. Sets PART_DETAIL.
-run_speed_guard() {
-    info "speed guard (bench/run.sh --quick; floor ${BENCH_FLOOR} of the ceiling)"
-    local out=$RUN_DIR/bench-quick e2e ceiling
-    rm -rf "$out"
-    env BIN_DIR="$BIN_DIR" "$REPO_ROOT/bench/run.sh" --quick "$out" || {
-        PART_DETAIL="the quick benchmark failed; see ${out#"$REPO_ROOT"/}/"
-        return 1
-    }
-    e2e=$(jq '.window.acked / .duration_s | floor' "$out/raw/quick.json")
-    ceiling=$(jq '.ceiling_messages_per_second | floor' "$out/raw/ceiling.json")
-    PART_DETAIL="e2e $e2e msg/s = $(jq -n "$e2e / $ceiling * 100 | floor / 100") of ceiling $ceiling msg/s; floor $BENCH_FLOOR"
-    jq -en --argjson e "$e2e" --argjson c "$ceiling" --argjson f "$BENCH_FLOOR" '$e >= $f * $c' >/dev/null
 }
 
 # Everything CI runs (see usage).
@@ -426,8 +285,9 @@ main() {
     local cmd=${1:-help}
     shift || true
     case $cmd in
-        up) cmd_up ;;
+        up) cmd_up "$@" ;;
         down) cmd_down ;;
+        restart) cmd_restart ;;
         status) cmd_status "$@" ;;
         logs) cmd_logs "$@" ;;
         test) cmd_test "$@" ;;

@@ -19,17 +19,24 @@ constexpr const char* k_usage = R"(usage: chat-stack COMMAND --dir DIR [OPTIONS]
   up        start a system on loopback, detached; state.json and NAME.pid in DIR
   down      stop every process recorded in DIR (services first)
   status    what runs where (--json: the state, with "running" per process)
+  restart   a rolling restart: each dispatcher, logic, broker and NATS node in turn
+            (SIGTERM, start, wait until the whole system is ready), as in an upgrade
   stop NAME | start NAME | kill NAME
             SIGTERM (SIGINT for PostgreSQL), start again on the same ports and wait
             until ready, or SIGKILL one process (names: see status)
 
 up options:
   --json                 print the state as JSON (else a summary)
+  --cluster              the cluster of docs/operations.md: 3 NATS nodes, 2 brokers
+                         behind nginx, 2 logic, 2 dispatchers (options given after it
+                         still apply)
   --fixed-ports          deploy/config's ports: broker 8080 (8081, ...), NATS 14222 and
                          monitoring 18222 (+1 per node), PostgreSQL 15432 (standby 15433)
   --only PARTS           start only these of postgres,nats,services (e.g. postgres,nats)
   --brokers N --logics N --dispatchers N   (default 1 each; broker ids b1, b2, ...)
   --brokers-first        start the brokers before logic and the dispatchers
+  --nginx                nginx in front of the brokers: serves the web client and
+                         proxies /ws (with --fixed-ports on 8080, brokers from 8081)
   --nats-nodes N         a full-mesh NATS cluster "chat" of N nodes (default 1)
   --standby              a streaming-replication PostgreSQL standby
   --synchronous          ... that the primary waits for on every commit
@@ -93,6 +100,12 @@ void print_summary(chat::stack::system& s) {
         }
         row(p, where);
     }
+    if (state.contains("nginx")) {
+        auto& p = state["nginx"];
+        auto front = s.nginx();
+        row(p, p.value("url", std::string()) + " -> the brokers  /healthz " +
+                   (front && front->healthy() ? "200" : "no answer"));
+    }
     std::printf("database %s; logs in %s\n", state.value("database_url", std::string()).c_str(),
                 state.value("dir", std::string()).c_str());
 }
@@ -119,6 +132,7 @@ int run(int argc, char** argv) {
         };
         if (a == "--dir") dir = value();
         else if (a == "--json") json = true;
+        else if (a == "--cluster") chat::stack::cluster_shape(o);
         else if (a == "--fixed-ports") o.fixed_ports = true;
         else if (a == "--only") {
             auto parts = "," + value() + ",";
@@ -129,6 +143,7 @@ int run(int argc, char** argv) {
         else if (a == "--logics") o.logics = to_int(a, value());
         else if (a == "--dispatchers") o.dispatchers = to_int(a, value());
         else if (a == "--brokers-first") o.brokers_first = true;
+        else if (a == "--nginx") o.nginx = true;
         else if (a == "--nats-nodes") o.nats_nodes = to_int(a, value());
         else if (a == "--standby") o.standby = true;
         else if (a == "--synchronous") o.synchronous = true;
@@ -179,6 +194,10 @@ int run(int argc, char** argv) {
             print_summary(*s);
         }
         return s->dead_processes().empty() ? 0 : 3;
+    }
+    if (command == "restart") {
+        s->rolling_restart([](const std::string& line) { std::printf("%s\n", line.c_str()); std::fflush(stdout); });
+        return 0;
     }
     if (name.empty()) usage_error(command + " needs a process NAME");
     if (command == "kill") s->kill9(name);

@@ -163,3 +163,46 @@ TEST_CASE("chat-stack up leaves PostgreSQL and NATS running; down stops exactly 
     CHECK_FALSE(alive(nats));
     CHECK_FALSE(std::filesystem::exists(state_dir / "state.json"));
 }
+
+TEST_CASE("nginx spreads WebSockets over two brokers and a rolling restart keeps it whole", "[stack]") {
+    options o;
+    o.brokers = 2;
+    o.nginx = true;
+    o.sets = {"log.level=warn"};
+    chat::stack::system s(o);
+    INFO(s.logs(10));
+    REQUIRE(s.nginx() != nullptr);
+    auto state = s.state();
+    CHECK(state["nginx"]["running"] == true);
+    CHECK(state["url"] == s.nginx()->url());
+
+    // Four WebSockets through nginx, one after another: each broker gets some (the access
+    // log names the upstream of each request).
+    const std::string create = R"({"cmd":"CRT_ACCOUNT","nickName":"via-nginx"})";
+    for (int i = 0; i < 4; ++i) {
+        auto answer = ws_request(s.nginx()->port(), create, "CRT_ACCOUNT", 5s);
+        REQUIRE(answer);
+        CHECK(nlohmann::json::parse(*answer).value("code", -1) == 0);
+    }
+    auto access = read_file(s.dir() / "nginx" / "access.log");
+    INFO(access);
+    for (std::size_t i = 0; i < 2; ++i)
+        CHECK(access.find("upstream=127.0.0.1:" + std::to_string(s.broker_port(i))) != std::string::npos);
+
+    // A rolling restart: every service and the NATS node once, the system ready after each.
+    std::vector<std::string> steps;
+    s.rolling_restart([&](const std::string& line) { steps.push_back(line); });
+    CHECK(steps.size() == 5);  // a dispatcher, a logic, two brokers, a NATS node
+    CHECK(s.wait_ready(10s) == "");
+    auto answer = ws_request(s.nginx()->port(), create, "CRT_ACCOUNT", 5s);
+    REQUIRE(answer);
+    CHECK(nlohmann::json::parse(*answer).value("code", -1) == 0);
+
+    // With one broker down, nginx takes every upgrade to the other.
+    s.kill9("broker-b1");
+    for (int i = 0; i < 3; ++i) {
+        auto again = ws_request(s.nginx()->port(), create, "CRT_ACCOUNT", 5s);
+        REQUIRE(again);
+        CHECK(nlohmann::json::parse(*again).value("code", -1) == 0);
+    }
+}

@@ -2,6 +2,7 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include <cstdio>
 #include <fstream>
 #include <map>
 #include <set>
@@ -35,6 +36,14 @@ const std::string k_probe =
     R"({"cmd":"RECONNECT","accountId":999999999,"token":")" + std::string(64, '0') + R"("})";
 
 }  // namespace
+
+void cluster_shape(options& o) {
+    o.nats_nodes = 3;
+    o.brokers = 2;
+    o.logics = 2;
+    o.dispatchers = 2;
+    o.nginx = true;
+}
 
 const char* kind_name(service_kind kind) {
     switch (kind) {
@@ -107,6 +116,7 @@ system::system(options opts) : options_(std::move(opts)) {
             for (int i = 0; i < options_.dispatchers; ++i) add_service(service_kind::dispatcher, i);
             if (!options_.brokers_first) brokers();
         }
+        if (options_.nginx) start_nginx();
         auto missing = wait_ready(options_.ready_timeout);
         if (!missing.empty())
             throw std::runtime_error("the system did not become ready: " + missing + "\n" + logs());
@@ -132,6 +142,7 @@ std::unique_ptr<system> system::attach(const std::filesystem::path& dir) {
     s->database_url_ = state.value("database_url", std::string());
     for (auto& node : state["postgres"]) s->postgres_.push_back(std::make_unique<postgres_node>(node, true));
     for (auto& node : state["nats"]) s->nats_.push_back(std::make_unique<nats_server>(node, true));
+    if (state.contains("nginx")) s->nginx_ = std::make_unique<nginx_server>(state["nginx"], true);
     for (auto& entry : state["services"]) {
         spawn_options spawn;
         spawn.log_file = entry.at("log").get<std::string>();
@@ -150,6 +161,7 @@ std::unique_ptr<system> system::attach(const std::filesystem::path& dir) {
 
 system::~system() {
     if (options_.detached) {
+        if (nginx_) nginx_->release();
         for (auto& svc : services_) svc.process->release();
         for (auto& node : nats_) node->release();
         for (auto& node : postgres_) node->release();
@@ -159,6 +171,7 @@ system::~system() {
 }
 
 void system::shutdown() {
+    if (nginx_) nginx_->stop();
     for (auto it = services_.rbegin(); it != services_.rend(); ++it) it->process->stop();
     for (auto it = nats_.rbegin(); it != nats_.rend(); ++it) (*it)->stop();
     for (auto it = postgres_.rbegin(); it != postgres_.rend(); ++it) (*it)->stop();
@@ -218,6 +231,16 @@ void system::start_nats() {
     for (auto& node : nodes) nats_.push_back(std::make_unique<nats_server>(node));
 }
 
+void system::start_nginx() {
+    nginx_options front;
+    front.dir = dir_;
+    front.port = options_.fixed_ports ? k_broker_port : 0;
+    for (std::size_t i = 0; i < count(service_kind::broker); ++i) front.brokers.push_back(broker_port(i));
+    front.web_root = source_dir() / "web/dist";
+    front.detached = options_.detached;
+    nginx_ = std::make_unique<nginx_server>(front);
+}
+
 std::string system::nats_urls(std::size_t first) const {
     std::string urls;
     for (std::size_t i = 0; i < nats_.size(); ++i)
@@ -254,7 +277,9 @@ void system::add_service(service_kind kind, std::size_t index) {
     svc.kind = kind;
     if (kind == service_kind::broker) {
         svc.id = "b" + std::to_string(index + 1);
-        svc.port = options_.fixed_ports ? static_cast<std::uint16_t>(k_broker_port + index) : free_port();
+        // Behind nginx, the brokers leave it the first port.
+        const auto first = k_broker_port + (options_.nginx ? 1 : 0);
+        svc.port = options_.fixed_ports ? static_cast<std::uint16_t>(first + index) : free_port();
         svc.name = "broker-" + svc.id;
     } else {
         svc.name = std::string(kind_name(kind)) + "-" + std::to_string(index + 1);
@@ -287,6 +312,7 @@ std::vector<std::string> system::names() {
     for (auto& node : postgres_) all.push_back(node->name());
     for (auto& node : nats_) all.push_back(node->name());
     for (auto& svc : services_) all.push_back(svc.name);
+    if (nginx_) all.push_back(nginx_server::k_name);
     return all;
 }
 
@@ -297,12 +323,14 @@ child_process* system::process_named(const std::string& name) {
         if (node->name() == name) return &node->process();
     for (auto& svc : services_)
         if (svc.name == name) return svc.process.get();
+    if (nginx_ && name == nginx_server::k_name) return &nginx_->process();
     return nullptr;
 }
 
 void system::kill9(const std::string& name) {
     for (auto& node : postgres_)
         if (node->name() == name) return node->kill9();
+    if (nginx_ && name == nginx_server::k_name) return nginx_->kill9();
     auto* process = process_named(name);
     if (process == nullptr) throw std::invalid_argument("no process named " + name);
     process->kill9();
@@ -314,7 +342,18 @@ void system::stop(const std::string& name) {
     process->stop(std::chrono::seconds(20));
 }
 
-void system::start(const std::string& name) {
+pid_t system::pid_of(const std::string& name) {
+    auto* process = process_named(name);
+    return process ? process->pid() : -1;
+}
+
+std::string system::postgres_primary() {
+    for (auto& node : postgres_)
+        if (!node->standby()) return node->name();
+    throw std::logic_error("this system has no PostgreSQL");
+}
+
+void system::start(const std::string& name, bool wait_for_system) {
     for (auto& node : postgres_)
         if (node->name() == name) {
             node->restart();
@@ -327,12 +366,37 @@ void system::start(const std::string& name) {
             if (options_.detached) write_state();
             return;
         }
+    if (nginx_ && name == nginx_server::k_name) {
+        if (!nginx_->process().running()) nginx_->restart();
+        if (options_.detached) write_state();
+        return;
+    }
     auto* process = process_named(name);
     if (process == nullptr) throw std::invalid_argument("no process named " + name);
     if (!process->running()) process->restart();
     if (options_.detached) write_state();
+    if (!wait_for_system) return;
     auto missing = wait_ready(options_.ready_timeout);
     if (!missing.empty()) throw std::runtime_error(name + " did not become ready: " + missing + "\n" + logs());
+}
+
+void system::rolling_restart(const std::function<void(const std::string&)>& progress) {
+    std::vector<std::string> order;
+    for (auto kind : {service_kind::dispatcher, service_kind::logic, service_kind::broker})
+        for (auto& svc : services_)
+            if (svc.kind == kind) order.push_back(svc.name);
+    for (auto& node : nats_) order.push_back(node->name());
+    for (auto& name : order) {
+        const auto began = std::chrono::steady_clock::now();
+        stop(name);
+        start(name);
+        auto missing = wait_ready(options_.ready_timeout);
+        if (!missing.empty()) throw std::runtime_error("after restarting " + name + ": " + missing);
+        const auto took = std::chrono::duration<double>(std::chrono::steady_clock::now() - began).count();
+        char line[160];
+        std::snprintf(line, sizeof line, "%s restarted, system ready again after %.1f s", name.c_str(), took);
+        progress(line);
+    }
 }
 
 bool system::broker_healthy(std::size_t index) {
@@ -447,6 +511,10 @@ std::string system::wait_ready(std::chrono::milliseconds timeout) {
                     return false;
                 }
             }
+            if (nginx_ && !nginx_->healthy()) {
+                missing = "nginx /healthz";
+                return false;
+            }
             if (services_.empty()) return true;
             missing = subscriptions_missing();
             if (!missing.empty()) {
@@ -523,6 +591,16 @@ nlohmann::json system::state() {
         }
         j["services"].push_back(s);
     }
+    if (nginx_) {
+        auto n = nginx_->to_json();
+        n["running"] = nginx_->process().running();
+        j["nginx"] = n;
+    }
+    // Where a person opens the web client: the load balancer, else the first broker.
+    if (nginx_)
+        j["url"] = nginx_->url();
+    else if (count(service_kind::broker) > 0)
+        j["url"] = "http://127.0.0.1:" + std::to_string(get(service_kind::broker, 0).port) + "/";
     return j;
 }
 

@@ -3,6 +3,7 @@
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -10,6 +11,7 @@
 
 #include "deploy/stack/files.hpp"
 #include "deploy/stack/nats.hpp"
+#include "deploy/stack/nginx.hpp"
 #include "deploy/stack/postgres.hpp"
 #include "deploy/stack/process.hpp"
 
@@ -53,6 +55,9 @@ struct options {
     int dispatchers = 1;
     /// Start the brokers before logic and the dispatchers (normally they start last).
     bool brokers_first = false;
+    /// nginx in front of the brokers ("nginx"), serving the web client and proxying /ws;
+    /// with fixed ports it takes 8080 and the brokers move to 8081, 8082, ...
+    bool nginx = false;
     /// User overrides, "key.path=value" (given to every service whose shipped config
     /// has the top-level key: `limits.x` to brokers, `nats.url` to all) or
     /// "KIND:key.path=value" (KIND broker, logic or dispatcher) for one kind only.
@@ -60,6 +65,11 @@ struct options {
 
     std::chrono::milliseconds ready_timeout = std::chrono::seconds(30);
 };
+
+/// The cluster's shape (chat-stack --cluster, dev.sh up --cluster, chat-faults
+/// --cluster): a 3-node NATS cluster, 2 brokers behind nginx, 2 logic processes and 2
+/// dispatchers.
+void cluster_shape(options& o);
 
 enum class service_kind { broker, logic, dispatcher };
 const char* kind_name(service_kind kind);
@@ -111,6 +121,8 @@ class system {
         return *get(service_kind::dispatcher, index).process;
     }
     std::uint16_t broker_port(std::size_t index = 0) { return get(service_kind::broker, index).port; }
+    /// The load balancer, or null when the system has none.
+    nginx_server* nginx() { return nginx_.get(); }
     const std::string& broker_id(std::size_t index = 0) { return get(service_kind::broker, index).id; }
 
     /// Every process by name: "postgres", "postgres-standby", "nats" (or "nats-1"...),
@@ -120,7 +132,18 @@ class system {
     /// name, on the same ports; start waits until that process is ready again.
     void kill9(const std::string& name);
     void stop(const std::string& name);
-    void start(const std::string& name);
+    /// With `wait_for_system`, start returns once the whole system is ready again (else
+    /// once that process is).
+    void start(const std::string& name, bool wait_for_system = true);
+    /// The pid of a process by name; -1 when there is no such process.
+    pid_t pid_of(const std::string& name);
+    /// The name of the PostgreSQL node that is the primary now.
+    std::string postgres_primary();
+    /// An operator's rolling upgrade: each dispatcher, logic process, broker and NATS
+    /// node in turn is stopped (SIGTERM: a broker tells its clients to reconnect, 1012),
+    /// started again and waited for until the whole system is ready, before the next.
+    /// `progress` hears one line per step.
+    void rolling_restart(const std::function<void(const std::string&)>& progress);
 
     /// "" when every process runs, PostgreSQL answers (and the standby streams), each
     /// NATS node has its routes, every broker answers /healthz, NATS shows every
@@ -148,6 +171,7 @@ class system {
     system() = default;
     void start_postgres();
     void start_nats();
+    void start_nginx();
     std::vector<std::string> service_argv(service_kind kind, std::size_t index,
                                           const std::string& id, std::uint16_t port);
     void add_service(service_kind kind, std::size_t index);
@@ -163,6 +187,7 @@ class system {
     std::vector<std::unique_ptr<nats_server>> nats_;
     // Last, so they stop first: nothing may outlive the database or NATS.
     std::vector<service> services_;
+    std::unique_ptr<nginx_server> nginx_;  // the front door goes before the brokers
 };
 
 /// "key.path=value" → the service kinds it is meant for (see options::sets); throws

@@ -220,6 +220,30 @@ totals ledger::current() const {
     return t;
 }
 
+recovery ledger::recovery_after(steady::time_point fault, steady::time_point until) const {
+    using std::chrono::duration_cast;
+    using std::chrono::milliseconds;
+    std::lock_guard lock(mutex_);
+    recovery r;
+    std::vector<steady::time_point> acks;
+    for (const auto& m : messages_) {
+        if (m.st != state::acknowledged || m.acknowledged_at < fault || m.acknowledged_at > until) continue;
+        acks.push_back(m.acknowledged_at);
+        if (m.first_sent >= fault) {
+            auto wait = duration_cast<milliseconds>(m.acknowledged_at - fault);
+            if (!r.first_ack || wait < *r.first_ack) r.first_ack = wait;
+        }
+    }
+    std::sort(acks.begin(), acks.end());
+    auto previous = fault;
+    for (auto t : acks) {
+        r.longest_gap = std::max(r.longest_gap, duration_cast<milliseconds>(t - previous));
+        previous = t;
+    }
+    r.longest_gap = std::max(r.longest_gap, duration_cast<milliseconds>(until - previous));
+    return r;
+}
+
 summary ledger::compute() const {
     std::lock_guard lock(mutex_);
     summary s;

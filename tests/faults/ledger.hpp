@@ -63,6 +63,16 @@ struct totals {
     std::uint64_t redelivered = 0;
 };
 
+/// How the acknowledgements went around one fault.
+struct recovery {
+    /// From the fault to the first acknowledgement of a message first sent after it;
+    /// nullopt when none was acknowledged before `until`.
+    std::optional<std::chrono::milliseconds> first_ack;
+    /// The longest time without any acknowledgement between the fault and `until`
+    /// (the fault itself and `until` count as ends of a gap).
+    std::chrono::milliseconds longest_gap{0};
+};
+
 /// The record of every message of the run: who sent what with which requestId, what the
 /// server answered, and what each receiver was shown. Clients call it as things happen
 /// (from any thread; it locks), the run asks it for the summary at the end.
@@ -101,6 +111,8 @@ class ledger {
 
     totals current() const;
     summary compute() const;
+    /// The acknowledgements between a fault at `fault` and `until` (see recovery).
+    recovery recovery_after(steady::time_point fault, steady::time_point until) const;
 
   private:
     enum class state { pending, acknowledged, rejected };

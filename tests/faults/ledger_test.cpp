@@ -3,6 +3,8 @@
 #include "tests/faults/ledger.hpp"
 
 #include <catch2/catch.hpp>
+#include <chrono>
+#include <thread>
 
 using chat::faults::ledger;
 
@@ -127,4 +129,35 @@ TEST_CASE("messages are counted in the phase they were written in", "[faults]") 
     CHECK(s.phases[1].lost == 0);
     CHECK(s.phases[2].name == "1 broker");
     CHECK(s.phases[2].lost == 1);
+}
+
+TEST_CASE("recovery counts from the fault to the first acknowledgement of a newer message", "[faults]") {
+    using namespace std::chrono_literals;
+    ledger book;
+    auto older = send(book);  // written before the fault, answered after it
+    auto fault = chat::faults::steady::now();
+    std::this_thread::sleep_for(20ms);
+    book.acknowledged(older, k_session, 1);
+    auto newer = send(book);
+    std::this_thread::sleep_for(60ms);
+    book.acknowledged(newer, k_session, 2);
+    auto until = chat::faults::steady::now() + 10ms;
+
+    auto r = book.recovery_after(fault, until);
+    REQUIRE(r.first_ack);
+    // The older message's answer came first but says nothing about recovery.
+    CHECK(*r.first_ack >= 80ms);
+    // Between the two acknowledgements: at least the 60 ms of silence.
+    CHECK(r.longest_gap >= 60ms);
+    CHECK(r.longest_gap < *r.first_ack);
+}
+
+TEST_CASE("recovery without any acknowledgement is one gap from the fault to the end", "[faults]") {
+    using namespace std::chrono_literals;
+    ledger book;
+    auto fault = chat::faults::steady::now();
+    send(book);
+    auto r = book.recovery_after(fault, fault + 5s);
+    CHECK_FALSE(r.first_ack);
+    CHECK(r.longest_gap == 5s);
 }

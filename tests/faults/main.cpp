@@ -1,9 +1,16 @@
 // chat-faults: steady two-way chat between many clients while the system's processes
 // are killed with SIGKILL and restarted, one at a time; then one summary line.
 //
-//   chat-faults [--clients N] [--rate MSG_PER_S] [--faults logic,dispatcher,broker,nats,postgres]
+//   chat-faults [--cluster] [--clients N] [--rate MSG_PER_S]
+//               [--faults logic,dispatcher,broker,nats,postgres,rolling]
 //               [--dispatchers N] [--warmup S] [--steady S] [--down S] [--infra-down S]
 //               [--recovery S] [--settle S] [--grace DURATION] [--bin-dir DIR] [--work-dir DIR]
+//
+// --cluster runs on the cluster of `dev.sh up --cluster` (stack::cluster_shape) and kills
+// one node of each kind in turn: a NATS node, a broker, a logic process, a dispatcher and
+// the PostgreSQL primary (the HA manager promotes the standby), then SIGTERMs a broker
+// (a rolling restart). For every fault it prints how long until the first message
+// written after it was acknowledged, and the longest gap in acknowledgements.
 //
 // The last line printed is always
 //   faults: sent N acknowledged N delivered N lost N duplicated N out_of_order N
@@ -36,6 +43,7 @@ using namespace std::chrono_literals;
 using seconds_d = std::chrono::duration<double>;
 
 struct run_options {
+    bool cluster = false;
     int clients = 40;
     double rate = 10;
     int dispatchers = 2;
@@ -74,20 +82,27 @@ std::chrono::milliseconds ms(double s) {
     std::fprintf(
         stderr,
         "chat-faults: %s\n"
-        "usage: chat-faults [--clients N] [--rate MSG_PER_S] [--faults a,b,...]\n"
+        "usage: chat-faults [--cluster] [--clients N] [--rate MSG_PER_S] [--faults a,b,...]\n"
         "                   [--dispatchers N] [--warmup S] [--steady S] [--down S]\n"
         "                   [--infra-down S] [--recovery S] [--settle S] [--grace DURATION]\n"
         "                   [--bin-dir DIR] [--work-dir DIR] [--log-level LEVEL]\n"
-        "faults: logic, dispatcher, broker, nats, postgres (in the order given)\n",
+        "faults: logic, dispatcher, broker, nats, postgres, rolling (in the order given;\n"
+        "default: logic,dispatcher,broker,nats,postgres, with --cluster\n"
+        "nats,broker,logic,dispatcher,postgres,rolling)\n",
         problem.c_str());
     std::exit(2);
 }
 
 run_options parse(int argc, char** argv) {
     run_options o;
+    bool faults_given = false;
     for (int i = 1; i < argc; ++i) {
         std::string name = argv[i];
         if (name == "-h" || name == "--help") usage("help");
+        if (name == "--cluster") {
+            o.cluster = true;
+            continue;
+        }
         if (i + 1 >= argc) usage(name + " needs a value");
         std::string value = argv[++i];
         try {
@@ -118,11 +133,12 @@ run_options parse(int argc, char** argv) {
             else if (name == "--log-level")
                 o.log_level = value;
             else if (name == "--faults") {
+                faults_given = true;
                 o.faults.clear();
                 std::istringstream in(value);
                 for (std::string f; std::getline(in, f, ',');) {
                     if (f != "logic" && f != "dispatcher" && f != "broker" && f != "nats" &&
-                        f != "postgres" && f != "none")
+                        f != "postgres" && f != "rolling" && f != "none")
                         usage("unknown fault '" + f + "'");
                     if (f != "none") o.faults.push_back(f);
                 }
@@ -135,6 +151,7 @@ run_options parse(int argc, char** argv) {
     }
     if (o.clients < 2 || o.rate <= 0 || o.dispatchers < 1)
         usage("bad --clients, --rate or --dispatchers");
+    if (o.cluster && !faults_given) o.faults = {"nats", "broker", "logic", "dispatcher", "postgres", "rolling"};
     return o;
 }
 
@@ -230,6 +247,7 @@ class run {
         settings.brokers = 2;
         settings.logics = 2;
         settings.dispatchers = options_.dispatchers;
+        if (options_.cluster) stack::cluster_shape(settings);
         settings.sets = {"presence.grace=" + options_.grace,
                          "presence.broker_timeout=3s",
                          "presence.sweep_interval=500ms",
@@ -244,9 +262,14 @@ class run {
                          "dispatcher.sweep_interval=500ms",
                          "dispatcher.rebalance_interval=1s",
                          "log.level=" + options_.log_level};
-        say("starting: private PostgreSQL, nats-server, 2 logic, " +
-            std::to_string(options_.dispatchers) + " dispatcher(s), 2 brokers from " +
-            options_.bin_dir.string() + "; logs in " + dir.string());
+        if (options_.cluster)
+            say("starting the cluster: 3 NATS nodes, PostgreSQL with automatic failover, 2 logic, 2 "
+                "dispatchers, 2 brokers behind nginx, from " + options_.bin_dir.string() + "; logs in " +
+                dir.string());
+        else
+            say("starting: private PostgreSQL, nats-server, 2 logic, " +
+                std::to_string(options_.dispatchers) + " dispatcher(s), 2 brokers from " +
+                options_.bin_dir.string() + "; logs in " + dir.string());
         stack_ = std::make_unique<stack::system>(settings);
         say("presence.grace " + options_.grace + " configured");
 
@@ -269,9 +292,18 @@ class run {
         int number = 0;
         for (auto& fault : options_.faults) {
             ++number;
-            inject(fault, number);
+            everyone_back_ = -1;
+            auto at = inject(fault, number);
             sleep(options_.steady);
             progress("steady after " + fault);
+            auto r = book_.recovery_after(at, steady::now());
+            recoveries_.push_back(fault + ": first new message acknowledged " +
+                                  (r.first_ack ? fixed(r.first_ack->count() / 1000.0, 2) + "s" : std::string("never")) +
+                                  " after the fault; longest gap in acknowledgements " +
+                                  fixed(r.longest_gap.count() / 1000.0, 2) + "s; every client writing and reading again " +
+                                  (everyone_back_ < 0 ? std::string("never") : fixed(everyone_back_, 2) + "s") +
+                                  " after it");
+            say("recovery of " + recoveries_.back());
         }
 
         fleet_->set_traffic(false);
@@ -297,74 +329,58 @@ class run {
             "/" + std::to_string(all.size()));
     }
 
-    void inject(const std::string& fault, int number) {
+    // The broker with the most clients, so that most of them must move.
+    std::size_t busiest_broker() {
+        std::vector<int> load(stack_->count(stack::service_kind::broker), 0);
+        for (auto& c : fleet_->status())
+            if (c.broker >= 0) ++load[static_cast<std::size_t>(c.broker)];
+        return static_cast<std::size_t>(std::max_element(load.begin(), load.end()) - load.begin());
+    }
+
+    // The NATS node with the most clients (services included).
+    std::string busiest_nats_node() {
+        std::size_t best = 0;
+        int most = -1;
+        for (std::size_t i = 0; i < stack_->nats_count(); ++i) {
+            auto connz = stack_->nats(i).monitor("/connz");
+            int n = connz.is_object() ? connz.value("num_connections", 0) : 0;
+            if (n > most) most = n, best = i;
+        }
+        return stack_->nats(best).name();
+    }
+
+    // Who a fault hits: logic-1; every dispatcher (in the cluster only dispatcher-1, the
+    // other one takes over); the busiest broker; the NATS node (in the cluster the busiest
+    // one); the PostgreSQL primary; for "rolling" the busiest broker, with SIGTERM.
+    std::vector<std::string> victims(const std::string& fault) {
+        using stack::service_kind;
+        if (fault == "logic") return {stack_->get(service_kind::logic, 0).name};
+        if (fault == "dispatcher") {
+            std::vector<std::string> all;
+            for (std::size_t i = 0; i < stack_->count(service_kind::dispatcher); ++i)
+                if (i == 0 || !options_.cluster) all.push_back(stack_->get(service_kind::dispatcher, i).name);
+            return all;
+        }
+        if (fault == "broker" || fault == "rolling")
+            return {stack_->get(service_kind::broker, busiest_broker()).name};
+        if (fault == "nats") return {busiest_nats_node()};
+        return {stack_->postgres_primary()};
+    }
+
+    // Hits, waits, starts again; returns when the fault hit.
+    steady::time_point inject(const std::string& fault, int number) {
         std::string head = "fault " + std::to_string(number) + "/" +
                            std::to_string(options_.faults.size()) + " " + fault + ": ";
         std::vector<log_check> marks;
         std::regex pattern;
         std::string expect;
         book_.begin_phase(std::to_string(number) + " " + fault);
-        auto killed_at = steady::now();
-        // nats-server and PostgreSQL stay down longer than presence.broker_timeout (3 s):
-        // an outage of the infrastructure must not look like dead brokers.
-        bool infra = fault == "nats" || fault == "postgres";
-        auto after_down = [&] {
-            std::this_thread::sleep_until(killed_at +
-                                          ms(infra ? options_.infra_down : options_.down));
-        };
-
-        if (fault == "logic") {
-            auto& p = stack_->logic(0);
-            say(head + "kill -9 logic-1 (pid " + std::to_string(p.pid()) + ")");
-            killed_at = steady::now();
-            p.kill9();
-            after_down();
-            p.restart();
-            say(head + "logic-1 restarted (pid " + std::to_string(p.pid()) + ")");
-        } else if (fault == "dispatcher") {
-            std::string pids;
-            for (std::size_t i = 0; i < stack_->count(stack::service_kind::dispatcher); ++i)
-                pids += (i ? ", " : "") + std::to_string(stack_->dispatcher(i).pid());
-            say(head + "kill -9 every dispatcher (pids " + pids + ")");
-            killed_at = steady::now();
-            for (std::size_t i = 0; i < stack_->count(stack::service_kind::dispatcher); ++i)
-                stack_->dispatcher(i).kill9();
-            after_down();
-            pids.clear();
-            for (std::size_t i = 0; i < stack_->count(stack::service_kind::dispatcher); ++i) {
-                stack_->dispatcher(i).restart();
-                pids += (i ? ", " : "") + std::to_string(stack_->dispatcher(i).pid());
-            }
-            say(head + "dispatchers restarted (pids " + pids + ")");
-        } else if (fault == "broker") {
-            // The broker with the most clients, so that most of them must move.
-            std::vector<int> load(stack_->count(stack::service_kind::broker), 0);
-            for (auto& c : fleet_->status())
-                if (c.broker >= 0) ++load[static_cast<std::size_t>(c.broker)];
-            std::size_t victim =
-                static_cast<std::size_t>(std::max_element(load.begin(), load.end()) - load.begin());
-            auto& p = stack_->broker(victim);
-            say(head + "kill -9 broker-b" + std::to_string(victim + 1) + " (pid " +
-                std::to_string(p.pid()) + ", " + std::to_string(load[victim]) + " clients)");
-            killed_at = steady::now();
-            p.kill9();
-            after_down();
-            p.restart();
-            say(head + "broker-b" + std::to_string(victim + 1) + " restarted (pid " +
-                std::to_string(p.pid()) + ")");
-        } else if (fault == "nats") {
+        if (fault == "nats" && !options_.cluster) {
+            // Every service loses its only node. (In the cluster, only those on the killed
+            // node move, to another one.)
             marks = mark_logs(*stack_, true);
             pattern = std::regex("connected to nats", std::regex::icase);
             expect = "a line saying it (re)connected to NATS";
-            say(head + "kill -9 nats-server (pid " +
-                std::to_string(stack_->nats().process().pid()) + ", port " +
-                std::to_string(stack_->nats().port()) + ")");
-            killed_at = steady::now();
-            stack_->nats().kill9();
-            after_down();
-            stack_->nats().restart();
-            say(head + "nats-server restarted on the same port (pid " +
-                std::to_string(stack_->nats().process().pid()) + ")");
         } else if (fault == "postgres") {
             marks = mark_logs(*stack_, false);
             pattern = std::regex(
@@ -372,15 +388,29 @@ class run {
                 "database)",
                 std::regex::icase);
             expect = "a line saying it reconnects to PostgreSQL";
-            say(head + "kill -9 the postmaster (pid " + std::to_string(stack_->postgres().pid()) +
-                ", port " + std::to_string(stack_->postgres().port()) + ")");
-            killed_at = steady::now();
-            stack_->postgres().kill9();
-            after_down();
-            stack_->postgres().restart();
-            say(head + "PostgreSQL restarted on the same port and data directory (pid " +
-                std::to_string(stack_->postgres().pid()) + ")");
         }
+        auto names = victims(fault);
+        std::string list;
+        for (auto& n : names) list += (list.empty() ? "" : ", ") + n + " (pid " + std::to_string(stack_->pid_of(n)) + ")";
+        // nats-server and PostgreSQL stay down longer than presence.broker_timeout (3 s):
+        // an outage of the infrastructure must not look like dead brokers.
+        bool infra = fault == "nats" || fault == "postgres";
+        auto hit = steady::now();
+        if (fault == "rolling") {
+            say(head + "SIGTERM " + list + ": a rolling restart, its clients are told to reconnect (1012)");
+            for (auto& n : names) stack_->stop(n);
+            say(head + "stopped after " + fixed(seconds_d(steady::now() - hit).count()) + "s");
+        } else {
+            say(head + "kill -9 " + list);
+            for (auto& n : names) stack_->kill9(n);
+            std::this_thread::sleep_until(hit + ms(infra ? options_.infra_down : options_.down));
+        }
+        for (auto& n : names) stack_->start(n, false);
+        list.clear();
+        for (auto& n : names) list += (list.empty() ? "" : ", ") + n + " (pid " + std::to_string(stack_->pid_of(n)) + ")";
+        say(head + "started again: " + list +
+            (fault == "postgres" && options_.cluster ? "; the primary is now " + stack_->postgres_primary()
+                                                     : std::string()));
         auto restarted_at = steady::now();
         auto elapsed = [&] { return fixed(seconds_d(steady::now() - restarted_at).count()); };
 
@@ -389,7 +419,7 @@ class run {
             failures_.push_back(fault + ": services not ready: " + missing);
             say(head + "NOT RECOVERED: services not ready after " + elapsed() + "s: " + missing);
             say(stack_->logs(10));
-            return;
+            return hit;
         }
         say(head + "services ready after " + elapsed() + "s");
 
@@ -401,6 +431,7 @@ class run {
             say(head + "NOT RECOVERED: after " + elapsed() + "s " + waiting);
         } else {
             progress(head + "clients recovered after " + elapsed() + "s");
+            everyone_back_ = seconds_d(steady::now() - hit).count();
         }
 
         if (!marks.empty()) {
@@ -415,6 +446,7 @@ class run {
                 say(head + "MISSING in the log of " + names + ": " + expect);
             }
         }
+        return hit;
     }
 
     // Every client is logged in, and every client with a session has had a message it
@@ -500,6 +532,7 @@ class run {
                 (unsigned long long)p.duplicated, (unsigned long long)p.out_of_order,
                 (unsigned long long)p.retries, (unsigned long long)p.redelivered);
         }
+        for (auto& r : recoveries_) std::printf("faults: recovery %s\n", r.c_str());
         for (auto& e : result.examples) std::printf("faults: example: %s\n", e.c_str());
         std::string events;
         for (auto& [name, count] : counters)
@@ -529,6 +562,8 @@ class run {
     std::unique_ptr<stack::system> stack_;
     std::unique_ptr<fleet> fleet_;
     std::vector<std::string> failures_;
+    std::vector<std::string> recoveries_;  // one line per fault
+    double everyone_back_ = -1;            // s from the last fault until every client recovered
 };
 
 }  // namespace

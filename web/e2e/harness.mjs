@@ -27,6 +27,9 @@ export function assert(condition, message) {
 }
 
 export function assertEqual(actual, expected, message) {
+  // JSON.stringify turns every Set and Map into "{}": such a comparison could never fail.
+  for (const v of [actual, expected])
+    if (v instanceof Set || v instanceof Map) throw new Error(`assertEqual cannot compare a ${v.constructor.name}: ${message}`)
   const a = JSON.stringify(actual)
   const e = JSON.stringify(expected)
   if (a !== e) throw new AssertionError(`${message}: expected ${e}, got ${a}`)

@@ -1,5 +1,5 @@
 // Browser end-to-end tests: builds the client if its sources changed, starts a private
-// chat system (system.mjs), drives Debian's Chromium with playwright-core, prints one
+// chat system for each suite (system.mjs), drives Debian's Chromium with playwright-core, prints one
 // line per test and "N passed, N failed". Exits non-zero on any failure.
 //
 //   node e2e/run.mjs                  all tests
@@ -9,6 +9,7 @@ import { execFileSync } from 'node:child_process'
 import { existsSync, readdirSync, rmSync, statSync } from 'node:fs'
 import path from 'node:path'
 import { registerTests } from './chat.e2e.mjs'
+import { registerClusterTests } from './cluster.e2e.mjs'
 import { DESKTOP, launchBrowser, Person, Runner } from './harness.mjs'
 import { REPO_ROOT, startSystem, waitForNobodyOnline, WEB_DIR } from './system.mjs'
 
@@ -36,30 +37,35 @@ function buildIfStale() {
   })
 }
 
-async function main() {
-  const started = Date.now()
-  buildIfStale()
-  rmSync(SHOTS_DIR, { recursive: true, force: true })
-  console.log(`e2e: screenshots go to ${path.relative(process.cwd(), SHOTS_DIR) || SHOTS_DIR}`)
+// Each suite gets a system of its own: the chat tests one broker serving the page, the
+// cluster tests two brokers behind nginx (as `dev.sh up --cluster` runs them).
+const SUITES = [
+  { name: 'one broker', register: registerTests, front: false },
+  { name: 'two brokers behind nginx', register: registerClusterTests, front: true },
+]
 
-  const system = await startSystem({ log: (m) => console.log(`e2e: ${m}`) })
-  // The services run in process groups of their own: a Ctrl-C must stop them here.
-  for (const signal of ['SIGINT', 'SIGTERM']) {
-    process.once(signal, () => {
-      console.log(`e2e: ${signal}: stopping the services`)
-      system.stop().finally(() => process.exit(130))
-    })
-  }
-  let browser = null
+let stopCurrent = null
+// The services run in process groups of their own: a Ctrl-C must stop them here.
+for (const signal of ['SIGINT', 'SIGTERM']) {
+  process.once(signal, () => {
+    console.log(`e2e: ${signal}: stopping the services`)
+    Promise.resolve(stopCurrent && stopCurrent()).finally(() => process.exit(130))
+  })
+}
+
+/** Runs one suite on a system of its own; returns {passed, failed}. */
+async function runSuite(suite, browser, shots) {
+  const runner = new Runner()
+  suite.register(runner)
+  if (!runner.tests.some((t) => !process.env.E2E_ONLY || new RegExp(process.env.E2E_ONLY, 'i').test(t.name)))
+    return { passed: 0, failed: 0 }
+  console.log(`e2e: suite "${suite.name}"`)
+  const system = await startSystem({ log: (m) => console.log(`e2e: ${m}`), front: suite.front })
+  stopCurrent = () => system.stop({ keepLogs: true })
   let result = { passed: 0, failed: 1 }
   let keepLogs = false
   try {
-    browser = await launchBrowser()
-    console.log(`e2e: Chromium ${browser.version()}`)
-    const shots = { dir: SHOTS_DIR, n: 0 }
     await waitForNobodyOnline(system.wsUrl) // the start-up probe has gone offline
-    const runner = new Runner()
-    registerTests(runner)
     result = await runner.run(() => {
       const people = []
       return {
@@ -82,14 +88,39 @@ async function main() {
     keepLogs = true
     console.log(`e2e: ${err.stack || err}`)
   } finally {
-    if (browser) await browser.close().catch(() => {})
     await system.stop({ keepLogs })
+    stopCurrent = null
   }
   if (keepLogs) console.log(`e2e: service logs kept in ${system.logDir}`)
+  return result
+}
+
+async function main() {
+  const started = Date.now()
+  buildIfStale()
+  rmSync(SHOTS_DIR, { recursive: true, force: true })
+  console.log(`e2e: screenshots go to ${path.relative(process.cwd(), SHOTS_DIR) || SHOTS_DIR}`)
+  let browser = null
+  const total = { passed: 0, failed: 0 }
+  try {
+    browser = await launchBrowser()
+    console.log(`e2e: Chromium ${browser.version()}`)
+    const shots = { dir: SHOTS_DIR, n: 0 }
+    for (const suite of SUITES) {
+      const result = await runSuite(suite, browser, shots)
+      total.passed += result.passed
+      total.failed += result.failed
+    }
+  } catch (err) {
+    total.failed += 1
+    console.log(`e2e: ${err.stack || err}`)
+  } finally {
+    if (browser) await browser.close().catch(() => {})
+  }
   const took = ((Date.now() - started) / 1000).toFixed(1)
   console.log(`e2e: screenshots in ${SHOTS_DIR}`)
-  console.log(`${result.passed} passed, ${result.failed} failed (browser e2e, ${took} s)`)
-  process.exitCode = result.failed > 0 ? 1 : 0
+  console.log(`${total.passed} passed, ${total.failed} failed (browser e2e, ${took} s)`)
+  process.exitCode = total.failed > 0 ? 1 : 0
 }
 
 main().catch((err) => {

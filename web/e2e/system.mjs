@@ -1,6 +1,7 @@
 // Starts a complete private chat system for the browser tests with chat-stack (the one
 // implementation, deploy/stack/): its own PostgreSQL, nats-server, logic, dispatcher and
-// one broker serving web/dist, from deploy/config/*.yaml with the overrides below.
+// one broker serving web/dist (or, with `front`, two brokers behind nginx, which serves
+// web/dist as in the cluster), from deploy/config/*.yaml with the overrides below.
 // Everything is stopped by `chat-stack down`, which stops exactly the recorded pids.
 import { execFile } from 'node:child_process'
 import { existsSync, mkdtempSync, rmSync } from 'node:fs'
@@ -114,10 +115,11 @@ export function waitForNobodyOnline(wsUrl, timeoutMs = 10000) {
 // ------------------------------------------------------------------ the system
 
 /**
- * Starts the system. Returns {baseUrl, wsUrl, logDir, restartBroker(), stopBroker(),
- * startBroker(), stop()}.
+ * Starts the system. Returns {baseUrl, wsUrl, logDir, brokers, stopBroker(name),
+ * startBroker(name), stop()}; the broker name defaults to the first broker's.
+ * `front`: two brokers behind nginx, and baseUrl/wsUrl are nginx's.
  */
-export async function startSystem({ log = () => {} } = {}) {
+export async function startSystem({ log = () => {}, front = false } = {}) {
   for (const bin of ['chat-stack', 'chat', 'chat-logic', 'chat-dispatcher', 'chat-broker']) {
     if (!existsSync(path.join(BIN_DIR, bin))) {
       throw new Error(`${path.join(BIN_DIR, bin)} is missing: build the C++ first (cmake --build build)`)
@@ -141,19 +143,21 @@ export async function startSystem({ log = () => {} } = {}) {
 
   try {
     const args = ['up', '--dir', logDir, '--fast', '--json', '--set', `broker.web_root=${webRoot}`]
+    if (front) args.push('--nginx', '--brokers', '2')
     for (const set of OVERRIDES) args.push('--set', set)
     const state = JSON.parse(await chatStack(args))
-    const broker = state.services.find((s) => s.kind === 'broker')
-    const baseUrl = broker.url
-    const wsUrl = broker.ws_url
+    const brokers = state.services.filter((s) => s.kind === 'broker').map((s) => s.name)
+    const baseUrl = state.url.replace(/\/$/, '')
+    const wsUrl = `${baseUrl.replace(/^http/, 'ws')}/ws`
     // chat-stack waits for logic to answer through the broker (and for everything else).
-    const startBroker = () => chatStack(['start', '--dir', logDir, broker.name])
-    const stopBroker = () => chatStack(['stop', '--dir', logDir, broker.name])
+    const startBroker = (name = brokers[0]) => chatStack(['start', '--dir', logDir, name])
+    const stopBroker = (name = brokers[0]) => chatStack(['stop', '--dir', logDir, name])
     log(`system up: ${baseUrl} (logs in ${logDir})`)
     return {
       baseUrl,
       wsUrl,
       logDir,
+      brokers,
       startBroker,
       stopBroker,
       pids: () => Object.fromEntries(state.services.map((s) => [s.name, s.pid])),
