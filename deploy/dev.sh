@@ -61,7 +61,7 @@ usage: ./deploy/dev.sh COMMAND
   restart             a rolling restart of every service and NATS node, one at a time
   test                everything CI runs, in order: build, ctest (its PostgreSQL is a
                       CTest fixture), each fuzz target for ${TEST_FUZZ_SECONDS}s, the web tests,
-                      the fault suite, the TSan and ASan+UBSan parts below, and a short
+                      the fault suite (small system, then the cluster), the TSan and ASan+UBSan parts below, and a short
                       benchmark that must reach ${BENCH_FLOOR} of the ceiling it measures
                       (BENCH_FLOOR); one summary line
   test --sanitize=address
@@ -253,6 +253,7 @@ cmd_test() {
     run_part fuzzing fuzz_part "$TEST_FUZZ_SECONDS"
     run_part "web tests" run_web_tests
     run_part "fault suite" run_fault_suite
+    run_part "cluster fault suite" run_fault_suite --cluster
     run_part "$(sanitizer_part thread)" run_sanitized_tests thread
     run_part "$(sanitizer_part address)" run_sanitized_tests address
     run_part speed run_speed_guard

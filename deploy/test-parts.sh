@@ -77,12 +77,15 @@ run_web_tests() {
 }
 
 # chat-faults owns its system (it kills its processes). Logs of the last run stay in
-# .run/faults/; its last line is "faults: sent N acknowledged N delivered N lost N ...".
+# .run/faults/ (with --cluster: .run/faults-cluster/); its last line is
+# "faults: sent N acknowledged N delivered N lost N ...".
 run_fault_suite() {
-    info "fault suite (build/bin/chat-faults; logs in .run/faults/)"
-    local log=$RUN_DIR/faults.log status=0
+    local name=faults
+    [[ ${1:-} == --cluster ]] && name=faults-cluster
+    info "fault suite (build/bin/chat-faults $*; logs in .run/$name/)"
+    local log=$RUN_DIR/$name.log status=0
     mkdir -p "$RUN_DIR"
-    "$BIN_DIR/chat-faults" --work-dir "$RUN_DIR/faults" "$@" | tee "$log" || status=1
+    "$BIN_DIR/chat-faults" --work-dir "$RUN_DIR/$name" "$@" | tee "$log" || status=1
     PART_DETAIL=$(grep '^faults:' "$log" | tail -n 1) || true
     PART_DETAIL=${PART_DETAIL#faults: }
     return "$status"

@@ -302,7 +302,7 @@ class run {
                                   " after the fault; longest gap in acknowledgements " +
                                   fixed(r.longest_gap.count() / 1000.0, 2) + "s; every client writing and reading again " +
                                   (everyone_back_ < 0 ? std::string("never") : fixed(everyone_back_, 2) + "s") +
-                                  " after it");
+                                  (options_.cluster ? " after it, without the lost node" : " after it"));
             say("recovery of " + recoveries_.back());
         }
 
@@ -403,6 +403,21 @@ class run {
         } else {
             say(head + "kill -9 " + list);
             for (auto& n : names) stack_->kill9(n);
+        }
+        auto since_hit = [&] { return fixed(seconds_d(steady::now() - hit).count()); };
+        std::string waiting;
+        if (options_.cluster) {
+            // The cluster must carry on without the lost node: the clients recover while
+            // it is still down (a promoted standby, the other broker, NATS node, logic or
+            // dispatcher), and only then is it started again.
+            if (test::wait_until([&] { return clients_recovered(hit, waiting); }, ms(options_.recovery), 100ms)) {
+                everyone_back_ = seconds_d(steady::now() - hit).count();
+                progress(head + "clients recovered without it after " + since_hit() + "s");
+            } else {
+                failures_.push_back(fault + ": clients did not recover without " + list + ": " + waiting);
+                say(head + "NOT RECOVERED without it after " + since_hit() + "s: " + waiting);
+            }
+        } else if (fault != "rolling") {
             std::this_thread::sleep_until(hit + ms(infra ? options_.infra_down : options_.down));
         }
         for (auto& n : names) stack_->start(n, false);
@@ -423,7 +438,6 @@ class run {
         }
         say(head + "services ready after " + elapsed() + "s");
 
-        std::string waiting;
         bool recovered = test::wait_until([&] { return clients_recovered(restarted_at, waiting); },
                                           ms(options_.recovery), 100ms);
         if (!recovered) {
@@ -431,7 +445,7 @@ class run {
             say(head + "NOT RECOVERED: after " + elapsed() + "s " + waiting);
         } else {
             progress(head + "clients recovered after " + elapsed() + "s");
-            everyone_back_ = seconds_d(steady::now() - hit).count();
+            if (!options_.cluster) everyone_back_ = seconds_d(steady::now() - hit).count();
         }
 
         if (!marks.empty()) {
