@@ -172,6 +172,16 @@ ws_client::ws_client(std::uint16_t port, options opts)
     impl* self = impl_.get();
     std::string host = "127.0.0.1:" + std::to_string(port);
     std::string target = opts.target;
+    if (!opts.local_address.empty()) {
+        const auto local = asio::ip::make_address(opts.local_address);
+        auto& socket = beast::get_lowest_layer(self->ws).socket();
+        socket.open(local.is_v4() ? tcp::v4() : tcp::v6());
+        socket.bind(tcp::endpoint(local, 0));
+    }
+    if (!opts.headers.empty())
+        self->ws.set_option(websocket::stream_base::decorator([headers = opts.headers](websocket::request_type& req) {
+            for (const auto& [name, value] : headers) req.insert(name, value);
+        }));
     beast::get_lowest_layer(self->ws).expires_after(opts.connect_timeout);
     beast::get_lowest_layer(self->ws).async_connect(
         tcp::endpoint(asio::ip::make_address("127.0.0.1"), port),

@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace chat::test {
@@ -32,6 +33,11 @@ class ws_client {
         std::chrono::milliseconds connect_timeout = std::chrono::seconds(5);
         bool auto_pong = true;
         std::string target = "/ws";
+        /// The connection's source address, e.g. "127.0.1.5": loopback takes any
+        /// 127.x.y.z, so the broker sees another person's address. Empty: the kernel's choice.
+        std::string local_address;
+        /// Extra header lines of the upgrade request, e.g. {"X-Forwarded-For", "203.0.113.7"}.
+        std::vector<std::pair<std::string, std::string>> headers;
     };
 
     explicit ws_client(std::uint16_t port);

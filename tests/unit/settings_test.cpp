@@ -123,6 +123,34 @@ TEST_CASE("overrides given with --set replace the file key by key and are checke
     CHECK_THROWS_AS(chat::broker::load_broker_settings(source(shipped, {"broker.port.x=5"})), config_error);
 }
 
+TEST_CASE("http.trusted_proxies: a list of addresses and ranges, set in the file or with --set") {
+    using chat::config::source;
+    const auto shipped = (k_config_dir / "broker.yaml").string();
+    CHECK(chat::broker::load_broker_settings(shipped).trusted_proxies.empty());  // trust nobody
+    const auto s = chat::broker::load_broker_settings(
+        source(shipped, {"http.trusted_proxies=[127.0.0.1, 10.0.0.0/8, '::1', 'fd00::/8']"}));
+    CHECK(s.trusted_proxies == std::vector<std::string>{"127.0.0.1", "10.0.0.0/8", "::1", "fd00::/8"});
+    // YAML reads an unquoted IPv6 address in a flow list as it should.
+    CHECK(chat::broker::load_broker_settings(source(shipped, {"http.trusted_proxies=[::1, 2001:db8::/32]"}))
+              .trusted_proxies == std::vector<std::string>{"::1", "2001:db8::/32"});
+    CHECK(chat::broker::load_broker_settings(source(shipped, {"http.trusted_proxies=[]"})).trusted_proxies.empty());
+    temp_config block("broker: {id: b1}\nhttp:\n  trusted_proxies:\n    - 127.0.0.1\n    - ::1\n");
+    CHECK(chat::broker::load_broker_settings(block.file.string()).trusted_proxies ==
+          std::vector<std::string>{"127.0.0.1", "::1"});
+    // Entries that are no address or range, and a value that is no list, fail start-up.
+    try {
+        chat::broker::load_broker_settings(source(shipped, {"http.trusted_proxies=[127.0.0.1, 10.0.0.0/33]"}));
+        FAIL("accepted 10.0.0.0/33");
+    } catch (const config_error& e) {
+        CHECK(std::string(e.what()).find("http.trusted_proxies") != std::string::npos);
+        CHECK(std::string(e.what()).find("10.0.0.0/33") != std::string::npos);
+    }
+    CHECK_THROWS_AS(chat::broker::load_broker_settings(source(shipped, {"http.trusted_proxies=[nginx.local]"})),
+                    config_error);
+    CHECK_THROWS_AS(chat::broker::load_broker_settings(source(shipped, {"http.trusted_proxies=127.0.0.1"})),
+                    config_error);
+}
+
 TEST_CASE("service arguments are --config FILE then --set pairs") {
     using chat::util::parse_config_args;
     auto ok = parse_config_args({"--config", "f.yaml", "--set", "a.b=1", "--set", "c=2"});

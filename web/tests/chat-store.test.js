@@ -992,6 +992,48 @@ describe('close codes', () => {
     expect(s.ended).toBe(false)
   })
 
+  it('a broker restart (1012) mid-chat: back at once, RECONNECT with the token, resumed; only "reconnecting" shows', async () => {
+    const t = await loggedIn()
+    const s = await matched(t)
+    t.store.dismissNotice()
+    pushMsg(t, 1)
+    vi.advanceTimersByTime(100) // its ACK goes out; the broker may or may not store it
+    t.store.sendMessage(5, 'in flight')
+    const { requestId } = t.socket().lastSent('DIALOGUE')
+    t.socket().drop(1012) // the DIALOGUE's reply never comes on this socket
+    expect(t.store.state.connection).toBe('reconnecting')
+    expect(s.messages[1]).toMatchObject({ content: 'in flight', state: 'pending', error: '' })
+    // No backoff: the new socket opens within the quarter second the jitter allows (125 ms here).
+    vi.advanceTimersByTime(125)
+    expect(t.sockets).toHaveLength(2)
+    t.socket().open() // in production: nginx, on the other broker
+    await flush()
+    expect(t.socket().sent).toEqual([{ cmd: 'RECONNECT', accountId: 17, token: TOKEN }])
+    expect(t.store.state.connection).toBe('reconnecting')
+    t.socket().receive({ cmd: 'RECONNECT', code: 0, accountId: 17, nickName: 'alice', sessions: [BOB] })
+    await flush()
+    expect(t.store.state.connection).toBe('connected')
+    expect(t.store.state.reconnectAttempt).toBe(0)
+    // The unanswered message goes out again with its requestId (stored at most once) ...
+    expect(t.socket().sentCmd('DIALOGUE')).toEqual([
+      { cmd: 'DIALOGUE', requestId, senderId: 17, sessionId: 5, content: 'in flight' },
+    ])
+    // ... and the resume pushes what was not acknowledged: 1 again, and 2 sent meanwhile.
+    pushMsg(t, 1)
+    pushMsg(t, 2)
+    t.socket().receive({ cmd: 'DIALOGUE', requestId, msgId: 3, sessionId: 5, code: 0 })
+    expect(messageIds(s)).toEqual([1, 2, 3])
+    expect(s.messages.map((m) => m.content)).toEqual(['m1', 'm2', 'in flight'])
+    expect(s.messages[2].state).toBe('sent')
+    vi.advanceTimersByTime(100)
+    expect(t.socket().lastSent('ACK')).toEqual({ cmd: 'ACK', sessionId: 5, msgId: 2 })
+    // Nothing else to notice: the window stays open, no notice, no error.
+    vi.advanceTimersByTime(5000)
+    expect(s).toMatchObject({ ended: false, endReason: '', partnerAway: false })
+    expect(t.store.state.notice).toBeNull()
+    expect(t.sockets).toHaveLength(2)
+  })
+
   it('does not hammer a broker that closes with 1012 before the RECONNECT is answered', async () => {
     const t = await loggedIn()
     t.socket().drop(1012)

@@ -25,6 +25,7 @@ broker_context::broker_context(boost::asio::io_context& ioc, broker_settings set
       settings_(std::move(settings)),
       log_(std::move(log)),
       epoch_(util::random_hex(8)),
+      proxies_(settings_.trusted_proxies),
       nats_({settings_.nats.url, "chat-broker-" + settings_.id}, log_),
       requester_(nats_, "_INBOX.broker." + settings_.id + "." + epoch_) {
     // Bursts of twice the rate; per-minute limits allow their whole minute at once.

@@ -10,6 +10,7 @@
 #include <memory>
 #include <string>
 
+#include "services/broker/src/client_address.hpp"
 #include "services/broker/src/connection_registry.hpp"
 #include "services/broker/src/settings.hpp"
 #include "shared/bus/nats_connection.hpp"
@@ -33,6 +34,12 @@ public:
     bus::connection& nats() { return nats_; }
     bus::requester& requester() { return requester_; }
     connection_registry& connections() { return connections_; }
+    /// Who may name the client's address in X-Forwarded-For (http.trusted_proxies).
+    const trusted_proxies& proxies() const { return proxies_; }
+
+    /// Thread-safe: the broker is shutting down (SIGTERM); no new WebSocket may start.
+    void begin_stopping() { stopping_ = true; }
+    bool stopping() const { return stopping_; }
 
     /// A number for a new connection, unique within this run; its key is "<epoch>/<n>".
     std::uint64_t next_conn_id() { return next_conn_++; }
@@ -59,6 +66,8 @@ private:
     std::shared_ptr<spdlog::logger> log_;
     std::string epoch_;
     std::atomic<std::uint64_t> next_conn_{1};
+    std::atomic<bool> stopping_{false};
+    const trusted_proxies proxies_;
     bus::connection nats_;
     bus::requester requester_;
     connection_registry connections_;

@@ -17,6 +17,14 @@ namespace chat::broker {
 namespace net = boost::asio;
 namespace subjects = bus::subjects;
 
+namespace {
+
+// How long a shutdown waits for closing handshakes, requests in flight and offline
+// reports; with the NATS drain after it a SIGTERMed broker is gone within about 5 s.
+constexpr std::chrono::milliseconds k_goodbye_limit{3000};
+
+}  // namespace
+
 broker_service::broker_service(broker_settings settings, std::shared_ptr<spdlog::logger> log)
     : ioc_(settings.threads),
       log_(log),
@@ -124,17 +132,28 @@ void broker_service::heartbeat() {
 }
 
 void broker_service::begin_shutdown() {
+    // No new WebSocket from here on: upgrades still arriving get 503, and one accepted
+    // before the flag closes itself as soon as it joins (ws_connection::on_accept).
+    ctx_->begin_stopping();
     listener_->stop();
     heartbeat_timer_.cancel();
     hello_timer_.cancel();
-    for (auto& connection : ctx_->connections().all()) connection->shutdown();
-    wait_for_goodbyes(std::chrono::steady_clock::now() + std::chrono::seconds(3));
+    const auto connections = ctx_->connections().all();
+    log_->info("closing {} connections with 1012 (service restart)", connections.size());
+    for (auto& connection : connections) connection->shutdown();
+    wait_for_goodbyes(std::chrono::steady_clock::now() + k_goodbye_limit);
 }
 
 void broker_service::wait_for_goodbyes(std::chrono::steady_clock::time_point deadline) {
-    // Let closing connections report their accounts offline before the process exits.
-    if ((ctx_->connections().size() == 0 && ctx_->requester().in_flight() == 0) ||
-        std::chrono::steady_clock::now() >= deadline) {
+    // Connections answer their DIALOGUE batch at logic, close with 1012 and report their
+    // accounts offline; a request whose reply can no longer be written still finishes at
+    // logic (the client sends an unanswered DIALOGUE again, with the same requestId).
+    // Then, or at the deadline, the process exits.
+    const bool done = ctx_->connections().size() == 0 && ctx_->requester().in_flight() == 0;
+    if (done || std::chrono::steady_clock::now() >= deadline) {
+        if (!done)
+            log_->warn("stopping with {} connections and {} requests left after {} ms", ctx_->connections().size(),
+                       ctx_->requester().in_flight(), k_goodbye_limit.count());
         ioc_.stop();
         return;
     }

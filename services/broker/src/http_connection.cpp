@@ -48,6 +48,18 @@ bool origin_allowed(const http::request<http::string_body>& req, const std::vect
     return std::find(allowed.begin(), allowed.end(), origin) != allowed.end();
 }
 
+// Every X-Forwarded-For line, in order, as one list (RFC 9110: lines of a list-valued
+// field join with commas); empty when there is none.
+std::string forwarded_for(const http::request<http::string_body>& req) {
+    std::string joined;
+    for (auto [it, end] = req.equal_range("X-Forwarded-For"); it != end; ++it) {
+        if (it->value().empty()) continue;
+        if (!joined.empty()) joined += ',';
+        joined.append(it->value().data(), it->value().size());
+    }
+    return joined;
+}
+
 std::string_view path_of(beast::string_view target) {
     std::string_view t(target.data(), target.size());
     return t.substr(0, t.find('?'));
@@ -93,13 +105,20 @@ void http_connection::on_read(beast::error_code ec, std::size_t) {
         if (path == "/ws") {
             if (!origin_allowed(req, ctx_->settings().allowed_origins))
                 return write(text_response(http::status::forbidden, version, false, "this origin may not connect\n"));
+            if (ctx_->stopping())  // its clients reconnect elsewhere; so should this one
+                return write(text_response(http::status::service_unavailable, version, false,
+                                           "this broker is restarting; connect again\n"));
             beast::error_code ignored;
-            const auto address = stream_.socket().remote_endpoint(ignored).address().to_string();
-            if (!ctx_->allow_connection(address))
+            const auto peer = stream_.socket().remote_endpoint(ignored).address().to_string();
+            auto address = ctx_->proxies().client_address(peer, forwarded_for(req));
+            if (!ctx_->allow_connection(address)) {
+                ctx_->log().debug("WebSocket from {} (peer {}) refused: over the per-address limit", address, peer);
                 return write(text_response(http::status::too_many_requests, version, false,
                                            "too many connections from your address; retry later\n"));
+            }
             stream_.expires_never();  // the WebSocket connection sets its own timeouts
-            std::make_shared<ws_connection>(stream_.release_socket(), ctx_)->run(parser_->release());
+            auto connection = std::make_shared<ws_connection>(stream_.release_socket(), ctx_, std::move(address));
+            connection->run(parser_->release());
             return;
         }
         return write(text_response(http::status::not_found, version, false, "WebSocket endpoint is /ws\n"));

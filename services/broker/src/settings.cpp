@@ -3,7 +3,9 @@
 #include <fmt/format.h>
 
 #include <cctype>
+#include <stdexcept>
 
+#include "services/broker/src/client_address.hpp"
 #include "shared/wire/limits.hpp"
 
 namespace chat::broker {
@@ -49,7 +51,13 @@ broker_settings load_broker_settings(const config::source& from) {
     {
         auto http = root.child("http");
         s.allowed_origins = http.get_string_list("allowed_origins");
+        s.trusted_proxies = http.get_string_list("trusted_proxies");
         http.finish();
+        try {
+            trusted_proxies check(s.trusted_proxies);
+        } catch (const std::invalid_argument& e) {
+            throw config::config_error(fmt::format("http.trusted_proxies: {}", e.what()));
+        }
     }
     s.nats = config::read_nats(root);
     s.log = config::read_log(root);

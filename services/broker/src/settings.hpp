@@ -26,6 +26,8 @@ struct broker_settings {
     int connections_per_minute_per_address = 0;  // WebSocket upgrades
     // Origins allowed to open a WebSocket besides the broker's own (same host and port).
     std::vector<std::string> allowed_origins;
+    // Peers (addresses, CIDR ranges) whose X-Forwarded-For names the client (client_address.hpp).
+    std::vector<std::string> trusted_proxies;
     std::chrono::milliseconds ping_interval{10000};
     std::chrono::milliseconds ping_max_wait{30000};
     config::nats_settings nats;

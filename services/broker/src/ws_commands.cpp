@@ -28,6 +28,7 @@ const char* describe_failure(bus::request_status status) {
 }  // namespace
 
 void ws_connection::handle_frame(std::string_view text) {
+    if (restarting_) return;  // unanswered: the client sends it again after its RECONNECT
     auto parsed = wire::parse_client_frame(text);
     if (auto* error = std::get_if<wire::frame_error>(&parsed)) {
         send(wire::error_frame(error->cmd, error->error_code, error->msg, error->request_id_echo));
@@ -82,7 +83,8 @@ bool ws_connection::acting_as(std::string_view cmd, std::int64_t named_account, 
 }
 
 void ws_connection::on_create_account(wire::create_account_request&& r) {
-    if (account_id_ == 0 && !login_in_flight_ && !ctx_->allow_account_creation(remote_address_)) {
+    if (account_id_ == 0 && !login_in_flight_ && !ctx_->allow_account_creation(client_address_)) {
+        ctx_->log().debug("connection {} from {}: CRT_ACCOUNT over the per-address limit", conn_key_, client_address_);
         send(wire::error_frame("CRT_ACCOUNT", code::rate_limited, "too many new accounts from your address; retry later"));
         return;
     }
@@ -203,11 +205,15 @@ void ws_connection::send_dialogue_batch() {
 void ws_connection::on_dialogue_reply(bus::request_status status, const proto::Reply* reply) {
     if (gone_) return;  // nothing can be answered any more
     const auto next = dialogues_.on_reply(reply, describe_failure(status));
-    if (next == dialogue_next::retry_later)
+    if (next == dialogue_next::retry_later) {
+        if (restarting_) return close_for_restart();  // no time for retries: the client resends
         return after(retry_timer_, dialogues_.retry_delay(), [this] {
             if (dialogues_.retry() == dialogue_next::send) send_dialogue_batch();
         });
+    }
     for (const auto& a : dialogues_.answers()) send(wire::dialogue_frame(a.request_id_echo, a.session_id, a.result));
+    // Shutting down, the next batch is not started: the client sends it again after RECONNECT.
+    if (restarting_) return close_for_restart();
     if (next == dialogue_next::send) send_dialogue_batch();
 }
 

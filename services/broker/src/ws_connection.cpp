@@ -16,14 +16,17 @@ constexpr std::uint16_t k_close_replaced = 4001;
 
 }  // namespace
 
-ws_connection::ws_connection(net::ip::tcp::socket&& socket, std::shared_ptr<broker_context> ctx)
+ws_connection::ws_connection(net::ip::tcp::socket&& socket, std::shared_ptr<broker_context> ctx,
+                             std::string client_address)
     : ws_(std::move(socket)),
       ctx_(std::move(ctx)),
       conn_id_(ctx_->next_conn_id()),
       conn_key_(ctx_->epoch() + "/" + std::to_string(conn_id_)),
+      client_address_(std::move(client_address)),
       ping_timer_(ws_.get_executor()),
       retry_timer_(ws_.get_executor()),
       resume_timer_(ws_.get_executor()),
+      restart_timer_(ws_.get_executor()),
       outbound_(ctx_->settings().max_queued_frames),
       limits_(ctx_->settings().messages_per_second, ctx_->account_messages()),
       resume_(ctx_->settings().max_queued_frames) {}
@@ -37,8 +40,6 @@ ws_connection::~ws_connection() {
 }
 
 void ws_connection::run(beast::http::request<beast::http::string_body> request) {
-    beast::error_code ec;
-    remote_address_ = beast::get_lowest_layer(ws_).socket().remote_endpoint(ec).address().to_string();
     ws_.set_option(websocket::stream_base::timeout::suggested(beast::role_type::server));
     ws_.set_option(websocket::stream_base::decorator(
         [](websocket::response_type& res) { res.set(beast::http::field::server, "chat-broker"); }));
@@ -51,9 +52,15 @@ void ws_connection::run(beast::http::request<beast::http::string_body> request) 
 void ws_connection::on_accept(beast::error_code ec) {
     if (ec) return;  // the upgrade failed; nothing to clean up
     ctx_->connections().join(conn_id_, weak_from_this());
+    ctx_->log().debug("connection {} from {}", conn_key_, client_address_);
     last_heard_ = std::chrono::steady_clock::now();
     schedule_ping();
     do_read();
+    // Joined after the shutdown went through the registry: close it as the others were.
+    if (ctx_->stopping()) {
+        restarting_ = true;
+        close_for_restart();
+    }
 }
 
 void ws_connection::do_read() {
@@ -106,8 +113,19 @@ void ws_connection::kick(const std::string& conn_key) {
 }
 
 void ws_connection::shutdown() {
-    net::post(ws_.get_executor(),
-              [self = shared_from_this()] { self->close_with(websocket::close_code::service_restart, "broker restarting"); });
+    net::post(ws_.get_executor(), [self = shared_from_this()] {
+        if (self->gone_ || self->restarting_) return;
+        self->restarting_ = true;
+        self->after(self->restart_timer_, k_restart_drain, [self] { self->close_for_restart(); });
+        self->close_for_restart_when_idle();
+    });
+}
+
+void ws_connection::close_for_restart() { close_with(websocket::close_code::service_restart, "broker restarting"); }
+
+void ws_connection::close_for_restart_when_idle() {
+    // A batch at logic is about to be stored: its answers save the client resending it.
+    if (restarting_ && dialogues_.in_flight_count() == 0) close_for_restart();
 }
 
 void ws_connection::resume_after_bus_loss() {
@@ -117,7 +135,8 @@ void ws_connection::resume_after_bus_loss() {
 }
 
 void ws_connection::close_with(websocket::close_code close_code, const char* reason) {
-    if (gone_) return;
+    if (gone_ || closing_) return;
+    closing_ = true;
     ws_.async_close(websocket::close_reason(close_code, reason), [self = shared_from_this()](beast::error_code) {
         // The read loop sees the close and ends the connection.
     });
@@ -132,7 +151,8 @@ void ws_connection::send(std::shared_ptr<const std::string> frame) {
         case outbound_queue::push_result::queued: return;
         case outbound_queue::push_result::too_slow:
             // Its undelivered messages wait for its RECONNECT (they are not acknowledged).
-            ctx_->log().warn("connection {} (account {}) is not reading its frames; dropping it", conn_key_, account_id_);
+            ctx_->log().warn("connection {} (account {}, {}) is not reading its frames; dropping it", conn_key_,
+                             account_id_, client_address_);
             return on_gone();
     }
 }
@@ -162,8 +182,8 @@ void ws_connection::schedule_ping() {
 void ws_connection::on_ping_timer(beast::error_code ec) {
     if (ec || gone_) return;
     if (std::chrono::steady_clock::now() - last_heard_ >= ctx_->settings().ping_max_wait) {
-        ctx_->log().info("connection {} (account {}) silent for {} ms; dropping it", conn_key_, account_id_,
-                         ctx_->settings().ping_max_wait.count());
+        ctx_->log().info("connection {} (account {}, {}) silent for {} ms; dropping it", conn_key_, account_id_,
+                         client_address_, ctx_->settings().ping_max_wait.count());
         on_gone();
         return;
     }
@@ -177,6 +197,7 @@ void ws_connection::on_gone() {
     ping_timer_.cancel();
     retry_timer_.cancel();
     resume_timer_.cancel();
+    restart_timer_.cancel();
     outbound_.clear();
     resume_.drop_held();
     if (holding_account_ != 0) {

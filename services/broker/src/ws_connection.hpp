@@ -32,8 +32,14 @@ namespace chat::broker {
 /// timers, closing); ws_commands.cpp what each command does.
 class ws_connection : public std::enable_shared_from_this<ws_connection> {
 public:
-    ws_connection(boost::asio::ip::tcp::socket&& socket, std::shared_ptr<broker_context> ctx);
+    /// `client_address`: whom the connection is from, as http.trusted_proxies lets the
+    /// broker believe (the TCP peer, or X-Forwarded-For behind a trusted proxy).
+    ws_connection(boost::asio::ip::tcp::socket&& socket, std::shared_ptr<broker_context> ctx,
+                  std::string client_address);
     ~ws_connection();
+
+    /// The client's address (set once, before the connection is shared: any thread).
+    const std::string& client_address() const { return client_address_; }
 
     /// Accepts the WebSocket upgrade carried by `request`, then starts reading.
     void run(boost::beast::http::request<boost::beast::http::string_body> request);
@@ -44,8 +50,11 @@ public:
     /// Thread-safe: closes the connection if it is still `conn_key` (RECONNECT elsewhere).
     void kick(const std::string& conn_key);
     /// Thread-safe: closes the connection with 1012 "service restart" (broker shutdown),
-    /// so the client reconnects, elsewhere if it can, and resumes.
+    /// so the client reconnects, elsewhere if it can, and resumes. The DIALOGUE batch at
+    /// logic is answered first (for at most k_restart_drain); frames arriving meanwhile
+    /// are not read any more (the client sends them again after its RECONNECT).
     void shutdown();
+    static constexpr std::chrono::milliseconds k_restart_drain{1000};
     /// Thread-safe: the broker's NATS link was down, so pushes may have been lost: ask
     /// logic for everything this account has not acknowledged.
     void resume_after_bus_loss();
@@ -60,6 +69,10 @@ private:
     void do_write();
     void on_write(boost::beast::error_code ec, std::size_t bytes);
     void close_with(boost::beast::websocket::close_code code, const char* reason);
+    /// Closes with 1012 "service restart".
+    void close_for_restart();
+    /// Shutting down and no DIALOGUE batch at logic: close_for_restart().
+    void close_for_restart_when_idle();
     void schedule_ping();
     void on_ping_timer(boost::beast::error_code ec);
     /// Runs `then` on this connection's strand after `delay`, unless the connection is gone.
@@ -108,16 +121,19 @@ private:
     std::shared_ptr<broker_context> ctx_;
     const std::uint64_t conn_id_;
     const std::string conn_key_;
-    std::string remote_address_;
+    const std::string client_address_;
     boost::asio::steady_timer ping_timer_;
     boost::asio::steady_timer retry_timer_;   // the in-flight DIALOGUE batch's next try
     boost::asio::steady_timer resume_timer_;  // the next try of a resume page that failed
+    boost::asio::steady_timer restart_timer_; // the end of the drain before a 1012 close
     std::chrono::steady_clock::time_point last_heard_;
 
     std::int64_t account_id_ = 0;    // 0 until CRT_ACCOUNT or RECONNECT succeeds
     std::int64_t holding_account_ = 0;  // a RECONNECT in flight holds pushes for this account
     bool login_in_flight_ = false;   // one CRT_ACCOUNT/RECONNECT at a time
     bool discarding_oversized_ = false;
+    bool closing_ = false;  // a close frame is on its way: one close per connection
+    bool restarting_ = false;  // the broker shuts down: answer what logic has, then 1012
     bool gone_ = false;
 
     outbound_queue outbound_;
