@@ -261,6 +261,8 @@ std::vector<std::string> system::service_argv(service_kind kind, std::size_t ind
     if (kind == service_kind::broker) {
         set("broker.id=" + id);
         set("broker.port=" + std::to_string(port));
+        // nginx's X-Forwarded-For names each client's own address (per-address limits).
+        if (options_.nginx) set("http.trusted_proxies=[127.0.0.1]");
     } else {
         set("postgres.url=" + database_url_);
     }
