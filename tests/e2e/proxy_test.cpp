@@ -123,3 +123,33 @@ TEST_CASE("from a peer that is not a trusted proxy, X-Forwarded-For is ignored",
     check_error(keep[2]->request({{"cmd", "CRT_ACCOUNT"}, {"nickName", "z"}}), "CRT_ACCOUNT", 12);
     check_services_alive(stack);
 }
+
+TEST_CASE("behind the real nginx each client address has its own limit, whatever it claims",
+          "[e2e][proxy]") {
+    // One broker: the per-address limits are each broker's own.
+    stack_options o = behind_proxy();
+    o.nginx = true;  // the stack makes the broker trust 127.0.0.1, nginx's address
+    o.sets = {"limits.connections_per_minute_per_address=" + std::to_string(k_connections_per_address)};
+    service_stack stack(o);
+    std::vector<std::unique_ptr<ws_client>> keep;
+    auto through_nginx = [&](const ws_client::options& from_person, int attempts) {
+        int ok = 0;
+        for (int i = 0; i < attempts; ++i) {
+            try {
+                keep.push_back(stack.connect_front(from_person));
+                ++ok;
+            } catch (const std::runtime_error&) {
+                // nginx passed the broker's 429 on
+            }
+        }
+        return ok;
+    };
+    CHECK(through_nginx(from("127.0.1.11"), k_connections_per_address + 1) == k_connections_per_address);
+    // A header of their own is kept by nginx, but the address nginx appends decides.
+    CHECK(through_nginx(from("127.0.1.11", "203.0.113.50"), 1) == 0);
+    // Another person behind the same nginx is not limited by the first one.
+    CHECK(through_nginx(from("127.0.1.12"), k_connections_per_address) == k_connections_per_address);
+    auto c = stack.connect_front(from("127.0.1.13"));
+    CHECK(create_account_code(*c, "behind-nginx") == 0);
+    check_services_alive(stack);
+}

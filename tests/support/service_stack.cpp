@@ -21,6 +21,7 @@ service_stack::service_stack(stack_options options)
     s.logics = o.logics;
     s.dispatchers = o.dispatchers;
     s.brokers_first = o.brokers_first;
+    s.nginx = o.nginx;
     s.ready_timeout = 40s;
     s.sets = {
         "broker.threads=" + std::to_string(o.broker_threads),
@@ -64,6 +65,11 @@ void service_stack::restart_broker(std::size_t index) {
 
 std::unique_ptr<ws_client> service_stack::connect(std::size_t index) {
     return std::make_unique<ws_client>(broker_port(index));
+}
+
+std::unique_ptr<ws_client> service_stack::connect_front(ws_client::options options) {
+    if (system_->nginx() == nullptr) throw std::logic_error("connect_front: this stack has no nginx");
+    return std::make_unique<ws_client>(system_->nginx()->port(), options);
 }
 
 std::unique_ptr<ws_client> service_stack::connect(std::size_t index, ws_client::options options) {

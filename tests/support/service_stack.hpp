@@ -21,6 +21,8 @@ struct stack_options {
     /// Start the brokers before logic and the dispatchers (normally they start last), so
     /// the brokers' first hello and heartbeat find nobody listening.
     bool brokers_first = false;
+    /// nginx in front of the brokers (connect_front), trusted for X-Forwarded-For.
+    bool nginx = false;
 
     // broker
     int broker_threads = 2;
@@ -87,6 +89,8 @@ class service_stack {
     /// A new WebSocket client of broker `index`.
     std::unique_ptr<ws_client> connect(std::size_t index = 0);
     std::unique_ptr<ws_client> connect(std::size_t index, ws_client::options options);
+    /// A new WebSocket client through nginx (stack_options::nginx).
+    std::unique_ptr<ws_client> connect_front(ws_client::options options = {});
 
     /// Names of services that are not running (empty when all are), with their log tails.
     std::string dead_services() { return system_->dead_processes(); }
