@@ -57,10 +57,20 @@ postgres_ha::postgres_ha(postgres_ha_options options)
         std::filesystem::create_directories(options_.dir / sub);
         hand_to(options_.dir / sub, run_as_);
     }
-    auto port = [](std::uint16_t p) { return p != 0 ? p : free_port(); };
-    members_.push_back({k_monitor, port(options_.monitor_port), options_.dir / k_monitor, nullptr});
+    // pg_autoctl keeps each member's port in its config: data made earlier keep theirs.
+    const auto ports_file = options_.dir / "ports.json";
+    auto kept = nlohmann::json::parse(read_file(ports_file), nullptr, false);
+    auto port = [&](const std::string& name, std::uint16_t wanted) -> std::uint16_t {
+        if (kept.is_object() && kept.contains(name)) return kept[name].get<std::uint16_t>();
+        return wanted != 0 ? wanted : free_port();
+    };
+    members_.push_back({k_monitor, port(k_monitor, options_.monitor_port), options_.dir / k_monitor, nullptr});
     for (int i = 0; i < 2; ++i)
-        members_.push_back({k_node_names[i], port(options_.node_ports[i]), options_.dir / k_node_names[i], nullptr});
+        members_.push_back({k_node_names[i], port(k_node_names[i], options_.node_ports[i]),
+                            options_.dir / k_node_names[i], nullptr});
+    nlohmann::json ports;
+    for (auto& m : members_) ports[m.name] = m.port;
+    write_file(ports_file, ports.dump() + "\n");
     try {
         auto& monitor = members_[0];
         const bool fresh = !std::filesystem::exists(members_[1].data / "PG_VERSION");

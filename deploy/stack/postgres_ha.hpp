@@ -19,6 +19,8 @@ struct postgres_ha_options {
     /// Data directories (pg-monitor/, pg-1/, pg-2/), pg_autoctl's config and state, logs.
     std::filesystem::path dir;
     /// 0: free ports. chat-stack --fixed-ports: monitor 15431, pg-1 15432, pg-2 15433.
+    /// Data made by an earlier run keep the ports they had (DIR/ports.json): pg_autoctl
+    /// has them in its config.
     std::uint16_t monitor_port = 0;
     std::uint16_t node_ports[2] = {0, 0};
     /// Health checks every second and a short demote timeout, so a dead primary is
