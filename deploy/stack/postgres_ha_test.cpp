@@ -2,7 +2,8 @@
 // the standby is synchronous, the services connect as their roles with passwords, and
 // when the primary's keeper group is SIGKILLed mid-writes the monitor promotes the
 // standby, every acknowledged row is on it, and the old primary rejoins as standby.
-// About a minute (label ha; `ctest -LE ha` leaves it out).
+// The same through the chat-stack command: detached, then adopted by kill, start and
+// down. About a minute and a half in all (label ha; `ctest -LE ha` leaves them out).
 #include <catch2/catch.hpp>
 #include <atomic>
 #include <chrono>
@@ -14,6 +15,8 @@
 #include <sstream>
 #include <thread>
 
+#include "deploy/stack/files.hpp"
+#include "deploy/stack/process.hpp"
 #include "deploy/stack/roles.hpp"
 #include "deploy/stack/system.hpp"
 #include "deploy/stack/wait.hpp"
@@ -176,4 +179,57 @@ TEST_CASE("pg_auto_failover: synchronous standby, failover without losing a comm
     std::set<std::string> on_old;
     CHECK(wait_until([&] { return (on_old = stored_on(ha, *first, s.dir())) == on_new; }, 20s, 200ms));
     REPORT("ha test took " << std::chrono::duration<double>(steady::now() - started).count() << " s");
+}
+
+TEST_CASE("chat-stack up --postgres-ha leaves pg_auto_failover running, then kill, start and down adopt it",
+          "[ha]") {
+    temp_dir dir("chat-stack-ha-cli");
+    std::filesystem::permissions(dir.path(), std::filesystem::perms::others_exec,
+                                 std::filesystem::perm_options::add);
+    const auto state_dir = (dir / "system").string();
+    auto chat_stack = [&](std::vector<std::string> args, const std::string& log) {
+        spawn_options options;
+        options.log_file = dir / log;
+        args.insert(args.begin(), binary("chat-stack").string());
+        return run_command(args, options, 240s);
+    };
+    REQUIRE(chat_stack({"up", "--dir", state_dir, "--only", "postgres", "--postgres-ha", "--fast-failover", "--json"},
+                       "up.json") == 0);
+    auto state = nlohmann::json::parse(read_file(dir / "up.json"));
+    INFO(state.dump(2));
+    REQUIRE(state["postgres_ha"]["members"].size() == 3);
+    CHECK(state["postgres_ha_status"]["primary"] == "pg-1");
+    CHECK(state["postgres"].empty());
+    std::vector<process_id> keepers;
+    for (auto& m : state["postgres_ha"]["members"]) keepers.push_back({m["pid"], m["start_time"]});
+    for (auto& k : keepers) CHECK(alive(k));
+    CHECK(std::filesystem::exists(std::filesystem::path(state_dir) / "pg-2.pid"));
+    // The passwords stay in the passfile: neither argv nor the URLs hold one.
+    const auto passfile = state["passfile"].get<std::string>();
+    CHECK((std::filesystem::status(passfile).permissions() & std::filesystem::perms::group_all) ==
+          std::filesystem::perms::none);
+    CHECK(state.dump().find(read_file(passfile).substr(read_file(passfile).rfind(':') + 1, 16)) == std::string::npos);
+
+    // kill: the whole keeper group of the primary; the monitor promotes pg-2.
+    CHECK(chat_stack({"kill", "--dir", state_dir, "pg-1"}, "kill.log") == 0);
+    CHECK_FALSE(alive(keepers[1]));
+    CHECK(chat_stack({"status", "--dir", state_dir}, "status-down.log") == 3);
+    auto primary = [&] {
+        chat_stack({"status", "--dir", state_dir, "--json"}, "status.json");
+        auto now = nlohmann::json::parse(read_file(dir / "status.json"), nullptr, false);
+        std::filesystem::remove(dir / "status.json");
+        return now.is_object() ? now["postgres_ha_status"].value("primary", nlohmann::json()).dump() : "";
+    };
+    CHECK(wait_until([&] { return primary() == "\"pg-2\""; }, 60s, 500ms));
+    // start: pg-1 rejoins as secondary before the command returns.
+    CHECK(chat_stack({"start", "--dir", state_dir, "pg-1"}, "start.log") == 0);
+    CHECK(chat_stack({"status", "--dir", state_dir}, "status.log") == 0);
+    CHECK(read_file(dir / "status.log").find("(secondary)") != std::string::npos);
+
+    CHECK(chat_stack({"down", "--dir", state_dir}, "down.log") == 0);
+    state = nlohmann::json::parse(read_file(dir / "up.json"));
+    for (auto& k : keepers) CHECK_FALSE(alive(k));
+    CHECK_FALSE(std::filesystem::exists(std::filesystem::path(state_dir) / "state.json"));
+    for (auto& m : state["postgres_ha"]["members"])
+        CHECK_FALSE(group_alive(m["pid"].get<pid_t>()));
 }
