@@ -163,6 +163,7 @@ cmd_logs() {
         case $arg in
             -f | --follow) follow=1 ;;
             postgres | standby) files+=("$SYSTEM_DIR/postgres/$arg.log") ;;
+            pg-monitor | pg-1 | pg-2) files+=("$SYSTEM_DIR/postgres-ha/$arg.log") ;;
             *) files+=("$SYSTEM_DIR/$arg.log") ;;
         esac
     done
