@@ -109,10 +109,10 @@ stack_args() {
 }
 
 # The variables the scenarios use, from chat-stack's state JSON: BROKERS (for --brokers),
-# BROKER_PIDS (--broker-pid), WATCH (--watch), PG_URL, NATS_URL, NATS_PID, NATS_MONITOR
-# and POSTGRES_PID.
+# BROKER_PIDS (--broker-pid), WATCH (--watch), PG_URL (as superuser: chat-ceiling
+# migrates and checkpoints), NATS_URL, NATS_PID, NATS_MONITOR and POSTGRES_PID.
 readonly STATE_TO_ENV='
-    "PG_URL=\(.database_url)",
+    "PG_URL=\(.admin_url // .database_url)",
     "NATS_URL=\(.nats_url)",
     "NATS_PID=\(.nats[0].pid)",
     "NATS_MONITOR=http://127.0.0.1:\(.nats[0].monitor_port)",

@@ -40,6 +40,10 @@ up options:
   --nats-nodes N         a full-mesh NATS cluster "chat" of N nodes (default 1)
   --standby              a streaming-replication PostgreSQL standby
   --synchronous          ... that the primary waits for on every commit
+  --postgres-ha          PostgreSQL with automatic failover instead (pg_auto_failover:
+                         processes pg-monitor, pg-1, pg-2; fixed ports 15431, 15432, 15433);
+                         the services connect with passwords, none as superuser
+  --fast-failover        ... with health checks that promote the standby within seconds
   --fast                 PostgreSQL without fsync (tests; default: durable)
   --tuned                deploy/dev.sh's PostgreSQL buffer and vacuum settings
   --pg-setting NAME=VALUE  any PostgreSQL setting (repeatable)
@@ -82,6 +86,18 @@ void print_summary(chat::stack::system& s) {
             }
         }
         row(p, p.value("url", std::string()) + " (" + role + ")");
+    }
+    if (state.contains("postgres_ha_status")) {
+        for (auto& p : state["postgres_ha_status"]["members"]) {
+            std::string role = p.value("role", std::string("unknown"));
+            if (p.contains("assigned") && p["assigned"] != p.value("reported", std::string()))
+                role += " -> " + p["assigned"].get<std::string>();
+            row(p, "127.0.0.1:" + std::to_string(p.value("port", 0)) + " (" + role + ")");
+        }
+        for (auto& r : state["postgres_ha_status"].value("replication", nlohmann::json::array()))
+            std::printf("%-18s %s %s (synchronous_standby_names = %s)\n", "  replication",
+                        r.value("standby", std::string()).c_str(), r.value("sync_state", std::string()).c_str(),
+                        state["postgres_ha_status"].value("synchronous_standby_names", std::string()).c_str());
     }
     for (std::size_t i = 0; i < state["nats"].size(); ++i) {
         auto& p = state["nats"][i];
@@ -147,6 +163,8 @@ int run(int argc, char** argv) {
         else if (a == "--nats-nodes") o.nats_nodes = to_int(a, value());
         else if (a == "--standby") o.standby = true;
         else if (a == "--synchronous") o.synchronous = true;
+        else if (a == "--postgres-ha") o.postgres_ha = true;
+        else if (a == "--fast-failover") o.pg_fast_failover = true;
         else if (a == "--fast") o.pg_durable = false;
         else if (a == "--tuned") o.pg_tuned = true;
         else if (a == "--pg-setting") o.pg_settings.push_back(value());

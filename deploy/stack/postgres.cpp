@@ -14,14 +14,14 @@
 #include "deploy/stack/wait.hpp"
 
 namespace chat::stack {
-namespace {
-
 void hand_to(const std::filesystem::path& path, const std::string& user) {
     if (user.empty()) return;
     passwd* pw = ::getpwnam(user.c_str());
     if (pw == nullptr || ::chown(path.c_str(), pw->pw_uid, pw->pw_gid) != 0)
         throw std::runtime_error("cannot hand " + path.string() + " to user " + user);
 }
+
+namespace {
 
 // Settings for a chat workload on a developer machine: many short write transactions
 // from a few pooled connections (what deploy/dev.sh and bench/stack.sh used to set).

@@ -115,6 +115,9 @@ std::string psql(const std::string& url, const std::string& sql, const std::file
 void migrate(const std::string& url, const std::filesystem::path& log_file,
              const std::filesystem::path& chat_binary = {}, const std::filesystem::path& migrations = {});
 
+/// chown `path` to `user` (nothing when `user` is empty); throws when it cannot.
+void hand_to(const std::filesystem::path& path, const std::string& user);
+
 /// "postgres" when this process is root (initdb and postgres refuse to run as root),
 /// else "" (run as ourselves).
 std::string postgres_user();

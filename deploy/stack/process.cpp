@@ -234,6 +234,19 @@ bool alive(const process_id& id) {
     return start && (id.start_time == 0 || *start == id.start_time);
 }
 
+bool group_alive(pid_t pgid) {
+    if (pgid <= 0) return false;
+    std::error_code ec;
+    for (auto& entry : std::filesystem::directory_iterator("/proc", ec)) {
+        const auto name = entry.path().filename().string();
+        if (name.empty() || name.find_first_not_of("0123456789") != std::string::npos) continue;
+        auto fields = stat_fields(static_cast<pid_t>(std::stol(name)));
+        // [0] state, [2] process group.
+        if (fields && (*fields)[0] != "Z" && (*fields)[0] != "X" && std::stol((*fields)[2]) == pgid) return true;
+    }
+    return false;
+}
+
 std::string child_process::log() const { return read_file(options_.log_file); }
 
 std::string child_process::log_tail(std::size_t lines) const {

@@ -41,6 +41,9 @@ std::optional<unsigned long long> process_start_time(pid_t pid);
 std::optional<pid_t> parent_pid(pid_t pid);
 /// True when `id` still names the same live process (a zombie counts as gone).
 bool alive(const process_id& id);
+/// True while a live (not zombie) process is in process group `pgid` (a keeper and the
+/// postgres it started, say, which outlive a SIGKILLed parent for a moment).
+bool group_alive(pid_t pgid);
 
 /// One child process with its output in a log file. Unless detached, the child is
 /// killed if this process dies (PR_SET_PDEATHSIG), so a crashed or timed-out test leaves

@@ -12,6 +12,7 @@
 #include "deploy/stack/nats.hpp"
 #include "deploy/stack/net.hpp"
 #include "deploy/stack/process.hpp"
+#include "deploy/stack/roles.hpp"
 #include "deploy/stack/system.hpp"
 #include "deploy/stack/wait.hpp"
 
@@ -24,6 +25,34 @@ TEST_CASE("free_port gives distinct bindable ports", "[stack]") {
     CHECK(a > 0);
     CHECK(b > 0);
     CHECK_FALSE(port_accepts(a));
+}
+
+TEST_CASE("role URLs: the user replaced, the passfile added, hosts and parameters kept", "[stack]") {
+    CHECK(url_as("postgresql://postgres@127.0.0.1:5/chat", "chat_logic", "/d/secrets/pgpass") ==
+          "postgresql://chat_logic@127.0.0.1:5/chat?passfile=/d/secrets/pgpass");
+    CHECK(url_as("postgresql://127.0.0.1:5/chat?connect_timeout=3", "chat_logic", "/a b/pgpass") ==
+          "postgresql://chat_logic@127.0.0.1:5/chat?connect_timeout=3&passfile=/a%20b/pgpass");
+    CHECK(url_as("postgresql://u:pw@127.0.0.1:5,127.0.0.1:6/chat?target_session_attrs=read-write", "chat_owner", "") ==
+          "postgresql://chat_owner@127.0.0.1:5,127.0.0.1:6/chat?target_session_attrs=read-write");
+    CHECK(url_with_database("postgresql://postgres@127.0.0.1:5/postgres?x=1", "chat") ==
+          "postgresql://postgres@127.0.0.1:5/chat?x=1");
+    CHECK(url_with_database("postgresql://postgres@127.0.0.1:5", "chat") == "postgresql://postgres@127.0.0.1:5/chat");
+}
+
+TEST_CASE("role_secrets makes a private passfile once and reads it again", "[stack]") {
+    temp_dir dir;
+    std::string logic;
+    {
+        role_secrets first(dir / "secrets");
+        logic = first.password(k_logic_role);
+        CHECK(logic.size() == 36);
+        CHECK(first.password(k_dispatcher_role) != logic);
+        CHECK((std::filesystem::status(first.passfile()).permissions() &
+               (std::filesystem::perms::group_all | std::filesystem::perms::others_all)) == std::filesystem::perms::none);
+        CHECK(read_file(first.passfile()).find("*:*:*:chat_logic:" + logic + "\n") != std::string::npos);
+    }
+    role_secrets again(dir / "secrets");
+    CHECK(again.password(k_logic_role) == logic);
 }
 
 TEST_CASE("child_process logs output, reports exit status and stops", "[stack]") {

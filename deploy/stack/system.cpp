@@ -9,6 +9,7 @@
 #include <stdexcept>
 
 #include "deploy/stack/net.hpp"
+#include "deploy/stack/roles.hpp"
 #include "deploy/stack/wait.hpp"
 
 namespace chat::stack {
@@ -21,6 +22,7 @@ constexpr std::uint16_t k_nats_port = 14222;
 constexpr std::uint16_t k_nats_monitor_port = 18222;
 constexpr std::uint16_t k_nats_cluster_port = 16222;
 constexpr std::uint16_t k_postgres_port = 15432;
+constexpr std::uint16_t k_pg_monitor_port = 15431;  // pg_auto_failover's monitor
 
 const service_kind k_kinds[] = {service_kind::broker, service_kind::logic, service_kind::dispatcher};
 
@@ -103,7 +105,10 @@ system::system(options opts) : options_(std::move(opts)) {
     }
     try {
         if (options_.postgres && options_.database_url.empty()) start_postgres();
-        if (!options_.database_url.empty()) database_url_ = options_.database_url;
+        if (!options_.database_url.empty()) {
+            passfile_ = options_.passfile;
+            use_database(options_.database_url, options_.database_url);
+        }
         if (options_.nats) start_nats();
         if (options_.services) {
             if (database_url_.empty()) throw std::invalid_argument("the services need PostgreSQL");
@@ -140,7 +145,13 @@ std::unique_ptr<system> system::attach(const std::filesystem::path& dir) {
     s->options_.bin_dir = state.value("bin_dir", std::string());
     s->options_.config_dir = state.value("config_dir", std::string());
     s->database_url_ = state.value("database_url", std::string());
+    s->admin_url_ = state.value("admin_url", std::string());
+    s->passfile_ = state.value("passfile", std::string());
+    if (state.contains("database_urls"))
+        s->role_urls_ = state["database_urls"].get<std::map<std::string, std::string>>();
     for (auto& node : state["postgres"]) s->postgres_.push_back(std::make_unique<postgres_node>(node, true));
+    if (state.contains("postgres_ha") && state["postgres_ha"].is_object())
+        s->postgres_ha_ = std::make_unique<postgres_ha>(state["postgres_ha"], true);
     for (auto& node : state["nats"]) s->nats_.push_back(std::make_unique<nats_server>(node, true));
     if (state.contains("nginx")) s->nginx_ = std::make_unique<nginx_server>(state["nginx"], true);
     for (auto& entry : state["services"]) {
@@ -165,6 +176,7 @@ system::~system() {
         for (auto& svc : services_) svc.process->release();
         for (auto& node : nats_) node->release();
         for (auto& node : postgres_) node->release();
+        if (postgres_ha_) postgres_ha_->release();
         return;
     }
     shutdown();
@@ -175,9 +187,31 @@ void system::shutdown() {
     for (auto it = services_.rbegin(); it != services_.rend(); ++it) it->process->stop();
     for (auto it = nats_.rbegin(); it != nats_.rend(); ++it) (*it)->stop();
     for (auto it = postgres_.rbegin(); it != postgres_.rend(); ++it) (*it)->stop();
+    if (postgres_ha_) postgres_ha_->shutdown();
 }
 
 void system::start_postgres() {
+    // The roles' passwords: made with the system, kept for its next start.
+    role_secrets secrets(dir_ / "secrets");
+    passfile_ = secrets.passfile();
+    const auto admin = options_.postgres_ha ? start_postgres_ha() : start_postgres_nodes();
+    // As superuser, once: the roles with LOGIN, the database theirs. From here on the
+    // schema is chat_owner's business (migrations as chat_owner).
+    create_login_roles(admin, secrets, dir_);
+    give_database_to_owner(admin, options_.database, dir_);
+    if (postgres_ha_) postgres_ha_->require_passwords(std::vector<std::string>(k_roles.begin(), k_roles.end()));
+    const auto database_admin = url_with_database(admin, options_.database);
+    use_database(database_admin, postgres_ha_ ? postgres_ha_->url(options_.database, k_owner_role, passfile_)
+                                              : url_as(database_admin, k_owner_role, passfile_));
+    if (options_.services)
+        migrate(database_url_, dir_ / ("migrate-" + options_.database + ".log"), options_.bin_dir / "chat",
+                options_.migrations);
+    for (auto& extension : options_.pg_extensions)
+        psql(database_admin, "CREATE EXTENSION IF NOT EXISTS " + extension, dir_);
+}
+
+// The plain primary (and standby); returns the superuser's URL.
+std::string system::start_postgres_nodes() {
     postgres_options primary;
     primary.name = "postgres";
     primary.dir = dir_ / "postgres";
@@ -201,11 +235,33 @@ void system::start_postgres() {
     // not keep waiting for a standby.
     if (options_.synchronous || pg.psql("SHOW synchronous_standby_names") != "")
         pg.set_synchronous_standby(options_.standby && options_.synchronous ? "standby" : "");
-    pg.create_database(options_.database, options_.services, options_.bin_dir / "chat",
-                       options_.migrations);
-    for (auto& extension : options_.pg_extensions)
-        pg.psql("CREATE EXTENSION IF NOT EXISTS " + extension, options_.database);
-    database_url_ = pg.url_for(options_.database);
+    return pg.url_for("postgres");
+}
+
+// pg_auto_failover's monitor and two nodes; returns the superuser's URL of both nodes
+// (it reaches whichever is primary).
+std::string system::start_postgres_ha() {
+    postgres_ha_options ha;
+    ha.dir = dir_ / "postgres-ha";
+    if (options_.fixed_ports) {
+        ha.monitor_port = k_pg_monitor_port;
+        ha.node_ports[0] = k_postgres_port;
+        ha.node_ports[1] = k_postgres_port + 1;
+    }
+    ha.fast_failover = options_.pg_fast_failover;
+    ha.detached = options_.detached;
+    postgres_ha_ = std::make_unique<postgres_ha>(ha);
+    return postgres_ha_->url("postgres", "postgres");
+}
+
+// The URLs of the chat database: as superuser, as its owner, and as each service's role.
+void system::use_database(const std::string& admin_url, const std::string& owner_url) {
+    admin_url_ = admin_url;
+    database_url_ = owner_url;
+    role_urls_[k_owner_role] = owner_url;
+    for (auto role : {k_logic_role, k_dispatcher_role})
+        role_urls_[role] = postgres_ha_ ? postgres_ha_->url(options_.database, role, passfile_)
+                                        : url_as(admin_url, role, passfile_);
 }
 
 void system::start_nats() {
@@ -264,7 +320,7 @@ std::vector<std::string> system::service_argv(service_kind kind, std::size_t ind
         // nginx's X-Forwarded-For names each client's own address (per-address limits).
         if (options_.nginx) set("http.trusted_proxies=[127.0.0.1]");
     } else {
-        set("postgres.url=" + database_url_);
+        set("postgres.url=" + role_url(kind == service_kind::logic ? k_logic_role : k_dispatcher_role));
     }
     for (auto& user : options_.sets) {
         std::string assignment;
@@ -312,6 +368,8 @@ service& system::get(service_kind kind, std::size_t index) {
 std::vector<std::string> system::names() {
     std::vector<std::string> all;
     for (auto& node : postgres_) all.push_back(node->name());
+    if (postgres_ha_)
+        for (auto& name : postgres_ha_->names()) all.push_back(name);
     for (auto& node : nats_) all.push_back(node->name());
     for (auto& svc : services_) all.push_back(svc.name);
     if (nginx_) all.push_back(nginx_server::k_name);
@@ -321,6 +379,7 @@ std::vector<std::string> system::names() {
 child_process* system::process_named(const std::string& name) {
     for (auto& node : postgres_)
         if (node->name() == name) return &node->postmaster();
+    if (auto* keeper = postgres_ha_ ? postgres_ha_->keeper(name) : nullptr) return keeper;
     for (auto& node : nats_)
         if (node->name() == name) return &node->process();
     for (auto& svc : services_)
@@ -333,12 +392,14 @@ void system::kill9(const std::string& name) {
     for (auto& node : postgres_)
         if (node->name() == name) return node->kill9();
     if (nginx_ && name == nginx_server::k_name) return nginx_->kill9();
+    if (postgres_ha_ && postgres_ha_->keeper(name)) return postgres_ha_->kill9(name);
     auto* process = process_named(name);
     if (process == nullptr) throw std::invalid_argument("no process named " + name);
     process->kill9();
 }
 
 void system::stop(const std::string& name) {
+    if (postgres_ha_ && postgres_ha_->keeper(name)) return postgres_ha_->stop(name);
     auto* process = process_named(name);
     if (process == nullptr) throw std::invalid_argument("no process named " + name);
     process->stop(std::chrono::seconds(20));
@@ -350,6 +411,11 @@ pid_t system::pid_of(const std::string& name) {
 }
 
 std::string system::postgres_primary() {
+    if (postgres_ha_) {
+        auto primary = postgres_ha_->primary();
+        if (!primary) throw std::runtime_error("pg_auto_failover has no primary now");
+        return *primary;
+    }
     for (auto& node : postgres_)
         if (!node->standby()) return node->name();
     throw std::logic_error("this system has no PostgreSQL");
@@ -371,6 +437,12 @@ void system::start(const std::string& name, bool wait_for_system) {
     if (nginx_ && name == nginx_server::k_name) {
         if (!nginx_->process().running()) nginx_->restart();
         if (options_.detached) write_state();
+        return;
+    }
+    if (postgres_ha_ && postgres_ha_->keeper(name)) {
+        postgres_ha_->start(name);  // `pg_autoctl run`, not the create command it began with
+        if (options_.detached) write_state();
+        postgres_ha_->wait_healthy(std::chrono::minutes(3));  // a rejoin (pg_rewind) included
         return;
     }
     auto* process = process_named(name);
@@ -501,6 +573,13 @@ std::string system::wait_ready(std::chrono::milliseconds timeout) {
                     return false;
                 }
             }
+            if (postgres_ha_) {
+                missing = postgres_ha_->unhealthy();
+                if (!missing.empty()) {
+                    missing = "PostgreSQL (pg_auto_failover): " + missing;
+                    return false;
+                }
+            }
             for (auto& node : nats_) {
                 if (nats_.size() > 1 && node->routes() < static_cast<int>(nats_.size()) - 1) {
                     missing = node->name() + " has " + std::to_string(node->routes()) + " route(s)";
@@ -551,6 +630,7 @@ std::string system::logs(std::size_t lines) {
     for (auto& svc : services_) text += svc.process->describe(lines) + "\n";
     for (auto& node : nats_) text += node->process().describe(lines / 2) + "\n";
     for (auto& node : postgres_) text += node->postmaster().describe(lines / 2) + "\n";
+    if (postgres_ha_) text += postgres_ha_->logs(lines / 2);
     return text;
 }
 
@@ -561,12 +641,19 @@ nlohmann::json system::state() {
     j["config_dir"] = options_.config_dir.string();
     j["cwd"] = source_dir().string();
     j["database_url"] = database_url_;
+    j["admin_url"] = admin_url_;
+    j["passfile"] = passfile_.string();
+    j["database_urls"] = role_urls_;
     j["nats_url"] = nats_urls();
     j["postgres"] = nlohmann::json::array();
     for (auto& node : postgres_) {
         auto n = node->to_json();
         n["running"] = node->running();
         j["postgres"].push_back(n);
+    }
+    if (postgres_ha_) {
+        j["postgres_ha"] = postgres_ha_->to_json();
+        j["postgres_ha_status"] = postgres_ha_->state();
     }
     j["nats"] = nlohmann::json::array();
     for (auto& node : nats_) {

@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <functional>
+#include <map>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -13,6 +14,7 @@
 #include "deploy/stack/nats.hpp"
 #include "deploy/stack/nginx.hpp"
 #include "deploy/stack/postgres.hpp"
+#include "deploy/stack/postgres_ha.hpp"
 #include "deploy/stack/process.hpp"
 
 namespace chat::stack {
@@ -40,6 +42,11 @@ struct options {
     bool services = true;
 
     int nats_nodes = 1;       // more than one: a full-mesh cluster "chat"
+    /// PostgreSQL with automatic failover (pg_auto_failover: a monitor and two nodes,
+    /// postgres_ha) instead of the plain primary (and standby); services connect with
+    /// passwords. `pg_fast_failover`: promote within seconds (tests).
+    bool postgres_ha = false;
+    bool pg_fast_failover = false;
     bool standby = false;     // a streaming-replication standby of the primary
     bool synchronous = false; // ... that every commit waits for
     bool pg_durable = false;  // fsync on (off for tests: killed processes lose nothing)
@@ -47,8 +54,10 @@ struct options {
     std::vector<std::string> pg_settings;    // extra "name=value" server settings
     std::vector<std::string> pg_extensions;  // CREATE EXTENSION in the database
     std::string database = "chat";
-    /// Use this (already migrated) database instead of starting PostgreSQL.
+    /// Use this (already migrated) database instead of starting PostgreSQL; the services
+    /// connect to it as their roles (roles.hpp), with `passfile` when not empty.
     std::string database_url;
+    std::filesystem::path passfile;
 
     int brokers = 1;  // ids b1, b2, ...
     int logics = 1;
@@ -102,8 +111,12 @@ class system {
     std::size_t postgres_count() const { return postgres_.size(); }
     /// 0: the primary, 1: the standby.
     postgres_node& postgres(std::size_t index = 0) { return *postgres_.at(index); }
-    /// The chat database's URL (on the primary).
+    /// The chat database's URL (on the primary) as its owner, chat_owner: migrations.
     const std::string& database_url() const { return database_url_; }
+    /// ... as `role` (k_logic_role, k_dispatcher_role, k_owner_role), with the passfile.
+    const std::string& role_url(const std::string& role) const { return role_urls_.at(role); }
+    /// The pg_auto_failover part (options::postgres_ha), else nullptr.
+    postgres_ha* ha() { return postgres_ha_.get(); }
 
     std::size_t nats_count() const { return nats_.size(); }
     nats_server& nats(std::size_t index = 0) { return *nats_.at(index); }
@@ -125,8 +138,8 @@ class system {
     nginx_server* nginx() { return nginx_.get(); }
     const std::string& broker_id(std::size_t index = 0) { return get(service_kind::broker, index).id; }
 
-    /// Every process by name: "postgres", "postgres-standby", "nats" (or "nats-1"...),
-    /// and the services'.
+    /// Every process by name: "postgres", "standby" (or with postgres_ha "pg-monitor",
+    /// "pg-1", "pg-2"), "nats" (or "nats-1"...), and the services'.
     std::vector<std::string> names();
     /// SIGKILL, SIGTERM (or SIGINT for PostgreSQL) and start-again of one process by
     /// name, on the same ports; start waits until that process is ready again.
@@ -170,6 +183,9 @@ class system {
   private:
     system() = default;
     void start_postgres();
+    std::string start_postgres_nodes();
+    std::string start_postgres_ha();
+    void use_database(const std::string& admin_url, const std::string& owner_url);
     void start_nats();
     void start_nginx();
     std::vector<std::string> service_argv(service_kind kind, std::size_t index,
@@ -183,7 +199,11 @@ class system {
     std::unique_ptr<temp_dir> own_dir_;
     std::filesystem::path dir_;
     std::string database_url_;
+    std::string admin_url_;  // the chat database as superuser (the stack's own use, bench)
+    std::filesystem::path passfile_;
+    std::map<std::string, std::string> role_urls_;
     std::vector<std::unique_ptr<postgres_node>> postgres_;
+    std::unique_ptr<postgres_ha> postgres_ha_;
     std::vector<std::unique_ptr<nats_server>> nats_;
     // Last, so they stop first: nothing may outlive the database or NATS.
     std::vector<service> services_;

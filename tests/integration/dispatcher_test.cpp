@@ -58,7 +58,7 @@ struct dispatcher_fixture {
         s.workers = 2;
         s.batch_max = 50;
         s.nats.url = nats.url();
-        s.postgres.url = pg.db.url();
+        s.postgres.url = pg.db.url_as(stack::k_dispatcher_role);
         s.sweep_interval = std::chrono::milliseconds(200);
         s.rebalance_interval = std::chrono::milliseconds(100);
         return s;
@@ -129,7 +129,7 @@ TEST_CASE("a drain whose pushes do not reach nats-server keeps its rows for the 
     f.make_traffic(2, 3);
     const auto stored = f.pg.count("SELECT count(*) FROM inbox");
     REQUIRE(stored > 0);
-    dispatcher::drainer d(std::make_unique<pqxx::connection>(f.pg.db.url()), 100);
+    dispatcher::drainer d(std::make_unique<pqxx::connection>(f.pg.db.url_as(stack::k_dispatcher_role)), 100);
     std::set<int> all;
     for (int p = 0; p < d.partitions(); ++p) all.insert(p);
     bus::connection pusher({f.nats.url(), "dispatcher-test-pusher"}, f.log);

@@ -27,7 +27,7 @@ struct logic_fixture {
         logic::logic_settings s;
         s.workers = 2;
         s.nats.url = nats.url();
-        s.postgres.url = pg.db.url();
+        s.postgres.url = pg.db.url_as(stack::k_logic_role);
         s.sweep_interval = std::chrono::milliseconds(100);
         return s;
     }

@@ -5,6 +5,7 @@
 #include <pqxx/pqxx>
 #include <string>
 
+#include "deploy/stack/roles.hpp"
 #include "services/logic/src/store.hpp"
 #include "tests/support/postgres.hpp"
 #include "tests/support/stack.hpp"
@@ -16,8 +17,9 @@ struct pg_fixture {
     temp_dir dir{"chat-pgtest"};
     scratch_database db{dir.path()};
 
+    /// logic's store, connected as logic's role: the grants of migrations/0005 must do.
     std::unique_ptr<logic::store> make_store() const {
-        return std::make_unique<logic::store>(std::make_unique<pqxx::connection>(db.url()));
+        return std::make_unique<logic::store>(std::make_unique<pqxx::connection>(db.url_as(stack::k_logic_role)));
     }
     /// One value from SQL, as text.
     std::string value(const std::string& sql) const {

@@ -9,6 +9,7 @@
 #include <random>
 #include <stdexcept>
 
+#include "deploy/stack/roles.hpp"
 #include "tests/support/skip.hpp"
 
 namespace chat::test {
@@ -25,7 +26,9 @@ postgres_server::postgres_server() : work_("chat-test-pg", /*keepable=*/false) {
         std::ifstream in(std::filesystem::path(dir) / "state.json");
         if (!in) throw std::runtime_error(std::string("CHAT_TEST_STACK_DIR=") + dir + " holds no state.json: did the "
                                           "fixture test postgres.start run?");
-        admin_url_ = nlohmann::json::parse(in).at("postgres").at(0).at("url").get<std::string>();
+        auto state = nlohmann::json::parse(in);
+        admin_url_ = state.at("postgres").at(0).at("url").get<std::string>();
+        passfile_ = state.value("passfile", std::string());
     } else {
         if (stack::postgres_bin_dir().empty())
             skip_test("no PostgreSQL: CHAT_TEST_PG_URL and CHAT_TEST_STACK_DIR are unset and there are "
@@ -38,21 +41,21 @@ postgres_server::postgres_server() : work_("chat-test-pg", /*keepable=*/false) {
         options.dir = work_.path() / "postgres";
         private_ = std::make_unique<stack::postgres_node>(options);
         admin_url_ = private_->url_for("postgres");
-        return;
     }
     // The variable promises a server: if it does not answer, that is a failure, not a skip.
     psql("SELECT 1");
+    if (passfile_.empty()) {
+        // The services' roles must log in (migrations make them NOLOGIN when missing).
+        stack::role_secrets secrets(work_.path() / "secrets");
+        stack::create_login_roles(admin_url_, secrets, work_.path());
+        passfile_ = secrets.passfile();
+    }
 }
 
 postgres_server::~postgres_server() = default;
 
 std::string postgres_server::url_for(const std::string& database) const {
-    auto scheme = admin_url_.find("://");
-    auto slash = admin_url_.find('/', scheme == std::string::npos ? 0 : scheme + 3);
-    if (slash == std::string::npos) return admin_url_ + "/" + database;
-    auto query = admin_url_.find('?', slash);
-    return admin_url_.substr(0, slash + 1) + database +
-           (query == std::string::npos ? "" : admin_url_.substr(query));
+    return stack::url_with_database(admin_url_, database);
 }
 
 std::string postgres_server::psql(const std::string& sql, const std::string& database) const {
@@ -87,6 +90,10 @@ scratch_database::~scratch_database() {
 }
 
 std::string scratch_database::url() const { return server_.url_for(name_); }
+
+std::string scratch_database::url_as(const std::string& role) const {
+    return stack::url_as(url(), role, server_.passfile());
+}
 
 std::string scratch_database::query(const std::string& sql) const { return server_.psql(sql, name_); }
 

@@ -26,6 +26,9 @@ class postgres_server {
     const std::string& admin_url() const { return admin_url_; }
     /// admin_url() with the database replaced.
     std::string url_for(const std::string& database) const;
+    /// The libpq password file of the chat roles (deploy/stack/roles.hpp), which log in
+    /// on this server: the fixture's, or one made for the private or named server.
+    const std::filesystem::path& passfile() const { return passfile_; }
 
     /// Runs SQL with psql and returns its unaligned, tuples-only output (rows separated
     /// by '\n', fields by '|'); throws with psql's message when it fails.
@@ -36,6 +39,7 @@ class postgres_server {
 
     temp_dir work_;
     std::string admin_url_;
+    std::filesystem::path passfile_;
     std::unique_ptr<stack::postgres_node> private_;
 };
 
@@ -51,6 +55,8 @@ class scratch_database {
 
     const std::string& name() const { return name_; }
     std::string url() const;
+    /// This database as one of the chat roles (stack::k_logic_role...), with the passfile.
+    std::string url_as(const std::string& role) const;
     /// psql against this database (see postgres_server::psql).
     std::string query(const std::string& sql) const;
 

@@ -17,6 +17,7 @@ service_stack::service_stack(stack_options options)
     stack::options s;
     s.dir = dir_.path();
     s.database_url = db_->url();
+    s.passfile = postgres_server::shared().passfile();
     s.brokers = o.brokers;
     s.logics = o.logics;
     s.dispatchers = o.dispatchers;
