@@ -27,9 +27,9 @@ constexpr const char* k_usage = R"(usage: chat-stack COMMAND --dir DIR [OPTIONS]
 
 up options:
   --json                 print the state as JSON (else a summary)
-  --cluster              the cluster of docs/operations.md: 3 NATS nodes, 2 brokers
-                         behind nginx, 2 logic, 2 dispatchers (options given after it
-                         still apply)
+  --cluster              the cluster of docs/operations.md: PostgreSQL with automatic
+                         failover, 3 NATS nodes, 2 brokers behind nginx, 2 logic, 2
+                         dispatchers (options given after it still apply)
   --fixed-ports          deploy/config's ports: broker 8080 (8081, ...), NATS 14222 and
                          monitoring 18222 (+1 per node), PostgreSQL 15432 (standby 15433)
   --only PARTS           start only these of postgres,nats,services (e.g. postgres,nats)

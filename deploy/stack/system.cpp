@@ -40,6 +40,7 @@ const std::string k_probe =
 }  // namespace
 
 void cluster_shape(options& o) {
+    o.postgres_ha = true;
     o.nats_nodes = 3;
     o.brokers = 2;
     o.logics = 2;

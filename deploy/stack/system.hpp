@@ -76,8 +76,8 @@ struct options {
 };
 
 /// The cluster's shape (chat-stack --cluster, dev.sh up --cluster, chat-faults
-/// --cluster): a 3-node NATS cluster, 2 brokers behind nginx, 2 logic processes and 2
-/// dispatchers.
+/// --cluster): PostgreSQL with automatic failover, a 3-node NATS cluster, 2 brokers
+/// behind nginx, 2 logic processes and 2 dispatchers.
 void cluster_shape(options& o);
 
 enum class service_kind { broker, logic, dispatcher };

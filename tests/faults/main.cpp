@@ -204,6 +204,9 @@ class run {
         if (dir.empty()) {
             temp.emplace("chat-faults");
             dir = temp->path();
+            // PostgreSQL runs as user postgres (as root) and must pass through it.
+            std::filesystem::permissions(dir, std::filesystem::perms::others_exec,
+                                         std::filesystem::perm_options::add);
         } else {
             // Emptied only when an earlier run made it: a mistyped path loses nothing.
             auto marker = dir / ".chat-faults";
@@ -247,7 +250,10 @@ class run {
         settings.brokers = 2;
         settings.logics = 2;
         settings.dispatchers = options_.dispatchers;
-        if (options_.cluster) stack::cluster_shape(settings);
+        if (options_.cluster) {
+            stack::cluster_shape(settings);
+            settings.pg_fast_failover = true;  // promote the standby within seconds
+        }
         settings.sets = {"presence.grace=" + options_.grace,
                          "presence.broker_timeout=3s",
                          "presence.sweep_interval=500ms",
