@@ -38,6 +38,12 @@ struct options {
     bool services = true;
 
     int nats_nodes = 1;       // more than one: a full-mesh cluster "chat"
+    /// NATS authentication and authorization: a user per service kind and per broker,
+    /// each with the narrowest permissions that work (bus_users.hpp), passwords in
+    /// DIR/secrets/; cluster routes log in too.
+    bool locked_bus = false;
+    /// TLS for NATS clients and routes, with a private CA made in DIR/tls/ (tls.hpp).
+    bool nats_tls = false;
     bool standby = false;     // a streaming-replication standby of the primary
     bool synchronous = false; // ... that every commit waits for
     bool pg_durable = false;  // fsync on (off for tests: killed processes lose nothing)
@@ -97,9 +103,15 @@ class system {
 
     std::size_t nats_count() const { return nats_.size(); }
     nats_server& nats(std::size_t index = 0) { return *nats_.at(index); }
-    /// Every node's client URL, comma-separated, starting at node `first` (for clients
-    /// that take a list; the services get one node each).
+    /// Every node's client URL, comma-separated, starting at node `first` (the services
+    /// get all of them, each process of a kind starting at another node).
     std::string nats_urls(std::size_t first = 0) const;
+    /// A locked bus's users with their passwords and password files (empty when open).
+    const std::vector<nats_user>& nats_users() const { return nats_users_; }
+    /// One of them by name ("logic", "dispatcher", "broker-b1"); throws when unknown.
+    const nats_user& nats_user_named(const std::string& name) const;
+    /// The CA (and the server's certificate) when NATS uses TLS; empty otherwise.
+    const tls_files& nats_tls() const { return nats_tls_; }
 
     std::vector<service>& services() { return services_; }
     std::size_t count(service_kind kind) const;
@@ -161,6 +173,8 @@ class system {
     std::string database_url_;
     std::vector<std::unique_ptr<postgres_node>> postgres_;
     std::vector<std::unique_ptr<nats_server>> nats_;
+    std::vector<nats_user> nats_users_;
+    tls_files nats_tls_;
     // Last, so they stop first: nothing may outlive the database or NATS.
     std::vector<service> services_;
 };

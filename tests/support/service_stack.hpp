@@ -21,6 +21,10 @@ struct stack_options {
     /// Start the brokers before logic and the dispatchers (normally they start last), so
     /// the brokers' first hello and heartbeat find nobody listening.
     bool brokers_first = false;
+    /// NATS: nodes of a full-mesh cluster, users with permissions, TLS (chat::stack::options).
+    int nats_nodes = 1;
+    bool locked_bus = false;
+    bool nats_tls = false;
 
     // broker
     int broker_threads = 2;
