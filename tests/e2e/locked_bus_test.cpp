@@ -1,6 +1,7 @@
 // The whole system on a locked bus over TLS (chat-stack --locked-bus --nats-tls) with a
 // three-node NATS cluster: every service logs in as its own NATS user over TLS, people on
-// different brokers match and talk, and no password shows in an argv or a log.
+// different brokers match and talk, a RECONNECT elsewhere kicks the old connection, and
+// no password shows in an argv or a log.
 #include <map>
 
 #include "tests/e2e/e2e.hpp"
@@ -56,6 +57,19 @@ TEST_CASE("on a locked bus over TLS with a NATS cluster, people on different bro
         CHECK(to_a[i].value("msgId", json()) == b_ids[i]);
         CHECK(to_a[i].value("content", json()) == burst_content("b-", i));
     }
+
+    // A RECONNECT through b2 moves alice there: logic's kick for b1 travels through the
+    // dispatcher, the only user allowed to publish on broker.b1.push.
+    auto moved = stack.connect(1);
+    REQUIRE(code_of(moved->reconnect(p.alice.id, p.alice.token)) == 0);
+    REQUIRE(p.a->wait_closed(10s));
+    CHECK(p.a->close_code() == 4001);
+    // (Her resume replays what she never acknowledged first; wait for the new one.)
+    const auto said = p.b->say(p.session, "still there?", "b-late");
+    REQUIRE(code_of(said) == 0);
+    const auto late_id = said.value("msgId", json(-1)).get<std::int64_t>();
+    auto late = expect_push(*moved, push_dialogue(p.session, late_id), "a push to alice on b2");
+    CHECK(late.value("content", json()) == "still there?");
 
     // Passwords stay in their files: not in any argv, not in any service's log.
     for (auto& svc : system.services()) {
