@@ -67,7 +67,8 @@ std::vector<nats_user> bus_users(const std::vector<std::string>& broker_ids) {
     return users;
 }
 
-void load_or_make_passwords(std::vector<nats_user>& users, const std::filesystem::path& secrets_dir) {
+void load_or_make_passwords(std::vector<nats_user>& users,
+                            const std::filesystem::path& secrets_dir) {
     make_private_dir(secrets_dir);
     for (auto& user : users) {
         user.password_file = secrets_dir / ("nats-" + user.name + ".password");

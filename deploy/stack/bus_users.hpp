@@ -31,6 +31,7 @@ std::vector<nats_user> bus_users(const std::vector<std::string>& broker_ids);
 /// Gives each user its password from `secrets_dir`/nats-<user>.password, made (random,
 /// 0600, in a 0700 directory) when the file is not there yet, so a system started again
 /// in the same directory keeps its credentials.
-void load_or_make_passwords(std::vector<nats_user>& users, const std::filesystem::path& secrets_dir);
+void load_or_make_passwords(std::vector<nats_user>& users,
+                            const std::filesystem::path& secrets_dir);
 
 }  // namespace chat::stack

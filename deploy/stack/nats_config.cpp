@@ -35,12 +35,10 @@ std::string allow(const std::vector<std::string>& subjects) {
 constexpr const char* k_handshake_seconds = "5";
 
 std::string tls_block(const tls_files& tls, const std::string& indent) {
-    return indent + "tls {\n" +
-           indent + "  cert_file: " + quoted(tls.cert_file.string()) + "\n" +
-           indent + "  key_file: " + quoted(tls.key_file.string()) + "\n" +
-           indent + "  ca_file: " + quoted(tls.ca_file.string()) + "\n" +
-           indent + "  timeout: " + k_handshake_seconds + "\n" +
-           indent + "}\n";
+    return indent + "tls {\n" + indent + "  cert_file: " + quoted(tls.cert_file.string()) + "\n" +
+           indent + "  key_file: " + quoted(tls.key_file.string()) + "\n" + indent +
+           "  ca_file: " + quoted(tls.ca_file.string()) + "\n" + indent +
+           "  timeout: " + k_handshake_seconds + "\n" + indent + "}\n";
 }
 
 std::string users_block(const std::vector<nats_user>& users) {
@@ -48,10 +46,11 @@ std::string users_block(const std::vector<nats_user>& users) {
     // secrets/nats-<user>.password, with the same owner and mode 0600, for the services
     // to read, so a hash here would hide nothing from whoever can read this file; and
     // nats-server would pay a bcrypt check on every (re)connect of every client.
-    std::string out = "authorization {\n  timeout: " + std::string(k_handshake_seconds) + "\n  users: [\n";
+    std::string out =
+        "authorization {\n  timeout: " + std::string(k_handshake_seconds) + "\n  users: [\n";
     for (const auto& user : users) {
-        out += "    {\n      user: " + quoted(user.name) + "\n      password: " + quoted(user.password) + "\n" +
-               "      permissions: {\n" +
+        out += "    {\n      user: " + quoted(user.name) +
+               "\n      password: " + quoted(user.password) + "\n" + "      permissions: {\n" +
                "        publish: " + allow(user.publish) + "\n" +
                "        subscribe: " + allow(user.subscribe) + "\n" +
                (user.allow_responses ? "        allow_responses: true\n" : "") + "      }\n    }\n";
@@ -75,15 +74,18 @@ std::string nats_server_config(const nats_options& o) {
     const bool locked = !o.users.empty();
     if (locked && o.route_user.password.empty())
         throw std::invalid_argument("a locked cluster needs a route user with a password");
-    out += "cluster {\n  name: " + quoted(o.cluster_name) + "\n  listen: " + address(o.cluster_port) + "\n";
+    out += "cluster {\n  name: " + quoted(o.cluster_name) +
+           "\n  listen: " + address(o.cluster_port) + "\n";
     if (locked)
-        out += "  authorization {\n    user: " + quoted(o.route_user.name) + "\n    password: " +
-               quoted(o.route_user.password) + "\n    timeout: " + k_handshake_seconds + "\n  }\n";
+        out += "  authorization {\n    user: " + quoted(o.route_user.name) +
+               "\n    password: " + quoted(o.route_user.password) +
+               "\n    timeout: " + k_handshake_seconds + "\n  }\n";
     if (!o.tls.empty()) out += tls_block(o.tls, "  ");
     // Full mesh: every member names every other one, logging in as the route user.
     const std::string login = locked ? o.route_user.name + ":" + o.route_user.password + "@" : "";
     std::vector<std::string> routes;
-    for (auto port : o.routes) routes.push_back("nats://" + login + "127.0.0.1:" + std::to_string(port));
+    for (auto port : o.routes)
+        routes.push_back("nats://" + login + "127.0.0.1:" + std::to_string(port));
     if (!routes.empty()) out += "  routes: " + list(routes) + "\n";
     return out + "}\n";
 }

@@ -21,14 +21,17 @@ constexpr const char* k_server_extensions =
 
 void openssl(const std::filesystem::path& dir, std::vector<std::string> args) {
     auto program = find_program("openssl");
-    if (program.empty()) throw std::runtime_error("openssl is not installed (deploy/install-packages.sh installs it)");
+    if (program.empty())
+        throw std::runtime_error(
+            "openssl is not installed (deploy/install-packages.sh installs it)");
     args.insert(args.begin(), program.string());
     spawn_options options;
     options.log_file = dir / "openssl.log";
     options.cwd = dir;
     const auto command = args[1];
     if (run_command(std::move(args), options, std::chrono::seconds(30)) != 0)
-        throw std::runtime_error("openssl " + command + " failed:\n" + tail_file(dir / "openssl.log", 20));
+        throw std::runtime_error("openssl " + command + " failed:\n" +
+                                 tail_file(dir / "openssl.log", 20));
 }
 
 }  // namespace
@@ -41,27 +44,34 @@ tls_files make_server_certificate(const std::filesystem::path& dir) {
         std::filesystem::exists(files.key_file))
         return files;
     // P-256 keys: small and fast, and every TLS stack involved (Go, OpenSSL) takes them.
-    const std::vector<std::string> new_key{"-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"};
-    std::vector<std::string> ca{"req", "-x509", "-days", "3650", "-subj", "/CN=chat-stack private CA",
+    const std::vector<std::string> new_key{"-newkey", "ec", "-pkeyopt",
+                                           "ec_paramgen_curve:prime256v1", "-nodes"};
+    std::vector<std::string> ca{"req",     "-x509",
+                                "-days",   "3650",
+                                "-subj",   "/CN=chat-stack private CA",
                                 "-addext", "basicConstraints=critical,CA:TRUE",
                                 "-addext", "keyUsage=critical,keyCertSign,cRLSign",
-                                "-keyout", ca_key.string(), "-out", files.ca_file.string()};
+                                "-keyout", ca_key.string(),
+                                "-out",    files.ca_file.string()};
     ca.insert(ca.begin() + 2, new_key.begin(), new_key.end());
     openssl(dir, ca);
     const auto request = dir / "server.csr";
-    std::vector<std::string> csr{"req", "-new", "-subj", "/CN=localhost", "-keyout", files.key_file.string(),
-                                 "-out", request.string()};
+    std::vector<std::string> csr{"req",           "-new",          "-subj",
+                                 "/CN=localhost", "-keyout",       files.key_file.string(),
+                                 "-out",          request.string()};
     csr.insert(csr.begin() + 2, new_key.begin(), new_key.end());
     openssl(dir, csr);
     const auto extensions = dir / "server.ext";
     write_file(extensions, k_server_extensions);
-    openssl(dir, {"x509", "-req", "-in", request.string(), "-CA", files.ca_file.string(), "-CAkey", ca_key.string(),
-                  "-CAcreateserial", "-CAserial", (dir / "ca.srl").string(), "-days", "825", "-sha256",
-                  "-extfile", extensions.string(), "-out", files.cert_file.string()});
+    openssl(dir,
+            {"x509", "-req", "-in", request.string(), "-CA", files.ca_file.string(), "-CAkey",
+             ca_key.string(), "-CAcreateserial", "-CAserial", (dir / "ca.srl").string(), "-days",
+             "825", "-sha256", "-extfile", extensions.string(), "-out", files.cert_file.string()});
     // openssl's own modes depend on the umask: the keys are for their owner only.
     for (const auto& key : {ca_key, files.key_file})
-        std::filesystem::permissions(key, std::filesystem::perms::owner_read | std::filesystem::perms::owner_write,
-                                     std::filesystem::perm_options::replace);
+        std::filesystem::permissions(
+            key, std::filesystem::perms::owner_read | std::filesystem::perms::owner_write,
+            std::filesystem::perm_options::replace);
     std::filesystem::remove(request);
     return files;
 }

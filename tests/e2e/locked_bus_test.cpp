@@ -21,8 +21,9 @@ stack_options locked_cluster() {
 
 }  // namespace
 
-TEST_CASE("on a locked bus over TLS with a NATS cluster, people on different brokers match and talk",
-          "[e2e][locked_bus]") {
+TEST_CASE(
+    "on a locked bus over TLS with a NATS cluster, people on different brokers match and talk",
+    "[e2e][locked_bus]") {
     service_stack stack(locked_cluster());
     auto& system = stack.system();
     REQUIRE(system.nats_count() == 3);
@@ -41,8 +42,9 @@ TEST_CASE("on a locked bus over TLS with a NATS cluster, people on different bro
         }
     }
     const std::multimap<std::string, std::string> expected{
-        {"chat-broker-b1", "broker-b1"}, {"chat-broker-b2", "broker-b2"}, {"chat-dispatcher", "dispatcher"},
-        {"chat-dispatcher", "dispatcher"}, {"chat-logic", "logic"},        {"chat-logic", "logic"}};
+        {"chat-broker-b1", "broker-b1"},   {"chat-broker-b2", "broker-b2"},
+        {"chat-dispatcher", "dispatcher"}, {"chat-dispatcher", "dispatcher"},
+        {"chat-logic", "logic"},           {"chat-logic", "logic"}};
     CHECK(users_by_name == expected);
 
     auto p = make_pair(stack, 0, 1);  // alice on b1, bob on b2

@@ -42,8 +42,8 @@ const std::string k_denied_subscribe = "Permissions Violation for Subscription t
 
 /// Publishes on `subject` as `who` and checks the server refused it and `listener`'s
 /// subscription `index` (allowed to hear the subject) got nothing.
-void check_publish_denied(test::nats_probe& who, const std::string& subject, test::nats_probe& listener,
-                          std::size_t index) {
+void check_publish_denied(test::nats_probe& who, const std::string& subject,
+                          test::nats_probe& listener, std::size_t index) {
     INFO("publish to " << subject);
     const int before = listener.received(index);
     who.publish(subject);
@@ -69,7 +69,8 @@ TEST_CASE("a locked bus refuses connections without credentials or with wrong on
     for (const auto& user : {"broker-b1", "broker-b2", "logic", "dispatcher"}) {
         INFO(user);
         CHECK(test::nats_probe(url, as(s, user)).connected());
-        CHECK(test::read_file(s.nats_user_named(user).password_file) == s.nats_user_named(user).password + "\n");
+        CHECK(test::read_file(s.nats_user_named(user).password_file) ==
+              s.nats_user_named(user).password + "\n");
     }
 
     test::nats_probe anonymous(url, {});
@@ -91,12 +92,14 @@ TEST_CASE("a locked bus refuses connections without credentials or with wrong on
     config::nats_settings settings;
     settings.url = url;
     settings.user = "dispatcher";
-    settings.password = config::read_password_file(s.nats_user_named("dispatcher").password_file.string());
+    settings.password =
+        config::read_password_file(s.nats_user_named("dispatcher").password_file.string());
     bus::connection conn(bus::connection_options(settings, "chat-dispatcher"), log);
     CHECK(test::wait_until([&] { return conn.connected(); }, 5s));
 }
 
-TEST_CASE("a broker's user publishes commands and heartbeats and reads only its own pushes and replies") {
+TEST_CASE(
+    "a broker's user publishes commands and heartbeats and reads only its own pushes and replies") {
     stack::system s(bus_only(1, true, false));
     const auto url = s.nats().url();
     test::nats_probe b1(url, as(s, "broker-b1"));
@@ -108,7 +111,8 @@ TEST_CASE("a broker's user publishes commands and heartbeats and reads only its 
     // What each may hear, and proof that the listeners hear what is allowed.
     const auto b1_pushes = b1.subscribe(subjects::broker_push("b1"));
     const auto b2_pushes = b2.subscribe(subjects::broker_push("b2"));
-    const auto commands = logic.subscribe(std::string(subjects::k_all_commands), std::string(subjects::k_logic_queue));
+    const auto commands = logic.subscribe(std::string(subjects::k_all_commands),
+                                          std::string(subjects::k_logic_queue));
     const auto wakes = dispatcher.subscribe(std::string(subjects::k_dispatch_wake));
     for (auto* p : {&b1, &b2, &logic, &dispatcher}) p->flush();
     dispatcher.publish(subjects::broker_push("b1"));
@@ -117,7 +121,8 @@ TEST_CASE("a broker's user publishes commands and heartbeats and reads only its 
     b1.publish(std::string(subjects::k_broker_heartbeat));  // allowed; logic is not listening here
     dispatcher.flush();
     b1.flush();
-    REQUIRE(test::wait_until([&] { return b1.received(b1_pushes) == 1 && b2.received(b2_pushes) == 1; }, 3s));
+    REQUIRE(test::wait_until(
+        [&] { return b1.received(b1_pushes) == 1 && b2.received(b2_pushes) == 1; }, 3s));
     REQUIRE(test::wait_until([&] { return logic.received(commands) == 1; }, 3s));
     CHECK(b1.errors().empty());
 
@@ -145,7 +150,8 @@ TEST_CASE("only logic answers requests, once each, and logic cannot publish a pu
     const std::string inbox = subjects::broker_inbox("b1") + ".epoch";
     const auto replies = b1.subscribe(inbox + ".*");
     const auto pushes = b1.subscribe(subjects::broker_push("b1"));
-    const auto commands = logic.subscribe(std::string(subjects::k_all_commands), std::string(subjects::k_logic_queue));
+    const auto commands = logic.subscribe(std::string(subjects::k_all_commands),
+                                          std::string(subjects::k_logic_queue));
     const auto wakes = dispatcher.subscribe(std::string(subjects::k_dispatch_wake));
     const auto routed = dispatcher.subscribe(std::string(subjects::k_dispatch_push),
                                              std::string(subjects::k_dispatcher_queue));
@@ -171,7 +177,8 @@ TEST_CASE("only logic answers requests, once each, and logic cannot publish a pu
     logic.publish(std::string(subjects::k_dispatch_wake));
     logic.publish(std::string(subjects::k_dispatch_push));
     logic.flush();
-    REQUIRE(test::wait_until([&] { return dispatcher.received(wakes) == 1 && dispatcher.received(routed) == 1; }, 3s));
+    REQUIRE(test::wait_until(
+        [&] { return dispatcher.received(wakes) == 1 && dispatcher.received(routed) == 1; }, 3s));
     check_publish_denied(logic, subjects::broker_push("b1"), b1, pushes);
 
     // The dispatcher cannot answer a request, nor hear one.
@@ -187,7 +194,8 @@ TEST_CASE("only logic answers requests, once each, and logic cannot publish a pu
     CHECK(test::wait_until([&] { return b1.received(replies) == 2; }, 3s));
 }
 
-TEST_CASE("cluster routes of a locked bus log in: a server without the route password is not let in") {
+TEST_CASE(
+    "cluster routes of a locked bus log in: a server without the route password is not let in") {
     stack::system s(bus_only(2, true, false));
     REQUIRE(s.nats(0).routes() == 1);
     REQUIRE(s.nats(1).routes() == 1);
@@ -204,7 +212,9 @@ TEST_CASE("cluster routes of a locked bus log in: a server without the route pas
     CHECK(s.nats(0).routes() == 1);
 }
 
-TEST_CASE("NATS over TLS: a plain connection is refused, one trusting the CA works, the name is checked") {
+TEST_CASE(
+    "NATS over TLS: a plain connection is refused, one trusting the CA works, the name is "
+    "checked") {
     stack::system s(bus_only(1, false, true));
     const auto& tls = s.nats_tls();
     REQUIRE_FALSE(tls.empty());
@@ -215,7 +225,8 @@ TEST_CASE("NATS over TLS: a plain connection is refused, one trusting the CA wor
               (std::filesystem::perms::owner_read | std::filesystem::perms::owner_write));
 
     // Plain text: the server says TLS is required and drops a client that speaks plainly.
-    const auto plain = test::plain_exchange(s.nats().port(), "CONNECT {\"verbose\":false}\r\nPING\r\n");
+    const auto plain =
+        test::plain_exchange(s.nats().port(), "CONNECT {\"verbose\":false}\r\nPING\r\n");
     CHECK(plain.find("\"tls_required\":true") != std::string::npos);
     CHECK(plain.find("PONG") == std::string::npos);
 

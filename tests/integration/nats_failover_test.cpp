@@ -25,7 +25,8 @@ int node_of(stack::system& s, const std::string& name) {
 
 }  // namespace
 
-TEST_CASE("a connection given every node's URL skips a dead node and fails over when its node dies") {
+TEST_CASE(
+    "a connection given every node's URL skips a dead node and fails over when its node dies") {
     stack::options o;
     o.postgres = false;
     o.services = false;
@@ -35,10 +36,12 @@ TEST_CASE("a connection given every node's URL skips a dead node and fails over 
 
     auto log = log::make_service_logger("failover-test", "warn");
     bus::connection conn({s.nats_urls(0), "failover-test"}, log);
-    REQUIRE(test::wait_until([&] { return conn.connected() && node_of(s, "failover-test") > 0; }, 10s));
+    REQUIRE(
+        test::wait_until([&] { return conn.connected() && node_of(s, "failover-test") > 0; }, 10s));
     const int first = node_of(s, "failover-test");
 
     s.kill9(s.nats(first).name());
-    REQUIRE(test::wait_until([&] { return node_of(s, "failover-test") > 0 && conn.connected(); }, 15s));
+    REQUIRE(
+        test::wait_until([&] { return node_of(s, "failover-test") > 0 && conn.connected(); }, 15s));
     CHECK(node_of(s, "failover-test") != first);
 }

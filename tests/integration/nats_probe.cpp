@@ -27,12 +27,15 @@ nats_probe::nats_probe(const std::string& url, const probe_login& login) {
     require(natsOptions_SetErrorHandler(opts, on_error, this), "natsOptions_SetErrorHandler");
     require(natsOptions_SetClosedCB(opts, on_closed, this), "natsOptions_SetClosedCB");
     if (!login.user.empty())
-        require(natsOptions_SetUserInfo(opts, login.user.c_str(), login.password.c_str()), "SetUserInfo");
+        require(natsOptions_SetUserInfo(opts, login.user.c_str(), login.password.c_str()),
+                "SetUserInfo");
     if (!login.ca_file.empty()) {
         require(natsOptions_SetSecure(opts, true), "natsOptions_SetSecure");
-        require(natsOptions_LoadCATrustedCertificates(opts, login.ca_file.c_str()), "LoadCATrustedCertificates");
+        require(natsOptions_LoadCATrustedCertificates(opts, login.ca_file.c_str()),
+                "LoadCATrustedCertificates");
         if (!login.hostname.empty())
-            require(natsOptions_SetExpectedHostname(opts, login.hostname.c_str()), "SetExpectedHostname");
+            require(natsOptions_SetExpectedHostname(opts, login.hostname.c_str()),
+                    "SetExpectedHostname");
     }
     status_ = natsConnection_Connect(&nc_, opts);
     if (status_ != NATS_OK) {
@@ -66,17 +69,20 @@ void nats_probe::publish(const std::string& subject, const std::string& data) {
     require(natsConnection_PublishString(nc_, subject.c_str(), data.c_str()), "publish");
 }
 
-void nats_probe::request(const std::string& subject, const std::string& reply, const std::string& data) {
-    require(natsConnection_PublishRequestString(nc_, subject.c_str(), reply.c_str(), data.c_str()), "request");
+void nats_probe::request(const std::string& subject, const std::string& reply,
+                         const std::string& data) {
+    require(natsConnection_PublishRequestString(nc_, subject.c_str(), reply.c_str(), data.c_str()),
+            "request");
 }
 
 std::size_t nats_probe::subscribe(const std::string& subject, const std::string& queue) {
     auto box = std::make_unique<inbox>();
     box->owner = this;
-    const auto s = queue.empty()
-                       ? natsConnection_Subscribe(&box->sub, nc_, subject.c_str(), on_message, box.get())
-                       : natsConnection_QueueSubscribe(&box->sub, nc_, subject.c_str(), queue.c_str(), on_message,
-                                                       box.get());
+    const auto s =
+        queue.empty()
+            ? natsConnection_Subscribe(&box->sub, nc_, subject.c_str(), on_message, box.get())
+            : natsConnection_QueueSubscribe(&box->sub, nc_, subject.c_str(), queue.c_str(),
+                                            on_message, box.get());
     require(s, "subscribe");
     std::lock_guard lock(mutex_);
     inboxes_.push_back(std::move(box));
@@ -111,7 +117,8 @@ void nats_probe::on_error(natsConnection* nc, natsSubscription*, natsStatus s, v
     const char* text = nullptr;
     natsConnection_GetLastError(nc, &text);
     std::lock_guard lock(probe->mutex_);
-    probe->errors_.push_back(std::string(natsStatus_GetText(s)) + ": " + (text != nullptr ? text : ""));
+    probe->errors_.push_back(std::string(natsStatus_GetText(s)) + ": " +
+                             (text != nullptr ? text : ""));
 }
 
 bool nats_probe::wait_error(const std::string& fragment, std::chrono::milliseconds timeout) {
@@ -129,7 +136,8 @@ std::vector<std::string> nats_probe::errors() const {
     return errors_;
 }
 
-std::string plain_exchange(std::uint16_t port, const std::string& bytes, std::chrono::milliseconds timeout) {
+std::string plain_exchange(std::uint16_t port, const std::string& bytes,
+                           std::chrono::milliseconds timeout) {
     const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
     if (fd < 0) throw std::runtime_error("socket failed");
     sockaddr_in addr{};

@@ -18,14 +18,14 @@
 namespace chat::test {
 
 struct probe_login {
-    std::string user;      // empty: none
+    std::string user;  // empty: none
     std::string password;
     std::string ca_file;   // non-empty: TLS trusting this CA
     std::string hostname;  // with TLS: the name the certificate must carry
 };
 
 class nats_probe {
-public:
+  public:
     nats_probe(const std::string& url, const probe_login& login);
     ~nats_probe();
     nats_probe(const nats_probe&) = delete;
@@ -38,7 +38,8 @@ public:
 
     void publish(const std::string& subject, const std::string& data = "x");
     /// Publishes with a reply subject (a request).
-    void request(const std::string& subject, const std::string& reply, const std::string& data = "x");
+    void request(const std::string& subject, const std::string& reply,
+                 const std::string& data = "x");
     /// Subscribes (in `queue` when given); returns the index of its counter.
     std::size_t subscribe(const std::string& subject, const std::string& queue = "");
     /// Messages received by subscription `index` so far.
@@ -49,10 +50,11 @@ public:
     void flush();
 
     /// Waits until the server reported an asynchronous error containing `fragment`.
-    bool wait_error(const std::string& fragment, std::chrono::milliseconds timeout = std::chrono::seconds(3));
+    bool wait_error(const std::string& fragment,
+                    std::chrono::milliseconds timeout = std::chrono::seconds(3));
     std::vector<std::string> errors() const;
 
-private:
+  private:
     struct inbox {
         nats_probe* owner;
         std::atomic<int> count{0};

@@ -38,7 +38,9 @@ struct recorder {
 
 }  // namespace
 
-TEST_CASE("a reaped broker's resync reaches it through the dispatcher, and logic publishes no push itself") {
+TEST_CASE(
+    "a reaped broker's resync reaches it through the dispatcher, and logic publishes no push "
+    "itself") {
     test::pg_fixture pg;
     test::nats_server nats{pg.dir.path()};
     auto log = log::make_service_logger("push-route-test", "warn");
@@ -47,8 +49,10 @@ TEST_CASE("a reaped broker's resync reaches it through the dispatcher, and logic
     recorder<proto::Push> b8, b9;
     auto routed_sub = client.subscribe(std::string(subjects::k_dispatch_push),
                                        [&](bus::message&& m) { routed.record(std::move(m)); });
-    auto b8_sub = client.subscribe(subjects::broker_push("b8"), [&](bus::message&& m) { b8.record(std::move(m)); });
-    auto b9_sub = client.subscribe(subjects::broker_push("b9"), [&](bus::message&& m) { b9.record(std::move(m)); });
+    auto b8_sub = client.subscribe(subjects::broker_push("b8"),
+                                   [&](bus::message&& m) { b8.record(std::move(m)); });
+    auto b9_sub = client.subscribe(subjects::broker_push("b9"),
+                                   [&](bus::message&& m) { b9.record(std::move(m)); });
     client.flush(2s);
 
     // An account on broker b9, which never says hello nor sends a heartbeat.
