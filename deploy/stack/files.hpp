@@ -14,6 +14,13 @@ std::string tail_file(const std::filesystem::path& path, std::size_t lines = 40)
 /// Writes (replaces) a file; throws when it cannot.
 void write_file(const std::filesystem::path& path, const std::string& text);
 
+/// Writes (replaces) a file only its owner may read or write (0600 from the start: a
+/// secret is never readable by others, not even for a moment); throws when it cannot.
+void write_private_file(const std::filesystem::path& path, const std::string& text);
+
+/// Creates `dir` (and its parents) if needed and makes it 0700.
+void make_private_dir(const std::filesystem::path& dir);
+
 /// A fresh directory under $TMPDIR (or /tmp), removed with everything in it on
 /// destruction unless `keepable` and CHAT_TEST_KEEP is set in the environment (to read
 /// the logs of a failed run).

@@ -38,6 +38,12 @@ up options:
   --nginx                nginx in front of the brokers: serves the web client and
                          proxies /ws (with --fixed-ports on 8080, brokers from 8081)
   --nats-nodes N         a full-mesh NATS cluster "chat" of N nodes (default 1)
+  --locked-bus           NATS users and permissions: one user per service kind and per
+                         broker, each allowed only its own subjects; random passwords in
+                         DIR/secrets/nats-USER.password (0600, kept for the next up);
+                         cluster routes log in too
+  --nats-tls             TLS for NATS clients and routes, with a private CA and server
+                         certificate made by openssl in DIR/tls/ (clients trust ca.pem)
   --standby              a streaming-replication PostgreSQL standby
   --synchronous          ... that the primary waits for on every commit
   --postgres-ha          PostgreSQL with automatic failover instead (pg_auto_failover:
@@ -124,6 +130,12 @@ void print_summary(chat::stack::system& s) {
     }
     std::printf("database %s; logs in %s\n", state.value("database_url", std::string()).c_str(),
                 state.value("dir", std::string()).c_str());
+    const auto& bus = state["nats_security"];
+    if (bus.is_object() && bus.value("locked_bus", false))
+        std::printf("NATS users and permissions on; passwords in %s\n",
+                    bus.value("secrets_dir", std::string()).c_str());
+    if (bus.is_object() && bus.value("tls", false))
+        std::printf("NATS over TLS; clients trust %s\n", bus.value("ca_file", std::string()).c_str());
 }
 
 int run(int argc, char** argv) {
@@ -161,6 +173,8 @@ int run(int argc, char** argv) {
         else if (a == "--brokers-first") o.brokers_first = true;
         else if (a == "--nginx") o.nginx = true;
         else if (a == "--nats-nodes") o.nats_nodes = to_int(a, value());
+        else if (a == "--locked-bus") o.locked_bus = true;
+        else if (a == "--nats-tls") o.nats_tls = true;
         else if (a == "--standby") o.standby = true;
         else if (a == "--synchronous") o.synchronous = true;
         else if (a == "--postgres-ha") o.postgres_ha = true;

@@ -4,6 +4,7 @@
 #include <thread>
 
 #include "deploy/stack/files.hpp"
+#include "deploy/stack/nats_config.hpp"
 #include "deploy/stack/net.hpp"
 #include "deploy/stack/wait.hpp"
 
@@ -14,6 +15,7 @@ nats_server::nats_server(nats_options options) : options_(std::move(options)) {
     if (options_.monitor_port == 0) options_.monitor_port = free_port();
     if (!options_.cluster_name.empty() && options_.cluster_port == 0) options_.cluster_port = free_port();
     log_file_ = options_.dir / (options_.name + ".log");
+    tls_ = !options_.tls.empty();
     start();
 }
 
@@ -35,6 +37,7 @@ nats_server::nats_server(const nlohmann::json& state, bool detached) {
     options_.monitor_port = state.at("monitor_port").get<std::uint16_t>();
     options_.cluster_port = state.value("cluster_port", 0);
     options_.detached = detached;
+    tls_ = state.value("tls", false);
     log_file_ = state.at("log").get<std::string>();
     spawn_options options;
     options.log_file = log_file_;
@@ -51,19 +54,11 @@ nats_server::~nats_server() {
 void nats_server::start() {
     auto program = find_program("nats-server");
     if (program.empty()) throw std::runtime_error("nats-server is not installed (not on PATH)");
-    std::vector<std::string> argv{program.string(), "-a", "127.0.0.1", "-p",
-                                  std::to_string(options_.port), "-m",
-                                  std::to_string(options_.monitor_port), "--server_name",
-                                  options_.name};
-    if (!options_.cluster_name.empty()) {
-        // Full mesh: every member names every other one's route port.
-        std::string routes;
-        for (auto port : options_.routes)
-            routes += (routes.empty() ? "" : ",") + std::string("nats://127.0.0.1:") + std::to_string(port);
-        argv.insert(argv.end(), {"--cluster_name", options_.cluster_name, "--cluster",
-                                 "nats://127.0.0.1:" + std::to_string(options_.cluster_port)});
-        if (!routes.empty()) argv.insert(argv.end(), {"--routes", routes});
-    }
+    // A file, not flags: users, permissions and TLS have no flags. Written at every start;
+    // a restart (and a detached system's `chat-stack start`) reads it again.
+    const auto config = options_.dir / (options_.name + ".conf");
+    write_private_file(config, nats_server_config(options_));
+    std::vector<std::string> argv{program.string(), "-c", config.string()};
     spawn_options options;
     options.log_file = log_file_;
     options.detached = options_.detached;
@@ -131,6 +126,7 @@ nlohmann::json nats_server::to_json() const {
             {"port", options_.port},
             {"monitor_port", options_.monitor_port},
             {"cluster_port", options_.cluster_port},
+            {"tls", tls_},
             {"pid", process_->pid()},
             {"start_time", process_->id().start_time},
             {"log", log_file_.string()},

@@ -7,7 +7,9 @@
 #include <string>
 #include <vector>
 
+#include "deploy/stack/bus_users.hpp"
 #include "deploy/stack/process.hpp"
+#include "deploy/stack/tls.hpp"
 
 namespace chat::stack {
 
@@ -24,10 +26,18 @@ struct nats_options {
     std::uint16_t cluster_port = 0;
     std::vector<std::uint16_t> routes;
     bool detached = false;
+    /// A locked bus: only these users may connect, each with its permissions (with
+    /// passwords); empty: anyone may do anything.
+    std::vector<nats_user> users;
+    /// With users and a cluster: the user members log in to each other's routes as.
+    nats_user route_user;
+    /// TLS for clients and routes (clients must then use it); empty: plain TCP.
+    tls_files tls;
 };
 
-/// A private nats-server: one node, or one member of a cluster. Some tests kill it, so
-/// it can be killed and restarted on the same ports.
+/// A private nats-server: one node, or one member of a cluster, run from a config file
+/// (DIR/<name>.conf, see nats_config.hpp). Some tests kill it, so it can be killed and
+/// restarted on the same ports.
 class nats_server {
   public:
     /// Starts it and waits until it accepts clients.
@@ -41,7 +51,11 @@ class nats_server {
     nats_server& operator=(const nats_server&) = delete;
 
     const std::string& name() const { return options_.name; }
-    std::string url() const { return "nats://127.0.0.1:" + std::to_string(options_.port); }
+    /// tls:// when clients must use TLS (cnats wants its secure option all the same).
+    std::string url() const {
+        return (tls_ ? "tls://127.0.0.1:" : "nats://127.0.0.1:") + std::to_string(options_.port);
+    }
+    bool tls() const { return tls_; }
     std::uint16_t port() const { return options_.port; }
     std::uint16_t monitor_port() const { return options_.monitor_port; }
     std::uint16_t cluster_port() const { return options_.cluster_port; }
@@ -65,6 +79,7 @@ class nats_server {
     void wait_ready();
 
     nats_options options_;
+    bool tls_ = false;
     std::filesystem::path log_file_;
     std::unique_ptr<child_process> process_;
 };

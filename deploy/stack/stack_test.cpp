@@ -234,4 +234,57 @@ TEST_CASE("nginx spreads WebSockets over two brokers and a rolling restart keeps
         REQUIRE(again);
         CHECK(nlohmann::json::parse(*again).value("code", -1) == 0);
     }
+
+TEST_CASE("chat-stack up --locked-bus --nats-tls keeps its secrets private and reuses them", "[stack]") {
+    temp_dir dir("chat-stack-locked");
+    auto state_dir = dir / "system";
+    spawn_options options;
+    const auto up = [&](const std::string& log) {
+        options.log_file = dir / log;
+        REQUIRE(run_command({binary("chat-stack").string(), "up", "--dir", state_dir.string(), "--only", "nats",
+                             "--nats-nodes", "2", "--locked-bus", "--nats-tls", "--json"},
+                            options, 90s) == 0);
+        return nlohmann::json::parse(read_file(options.log_file));
+    };
+    const auto down = [&] {
+        options.log_file = dir / "down.log";
+        CHECK(run_command({binary("chat-stack").string(), "down", "--dir", state_dir.string()}, options, 60s) == 0);
+    };
+    const auto owner_only = [](const std::filesystem::path& p) {
+        using std::filesystem::perms;
+        return (std::filesystem::status(p).permissions() & perms::all) == (perms::owner_read | perms::owner_write);
+    };
+
+    auto state = up("up1.json");
+    INFO(state.dump(2));
+    const auto& bus = state["nats_security"];
+    CHECK(bus["locked_bus"] == true);
+    CHECK(bus["tls"] == true);
+    REQUIRE(bus["password_files"].size() == 3);  // broker-b1, logic, dispatcher (one broker by default)
+    const std::filesystem::path logic_file = bus["password_files"]["logic"].get<std::string>();
+    const auto password = read_file(logic_file);
+    CHECK(password.size() == 49);  // 48 hex digits and a newline
+    for (const auto& file : {logic_file, state_dir / "secrets" / "nats-route.password", state_dir / "nats-1.conf",
+                             state_dir / "tls" / "server-key.pem", state_dir / "tls" / "ca-key.pem"}) {
+        INFO(file);
+        CHECK(owner_only(file));
+    }
+    CHECK(read_file(state_dir / "nats-1.conf").find(password.substr(0, 48)) != std::string::npos);
+    for (auto& node : state["nats"]) {
+        CHECK(node["url"].get<std::string>().rfind("tls://", 0) == 0);
+        // Both nodes routed to each other, logging in with the route user over TLS.
+        nats_server adopted(node, true);
+        CHECK(adopted.routes() == 1);
+        adopted.release();
+    }
+    // The state names where the secrets are, never a password.
+    CHECK(state.dump().find(password.substr(0, 48)) == std::string::npos);
+    down();
+
+    // Started again in the same directory: the same credentials and CA.
+    const auto ca = read_file(state_dir / "tls" / "ca.pem");
+    state = up("up2.json");
+    CHECK(read_file(logic_file) == password);
+    CHECK(read_file(state_dir / "tls" / "ca.pem") == ca);
+    down();
 }

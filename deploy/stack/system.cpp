@@ -8,8 +8,10 @@
 #include <set>
 #include <stdexcept>
 
+#include "deploy/stack/bus_users.hpp"
 #include "deploy/stack/net.hpp"
 #include "deploy/stack/roles.hpp"
+#include "deploy/stack/tls.hpp"
 #include "deploy/stack/wait.hpp"
 
 namespace chat::stack {
@@ -26,6 +28,8 @@ constexpr std::uint16_t k_pg_monitor_port = 15431;  // pg_auto_failover's monito
 
 const service_kind k_kinds[] = {service_kind::broker, service_kind::logic, service_kind::dispatcher};
 
+std::string broker_id_of(std::size_t index) { return "b" + std::to_string(index + 1); }
+
 service_kind kind_from(const std::string& name) {
     for (auto kind : k_kinds)
         if (name == kind_name(kind)) return kind;
@@ -41,6 +45,8 @@ const std::string k_probe =
 
 void cluster_shape(options& o) {
     o.postgres_ha = true;
+    o.locked_bus = true;
+    o.nats_tls = true;
     o.nats_nodes = 3;
     o.brokers = 2;
     o.logics = 2;
@@ -155,6 +161,13 @@ std::unique_ptr<system> system::attach(const std::filesystem::path& dir) {
         s->postgres_ha_ = std::make_unique<postgres_ha>(state["postgres_ha"], true);
     for (auto& node : state["nats"]) s->nats_.push_back(std::make_unique<nats_server>(node, true));
     if (state.contains("nginx")) s->nginx_ = std::make_unique<nginx_server>(state["nginx"], true);
+    if (auto bus = state.value("nats_security", nlohmann::json::object()); bus.is_object()) {
+        const auto files = bus.value("password_files", nlohmann::json::object());
+        for (auto& [name, file] : files.items())
+            s->nats_users_.push_back({name, "", file.get<std::string>(), {}, {}, false});
+        s->nats_tls_ = {bus.value("ca_file", std::string()), bus.value("cert_file", std::string()),
+                        bus.value("key_file", std::string())};
+    }
     for (auto& entry : state["services"]) {
         spawn_options spawn;
         spawn.log_file = entry.at("log").get<std::string>();
@@ -285,6 +298,24 @@ void system::start_nats() {
     for (int i = 0; i < n && n > 1; ++i)
         for (int j = 0; j < n; ++j)
             if (j != i) nodes[i].routes.push_back(nodes[j].cluster_port);
+    if (options_.locked_bus) {
+        // Every broker id is known now, so each broker gets a user of its own.
+        std::vector<std::string> ids;
+        for (int i = 0; i < options_.brokers; ++i) ids.push_back(broker_id_of(i));
+        nats_users_ = bus_users(ids);
+        std::vector<nats_user> route(1);
+        route.front().name = k_route_user;
+        load_or_make_passwords(nats_users_, dir_ / "secrets");
+        load_or_make_passwords(route, dir_ / "secrets");
+        for (auto& node : nodes) {
+            node.users = nats_users_;
+            node.route_user = route.front();
+        }
+    }
+    if (options_.nats_tls) {
+        nats_tls_ = make_server_certificate(dir_ / "tls");
+        for (auto& node : nodes) node.tls = nats_tls_;
+    }
     for (auto& node : nodes) nats_.push_back(std::make_unique<nats_server>(node));
 }
 
@@ -296,6 +327,12 @@ void system::start_nginx() {
     front.web_root = source_dir() / "web/dist";
     front.detached = options_.detached;
     nginx_ = std::make_unique<nginx_server>(front);
+}
+
+const nats_user& system::nats_user_named(const std::string& name) const {
+    for (const auto& user : nats_users_)
+        if (user.name == name) return user;
+    throw std::invalid_argument("no NATS user " + name + (nats_users_.empty() ? " (the bus is open)" : ""));
 }
 
 std::string system::nats_urls(std::size_t first) const {
@@ -311,10 +348,17 @@ std::vector<std::string> system::service_argv(service_kind kind, std::size_t ind
     std::vector<std::string> argv{(options_.bin_dir / ("chat-" + name)).string(), "--config",
                                   (options_.config_dir / (name + ".yaml")).string()};
     auto set = [&](const std::string& assignment) { argv.insert(argv.end(), {"--set", assignment}); };
-    // Each process of a kind uses another node, so the services spread over a cluster.
-    // One URL: shared/bus hands it to natsOptions_SetURL, which takes no list; the
-    // client learns the other nodes from the cluster and fails over to them.
-    set("nats.url=" + nats_[index % nats_.size()]->url());
+    // Every node, each process of a kind starting at another one (cnats shuffles the list
+    // anyway, and fails over to the others).
+    set("nats.url=" + nats_urls(index));
+    if (!nats_users_.empty()) {
+        const auto& user = nats_user_named(kind == service_kind::broker ? broker_user_name(id)
+                                           : kind == service_kind::logic ? k_logic_user
+                                                                         : k_dispatcher_user);
+        set("nats.user=" + user.name);
+        set("nats.password_file=" + user.password_file.string());
+    }
+    if (!nats_tls_.empty()) set("nats.tls.ca_file=" + nats_tls_.ca_file.string());
     if (kind == service_kind::broker) {
         set("broker.id=" + id);
         set("broker.port=" + std::to_string(port));
@@ -335,7 +379,7 @@ void system::add_service(service_kind kind, std::size_t index) {
     service svc;
     svc.kind = kind;
     if (kind == service_kind::broker) {
-        svc.id = "b" + std::to_string(index + 1);
+        svc.id = broker_id_of(index);
         // Behind nginx, the brokers leave it the first port.
         const auto first = k_broker_port + (options_.nginx ? 1 : 0);
         svc.port = options_.fixed_ports ? static_cast<std::uint16_t>(first + index) : free_port();
@@ -646,6 +690,16 @@ nlohmann::json system::state() {
     j["passfile"] = passfile_.string();
     j["database_urls"] = role_urls_;
     j["nats_url"] = nats_urls();
+    // Where the NATS credentials and the CA are; never the passwords themselves.
+    auto users = nlohmann::json::object();
+    for (const auto& user : nats_users_) users[user.name] = user.password_file.string();
+    j["nats_security"] = {{"locked_bus", !nats_users_.empty()},
+                          {"password_files", users},
+                          {"secrets_dir", nats_users_.empty() ? "" : (dir_ / "secrets").string()},
+                          {"tls", !nats_tls_.empty()},
+                          {"ca_file", nats_tls_.ca_file.string()},
+                          {"cert_file", nats_tls_.cert_file.string()},
+                          {"key_file", nats_tls_.key_file.string()}};
     j["postgres"] = nlohmann::json::array();
     for (auto& node : postgres_) {
         auto n = node->to_json();

@@ -47,6 +47,12 @@ struct options {
     /// passwords. `pg_fast_failover`: promote within seconds (tests).
     bool postgres_ha = false;
     bool pg_fast_failover = false;
+    /// NATS authentication and authorization: a user per service kind and per broker,
+    /// each with the narrowest permissions that work (bus_users.hpp), passwords in
+    /// DIR/secrets/; cluster routes log in too.
+    bool locked_bus = false;
+    /// TLS for NATS clients and routes, with a private CA made in DIR/tls/ (tls.hpp).
+    bool nats_tls = false;
     bool standby = false;     // a streaming-replication standby of the primary
     bool synchronous = false; // ... that every commit waits for
     bool pg_durable = false;  // fsync on (off for tests: killed processes lose nothing)
@@ -76,8 +82,8 @@ struct options {
 };
 
 /// The cluster's shape (chat-stack --cluster, dev.sh up --cluster, chat-faults
-/// --cluster): PostgreSQL with automatic failover, a 3-node NATS cluster, 2 brokers
-/// behind nginx, 2 logic processes and 2 dispatchers.
+/// --cluster): PostgreSQL with automatic failover, a 3-node NATS cluster with a locked
+/// bus over TLS, 2 brokers behind nginx, 2 logic processes and 2 dispatchers.
 void cluster_shape(options& o);
 
 enum class service_kind { broker, logic, dispatcher };
@@ -120,9 +126,15 @@ class system {
 
     std::size_t nats_count() const { return nats_.size(); }
     nats_server& nats(std::size_t index = 0) { return *nats_.at(index); }
-    /// Every node's client URL, comma-separated, starting at node `first` (for clients
-    /// that take a list; the services get one node each).
+    /// Every node's client URL, comma-separated, starting at node `first` (the services
+    /// get all of them, each process of a kind starting at another node).
     std::string nats_urls(std::size_t first = 0) const;
+    /// A locked bus's users with their passwords and password files (empty when open).
+    const std::vector<nats_user>& nats_users() const { return nats_users_; }
+    /// One of them by name ("logic", "dispatcher", "broker-b1"); throws when unknown.
+    const nats_user& nats_user_named(const std::string& name) const;
+    /// The CA (and the server's certificate) when NATS uses TLS; empty otherwise.
+    const tls_files& nats_tls() const { return nats_tls_; }
 
     std::vector<service>& services() { return services_; }
     std::size_t count(service_kind kind) const;
@@ -205,6 +217,8 @@ class system {
     std::vector<std::unique_ptr<postgres_node>> postgres_;
     std::unique_ptr<postgres_ha> postgres_ha_;
     std::vector<std::unique_ptr<nats_server>> nats_;
+    std::vector<nats_user> nats_users_;
+    tls_files nats_tls_;
     // Last, so they stop first: nothing may outlive the database or NATS.
     std::vector<service> services_;
     std::unique_ptr<nginx_server> nginx_;  // the front door goes before the brokers

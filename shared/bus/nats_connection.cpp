@@ -3,6 +3,10 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include <vector>
+
+#include "shared/config/common_settings.hpp"
+
 namespace chat::bus {
 namespace {
 
@@ -48,7 +52,30 @@ nats_error::nats_error(const std::string& what, natsStatus s)
     : std::runtime_error(fmt::format("{}: {}", what, natsStatus_GetText(s))), status(s) {}
 
 void check(natsStatus s, const char* what) {
-    if (s != NATS_OK) throw nats_error(what, s);
+    if (s == NATS_OK) return;
+    // cnats keeps the detail (a file it could not read, a refused login) per thread.
+    const char* detail = nats_GetLastError(nullptr);
+    if (detail != nullptr && *detail != '\0') throw nats_error(fmt::format("{} ({})", what, detail), s);
+    throw nats_error(what, s);
+}
+
+std::string redact_url(const std::string& url) {
+    const auto scheme = url.find("://");
+    const auto start = scheme == std::string::npos ? 0 : scheme + 3;
+    const auto at = url.rfind('@');
+    if (at == std::string::npos || at < start) return url;
+    return url.substr(0, start) + url.substr(at + 1);
+}
+
+connection::options connection_options(const config::nats_settings& nats, std::string name) {
+    connection::options o;
+    o.url = nats.url;
+    o.name = std::move(name);
+    o.user = nats.user;
+    o.password = nats.password;
+    o.tls_ca_file = nats.tls.ca_file;
+    if (!o.tls_ca_file.empty()) o.tls_server_name = config::tls_server_name(nats);
+    return o;
 }
 
 std::string_view message::reply() const {
@@ -83,12 +110,30 @@ void subscription::drain() {
     natsSubscription_WaitForDrainCompletion(sub_.get(), 5000);
 }
 
-connection::connection(const options& opts, std::shared_ptr<spdlog::logger> log)
-    : log_(std::move(log)), url_(opts.url) {
+connection::connection(const options& opts, std::shared_ptr<spdlog::logger> log) : log_(std::move(log)) {
     natsOptions* raw_opts = nullptr;
     check(natsOptions_Create(&raw_opts), "natsOptions_Create");
     std::unique_ptr<natsOptions, options_deleter> o(raw_opts);
-    check(natsOptions_SetURL(o.get(), opts.url.c_str()), "natsOptions_SetURL");
+    // Every node of a cluster: cnats picks one at random (spreading the clients) and fails
+    // over to the others.
+    const auto urls = config::split_nats_urls(opts.url);
+    std::vector<const char*> servers;
+    for (const auto& url : urls) {
+        servers.push_back(url.c_str());
+        urls_ += (urls_.empty() ? "" : ",") + redact_url(url);
+    }
+    check(natsOptions_SetServers(o.get(), servers.data(), static_cast<int>(servers.size())), "natsOptions_SetServers");
+    if (!opts.user.empty())
+        check(natsOptions_SetUserInfo(o.get(), opts.user.c_str(), opts.password.c_str()), "natsOptions_SetUserInfo");
+    if (!opts.tls_ca_file.empty()) {
+        check(natsOptions_SetSecure(o.get(), true), "natsOptions_SetSecure");
+        check(natsOptions_LoadCATrustedCertificates(o.get(), opts.tls_ca_file.c_str()),
+              "natsOptions_LoadCATrustedCertificates");
+        // cnats checks the server's name only when told which name to expect.
+        if (!opts.tls_server_name.empty())
+            check(natsOptions_SetExpectedHostname(o.get(), opts.tls_server_name.c_str()),
+                  "natsOptions_SetExpectedHostname");
+    }
     check(natsOptions_SetName(o.get(), opts.name.c_str()), "natsOptions_SetName");
     check(natsOptions_SetMaxReconnect(o.get(), -1), "natsOptions_SetMaxReconnect");
     check(natsOptions_SetCustomReconnectDelay(o.get(), reconnect_delay, nullptr), "SetCustomReconnectDelay");
@@ -104,12 +149,26 @@ connection::connection(const options& opts, std::shared_ptr<spdlog::logger> log)
     natsConnection* nc = nullptr;
     const auto s = natsConnection_Connect(&nc, o.get());
     if (s == NATS_NOT_YET_CONNECTED) {
-        log_->warn("NATS at {} not reachable yet; retrying in the background", url_);
+        // The reason (refused, bad certificate, wrong password) is cnats' last error.
+        const char* why = nats_GetLastError(nullptr);
+        log_->warn("NATS at {} not reachable yet ({}); retrying in the background", urls_,
+                   why != nullptr && *why != '\0' ? why : "no answer");
     } else {
         check(s, "natsConnection_Connect");
-        log_->info("connected to NATS at {}", url_);
     }
     conn_.reset(nc);
+    if (s == NATS_OK) log_->info("connected to NATS at {}{}", server_url(nc), opts.tls_ca_file.empty() ? "" : " (TLS)");
+}
+
+std::string connection::server_url(natsConnection* nc) {
+    char buffer[512] = {0};
+    if (natsConnection_GetConnectedUrl(nc, buffer, sizeof buffer) == NATS_OK && buffer[0] != '\0') {
+        std::lock_guard lock(url_mutex_);
+        last_url_ = redact_url(buffer);
+        return last_url_;
+    }
+    std::lock_guard lock(url_mutex_);
+    return last_url_.empty() ? urls_ : last_url_;
 }
 
 connection::~connection() {
@@ -166,20 +225,25 @@ void connection::drain(std::chrono::milliseconds timeout) {
     wait_closed(timeout + std::chrono::seconds(1));
 }
 
-void connection::on_connected(natsConnection*, void* self) {
+void connection::on_connected(natsConnection* nc, void* self) {
     auto* c = static_cast<connection*>(self);
-    c->log_->info("connected to NATS at {}", c->url_);
+    c->log_->info("connected to NATS at {}", c->server_url(nc));
 }
 
 void connection::on_disconnected(natsConnection* nc, void* self) {
     auto* c = static_cast<connection*>(self);
     if (natsConnection_IsClosed(nc)) return;  // our own close, not an outage
-    c->log_->warn("lost NATS connection to {}; reconnecting with backoff", c->url_);
+    std::string lost;
+    {
+        std::lock_guard lock(c->url_mutex_);
+        lost = c->last_url_.empty() ? c->urls_ : c->last_url_;
+    }
+    c->log_->warn("lost NATS connection to {}; reconnecting with backoff to any of {}", lost, c->urls_);
 }
 
-void connection::on_reconnected(natsConnection*, void* self) {
+void connection::on_reconnected(natsConnection* nc, void* self) {
     auto* c = static_cast<connection*>(self);
-    c->log_->info("reconnected to NATS at {}", c->url_);
+    c->log_->info("reconnected to NATS at {}", c->server_url(nc));
     std::function<void()> hook;
     {
         std::lock_guard lock(c->hook_mutex_);
@@ -202,9 +266,17 @@ void connection::on_closed(natsConnection*, void* self) {
     c->closed_cv_.notify_all();
 }
 
-void connection::on_error(natsConnection*, natsSubscription*, natsStatus s, void* self) {
+void connection::on_error(natsConnection* nc, natsSubscription*, natsStatus s, void* self) {
     if (s == NATS_CONNECTION_CLOSED) return;  // our own shutdown
-    static_cast<connection*>(self)->log_->error("NATS asynchronous error: {}", natsStatus_GetText(s));
+    auto* c = static_cast<connection*>(self);
+    // A permissions violation repeats with every message: at most one line a second.
+    const auto now = nats_Now();
+    auto last = c->last_error_log_.load();
+    if (now - last < 1000 || !c->last_error_log_.compare_exchange_strong(last, now)) return;
+    const char* detail = nullptr;
+    natsConnection_GetLastError(nc, &detail);
+    c->log_->error("NATS asynchronous error: {}{}{}", natsStatus_GetText(s), detail != nullptr ? ": " : "",
+                   detail != nullptr ? detail : "");
 }
 
 }  // namespace chat::bus

@@ -3,7 +3,9 @@
 #include <nats/nats.h>
 #include <spdlog/logger.h>
 
+#include <atomic>
 #include <chrono>
+#include <cstdint>
 #include <condition_variable>
 #include <functional>
 #include <memory>
@@ -11,6 +13,10 @@
 #include <stdexcept>
 #include <string>
 #include <string_view>
+
+namespace chat::config {
+struct nats_settings;
+}
 
 namespace chat::bus {
 
@@ -20,7 +26,7 @@ struct nats_error : std::runtime_error {
     natsStatus status;
 };
 
-/// Throws nats_error unless `s` is NATS_OK.
+/// Throws nats_error unless `s` is NATS_OK; the message adds cnats' last error text.
 void check(natsStatus s, const char* what);
 
 struct msg_deleter {
@@ -69,13 +75,20 @@ private:
 
 /// One connection to NATS. It is usable at once, even before the server answers: cnats
 /// keeps retrying the first connect and every later reconnect forever, with backoff, and
-/// this class logs each change of state.
+/// this class logs each change of state (with the server's URL, never a password).
 class connection {
 public:
     struct options {
+        /// One URL or a comma-separated list; cnats shuffles the list, connects to one
+        /// and fails over to the others (and to those the cluster announces).
         std::string url;
         std::string name;                 // shown in nats-server's /connz
         bool send_asap = false;           // flush every publish now instead of coalescing
+        // Defaulted ({}), so `{url, name}` stays a complete initializer.
+        std::string user{};               // empty: no authentication
+        std::string password{};
+        std::string tls_ca_file{};        // non-empty: TLS, trusting this CA
+        std::string tls_server_name{};    // the name the server certificate must carry
     };
 
     connection(const options& opts, std::shared_ptr<spdlog::logger> log);
@@ -114,9 +127,14 @@ private:
     static void on_closed(natsConnection*, void* self);
     static void on_error(natsConnection*, natsSubscription*, natsStatus, void* self);
     bool wait_closed(std::chrono::milliseconds timeout);
+    /// The server this connection is (or was last) connected to, without credentials.
+    std::string server_url(natsConnection* nc);
 
     std::shared_ptr<spdlog::logger> log_;
-    std::string url_;
+    std::string urls_;  // as configured, without credentials
+    std::mutex url_mutex_;
+    std::string last_url_;
+    std::atomic<std::int64_t> last_error_log_{0};  // nats_Now() of the last async error logged
     std::mutex hook_mutex_;
     std::function<void()> reconnected_hook_;
     // cnats calls the callbacks above on a thread of its own with `this`, the closed one
@@ -126,5 +144,11 @@ private:
     bool closed_ = false;
     std::unique_ptr<natsConnection, conn_deleter> conn_;
 };
+
+/// The connection options a service's `nats:` section describes; `name` shows in /connz.
+connection::options connection_options(const config::nats_settings& nats, std::string name);
+
+/// `url` without a user or password in it, for logs.
+std::string redact_url(const std::string& url);
 
 }  // namespace chat::bus

@@ -21,14 +21,32 @@ inline constexpr std::string_view k_broker_hello = "chat.cmd.broker.hello";
 inline constexpr std::string_view k_all_commands = "chat.cmd.>";
 inline constexpr std::string_view k_broker_heartbeat = "chat.broker.heartbeat";
 inline constexpr std::string_view k_dispatch_wake = "chat.dispatch.wake";
+/// Logic hands the dispatcher a push it made (a kick, a resync) as a `RoutedPush`: only
+/// the dispatcher publishes on broker.<id>.push, so only its NATS user may.
+inline constexpr std::string_view k_dispatch_push = "chat.dispatch.push";
+/// Every subject the dispatcher serves.
+inline constexpr std::string_view k_all_dispatch = "chat.dispatch.>";
 
 /// Queue groups: each message goes to one member.
 inline constexpr std::string_view k_logic_queue = "chat-logic";
+inline constexpr std::string_view k_dispatcher_queue = "chat-dispatcher";
+
+/// A broker id is one subject token of letters, digits, - and _ (never a wildcard).
+inline bool valid_broker_id(std::string_view id) {
+    if (id.empty()) return false;
+    for (char c : id)
+        if (!(c >= 'a' && c <= 'z') && !(c >= 'A' && c <= 'Z') && !(c >= '0' && c <= '9') && c != '-' && c != '_')
+            return false;
+    return true;
+}
 
 /// Where the dispatcher publishes pushes for the accounts on broker `broker_id`.
 inline std::string broker_push(std::string_view broker_id) {
     return "broker." + std::string(broker_id) + ".push";
 }
+
+/// The prefix of broker `broker_id`'s reply subjects: its requester adds ".<epoch>.<n>".
+inline std::string broker_inbox(std::string_view broker_id) { return "_INBOX.broker." + std::string(broker_id); }
 }  // namespace subjects
 
 }  // namespace chat::bus

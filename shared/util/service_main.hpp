@@ -1,5 +1,7 @@
 #pragma once
 
+#include <nats/nats.h>
+
 #include <cstdio>
 #include <exception>
 #include <optional>
@@ -32,12 +34,16 @@ int service_main(int argc, char** argv, const char* name, Run&& run) {
         std::fprintf(stderr, "usage: %s --config FILE [--set key.path=value]...\n", name);
         return 2;
     }
+    int code = 1;
     try {
-        return run(*config);
+        code = run(*config);
     } catch (const std::exception& e) {
         std::fprintf(stderr, "%s: %s\n", name, e.what());
-        return 1;
     }
+    // cnats' own threads (timers, callbacks) outlive every connection until the library
+    // is closed: end them before exit() runs OpenSSL's clean-up under their feet (TLS).
+    nats_CloseAndWait(2000);
+    return code;
 }
 
 }  // namespace chat::util

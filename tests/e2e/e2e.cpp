@@ -97,6 +97,16 @@ std::int64_t match_expecting(ws_client& a, ws_client& b) {
     return session;
 }
 
+stack_options two_of_everything() {
+    stack_options options;
+    options.brokers = 2;
+    options.logics = 2;
+    options.dispatchers = 2;
+    options.logic_workers = 2;
+    options.dispatcher_workers = 1;
+    return options;
+}
+
 matched_pair make_pair(service_stack& stack, std::size_t broker_a, std::size_t broker_b,
                        const std::string& nick_a, const std::string& nick_b) {
     matched_pair pair;

@@ -49,6 +49,10 @@ void check_connection_works(ws_client& client);
 /// Every service process still runs.
 void check_services_alive(service_stack& stack);
 
+/// Two brokers, two logic processes and two dispatchers, with small pools (two of each
+/// on two cores).
+stack_options two_of_everything();
+
 /// Two accounts and the session between them: a MATCHes and must get b, so nobody
 /// else may be online. b has received (and consumed) its NewSession push.
 struct matched_pair {

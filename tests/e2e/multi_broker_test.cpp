@@ -14,17 +14,6 @@ using namespace chat::test::e2e;
 
 namespace {
 
-stack_options two_of_everything() {
-    stack_options options;
-    options.brokers = 2;
-    options.logics = 2;
-    options.dispatchers = 2;
-    // Two of each on two cores: keep the pools small.
-    options.logic_workers = 2;
-    options.dispatcher_workers = 1;
-    return options;
-}
-
 std::vector<std::int64_t> msg_ids_of(const std::vector<json>& pushes) {
     std::vector<std::int64_t> ids;
     for (auto& push : pushes) ids.push_back(push.value("msgId", json(-1)).get<std::int64_t>());

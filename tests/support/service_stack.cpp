@@ -23,6 +23,9 @@ service_stack::service_stack(stack_options options)
     s.dispatchers = o.dispatchers;
     s.brokers_first = o.brokers_first;
     s.nginx = o.nginx;
+    s.nats_nodes = o.nats_nodes;
+    s.locked_bus = o.locked_bus;
+    s.nats_tls = o.nats_tls;
     s.ready_timeout = 40s;
     s.sets = {
         "broker.threads=" + std::to_string(o.broker_threads),

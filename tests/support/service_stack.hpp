@@ -23,6 +23,10 @@ struct stack_options {
     bool brokers_first = false;
     /// nginx in front of the brokers (connect_front), trusted for X-Forwarded-For.
     bool nginx = false;
+    /// NATS: nodes of a full-mesh cluster, users with permissions, TLS (chat::stack::options).
+    int nats_nodes = 1;
+    bool locked_bus = false;
+    bool nats_tls = false;
 
     // broker
     int broker_threads = 2;

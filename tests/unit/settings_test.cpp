@@ -5,6 +5,7 @@
 #include "services/broker/src/settings.hpp"
 #include "services/dispatcher/src/settings.hpp"
 #include "services/logic/src/settings.hpp"
+#include "shared/bus/nats_connection.hpp"
 #include "shared/config/yaml_reader.hpp"
 #include "shared/util/service_main.hpp"
 
@@ -17,7 +18,10 @@ namespace {
 const fs::path k_config_dir = fs::path(CHAT_SOURCE_DIR) / "deploy" / "config";
 
 struct temp_config {
-    fs::path file = fs::temp_directory_path() / ("chat-settings-" + std::to_string(::getpid()) + ".yaml");
+    // Unique per object: a test may hold several at once (a config and a password file).
+    static inline int count = 0;
+    fs::path file = fs::temp_directory_path() /
+                    ("chat-settings-" + std::to_string(::getpid()) + "-" + std::to_string(++count) + ".yaml");
     explicit temp_config(const std::string& yaml) { std::ofstream(file) << yaml; }
     ~temp_config() { fs::remove(file); }
 };
@@ -163,4 +167,89 @@ TEST_CASE("service arguments are --config FILE then --set pairs") {
     CHECK_FALSE(parse_config_args({"--set", "a=1", "--config", "f"}));
     CHECK_FALSE(parse_config_args({"--config", "f", "--set"}));
     CHECK_FALSE(parse_config_args({"--config", "f", "--sett", "a=1"}));
+}
+
+TEST_CASE("nats.url is one URL or a comma-separated list, each with a host") {
+    using chat::config::nats_url_host;
+    using chat::config::split_nats_urls;
+    CHECK(split_nats_urls("nats://127.0.0.1:14222") == std::vector<std::string>{"nats://127.0.0.1:14222"});
+    CHECK(split_nats_urls(" nats://a:1, nats://b:2 ,tls://c:3,") ==
+          std::vector<std::string>{"nats://a:1", "nats://b:2", "tls://c:3"});
+    CHECK_THROWS_AS(split_nats_urls(""), config_error);
+    CHECK_THROWS_AS(split_nats_urls(" , "), config_error);
+    CHECK_THROWS_AS(split_nats_urls("nats://a:1,nats://:2"), config_error);
+    CHECK(nats_url_host("nats://user:pw@host.example:4222") == "host.example");
+    CHECK(nats_url_host("tls://localhost:1/x") == "localhost");
+    CHECK(nats_url_host("127.0.0.1") == "127.0.0.1");
+    CHECK(nats_url_host("nats://[::1]:4222") == "::1");
+    CHECK(chat::bus::redact_url("nats://user:secret@127.0.0.1:4222") == "nats://127.0.0.1:4222");
+    CHECK(chat::bus::redact_url("tls://127.0.0.1:4222") == "tls://127.0.0.1:4222");
+
+    using chat::config::source;
+    const auto shipped = (k_config_dir / "logic.yaml").string();
+    const auto s = chat::logic::load_logic_settings(
+        source(shipped, {"nats.url=nats://127.0.0.1:1,nats://127.0.0.1:2,nats://127.0.0.1:3"}));
+    CHECK(s.nats.url == "nats://127.0.0.1:1,nats://127.0.0.1:2,nats://127.0.0.1:3");
+    CHECK(s.nats.user.empty());  // the shipped configs connect without credentials and TLS
+    CHECK(s.nats.tls.ca_file.empty());
+    CHECK_THROWS_AS(chat::logic::load_logic_settings(source(shipped, {"nats.url=, ,"})), config_error);
+}
+
+TEST_CASE("nats.user needs nats.password_file, whose first line is the password") {
+    using chat::config::source;
+    const auto shipped = (k_config_dir / "dispatcher.yaml").string();
+    const auto load = [&](std::vector<std::string> sets) {
+        return chat::dispatcher::load_dispatcher_settings(source(shipped, std::move(sets)));
+    };
+    const auto message_of = [&](std::vector<std::string> sets) -> std::string {
+        try {
+            load(std::move(sets));
+        } catch (const config_error& e) {
+            return e.what();
+        }
+        return "(accepted)";
+    };
+    temp_config password("s3cret-pw\nthe second line is ignored\n");
+    const auto s = load({"nats.user=dispatcher", "nats.password_file=" + password.file.string()});
+    CHECK(s.nats.user == "dispatcher");
+    CHECK(s.nats.password == "s3cret-pw");
+    const auto options = chat::bus::connection_options(s.nats, "chat-dispatcher");
+    CHECK(options.user == "dispatcher");
+    CHECK(options.password == "s3cret-pw");
+    CHECK(options.tls_ca_file.empty());
+
+    CHECK(message_of({"nats.user=dispatcher"}).find("nats.password_file") != std::string::npos);
+    CHECK(message_of({"nats.user=dispatcher", "nats.password_file=/nonexistent/pw"}).find("cannot be read") !=
+          std::string::npos);
+    temp_config empty("\n");
+    CHECK(message_of({"nats.user=dispatcher", "nats.password_file=" + empty.file.string()}).find("empty") !=
+          std::string::npos);
+    CHECK(message_of({"nats.password_file=" + password.file.string()}).find("nats.user is empty") !=
+          std::string::npos);
+    CHECK_THROWS_AS(load({"nats.passwd=x"}), config_error);
+}
+
+TEST_CASE("nats.tls.ca_file turns TLS on and the URLs' host is the name checked") {
+    using chat::config::source;
+    const auto shipped = (k_config_dir / "broker.yaml").string();
+    const auto load = [&](std::vector<std::string> sets) {
+        return chat::broker::load_broker_settings(source(shipped, std::move(sets)));
+    };
+    temp_config ca("-----BEGIN CERTIFICATE-----\n");
+    const std::string ca_set = "nats.tls.ca_file=" + ca.file.string();
+    const auto one_host = load({ca_set, "nats.url=tls://127.0.0.1:1,tls://127.0.0.1:2"});
+    CHECK(one_host.nats.tls.ca_file == ca.file.string());
+    CHECK(chat::config::tls_server_name(one_host.nats) == "127.0.0.1");
+    const auto options = chat::bus::connection_options(one_host.nats, "chat-broker-b1");
+    CHECK(options.tls_ca_file == ca.file.string());
+    CHECK(options.tls_server_name == "127.0.0.1");
+
+    // cnats checks one name for every server: several hosts need the name said.
+    CHECK_THROWS_AS(load({ca_set, "nats.url=tls://a:1,tls://b:2"}), config_error);
+    const auto named = load({ca_set, "nats.url=tls://a:1,tls://b:2", "nats.tls.server_name=nats.example"});
+    CHECK(chat::config::tls_server_name(named.nats) == "nats.example");
+
+    CHECK_THROWS_AS(load({"nats.tls.ca_file=/nonexistent/ca.pem"}), config_error);
+    CHECK_THROWS_AS(load({"nats.url=tls://127.0.0.1:1"}), config_error);  // tls:// without a CA
+    CHECK_THROWS_AS(load({ca_set, "nats.tls.verify=true"}), config_error);
 }

@@ -6,6 +6,7 @@
 #include <stdexcept>
 
 #include "services/broker/src/client_address.hpp"
+#include "shared/bus/subjects.hpp"
 #include "shared/wire/limits.hpp"
 
 namespace chat::broker {
@@ -16,9 +17,8 @@ broker_settings load_broker_settings(const config::source& from) {
     {
         auto b = root.child("broker");
         s.id = b.require_string("id");
-        for (char c : s.id)
-            if (!std::isalnum(static_cast<unsigned char>(c)) && c != '-' && c != '_')
-                throw config::config_error(fmt::format("broker.id '{}' may only hold letters, digits, - and _", s.id));
+        if (!bus::subjects::valid_broker_id(s.id))
+            throw config::config_error(fmt::format("broker.id '{}' may only hold letters, digits, - and _", s.id));
         s.address = b.get_string("address", s.address);
         s.port = static_cast<unsigned short>(b.get_int("port", s.port, 0, 65535));
         s.threads = b.get_int("threads", s.threads, 1, 64);

@@ -16,12 +16,18 @@ namespace chat::dispatcher {
 using clock = std::chrono::steady_clock;
 
 dispatcher_service::dispatcher_service(dispatcher_settings settings, std::shared_ptr<spdlog::logger> log)
-    : settings_(std::move(settings)), log_(std::move(log)), nats_({settings_.nats.url, "chat-dispatcher"}, log_) {
+    : settings_(std::move(settings)),
+      log_(std::move(log)),
+      nats_(bus::connection_options(settings_.nats, "chat-dispatcher"), log_) {
     for (auto& o : owner_) o = -1;
     for (int i = 0; i < settings_.workers; ++i) states_.push_back(std::make_unique<worker_state>());
     for (int i = 0; i < settings_.workers; ++i) workers_.emplace_back([this, i] { worker_loop(i); });
     wake_sub_ = nats_.subscribe(std::string(bus::subjects::k_dispatch_wake),
                                 [this](bus::message&& m) { on_wake(std::move(m)); });
+    // A queue group: each of logic's pushes is published once, by one dispatcher.
+    push_sub_ = nats_.queue_subscribe(std::string(bus::subjects::k_dispatch_push),
+                                      std::string(bus::subjects::k_dispatcher_queue),
+                                      [this](bus::message&& m) { on_routed_push(std::move(m)); });
     log_->info("dispatcher draining with {} workers", settings_.workers);
 }
 
@@ -29,6 +35,7 @@ dispatcher_service::~dispatcher_service() { stop(); }
 
 void dispatcher_service::stop() {
     if (stopping_.exchange(true)) return;
+    push_sub_.drain();
     wake_sub_ = bus::subscription();
     for (auto& s : states_) {
         std::lock_guard lock(s->mutex);
@@ -52,6 +59,21 @@ void dispatcher_service::on_wake(bus::message&& m) {
             s.dirty.insert(p);
         }
         s.wake.notify_one();
+    }
+}
+
+void dispatcher_service::on_routed_push(bus::message&& m) {
+    proto::RoutedPush routed;
+    if (!routed.ParseFromArray(m.data().data(), static_cast<int>(m.data().size())) ||
+        !bus::subjects::valid_broker_id(routed.broker_id())) {
+        log_->warn("undecodable push on {}", m.subject());
+        return;
+    }
+    // A kick or a resync, at most once as when logic published it itself.
+    try {
+        nats_.publish(bus::subjects::broker_push(routed.broker_id()), routed.push().SerializeAsString());
+    } catch (const bus::nats_error& e) {
+        log_->warn("publishing a push for broker {} failed: {}", routed.broker_id(), e.what());
     }
 }
 

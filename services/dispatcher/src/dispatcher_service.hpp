@@ -19,7 +19,8 @@ namespace chat::dispatcher {
 
 /// Drains the session inboxes: `workers` drainers, each owning a share of the partitions,
 /// woken by logic's chat.dispatch.wake right after a commit and by a slow sweep as a
-/// safety net.
+/// safety net. Also publishes the pushes logic makes itself (chat.dispatch.push): the
+/// dispatcher is the only publisher of broker.<id>.push.
 class dispatcher_service {
 public:
     dispatcher_service(dispatcher_settings settings, std::shared_ptr<spdlog::logger> log);
@@ -38,6 +39,7 @@ private:
     };
 
     void on_wake(bus::message&& m);
+    void on_routed_push(bus::message&& m);
     void worker_loop(int index);
     void run_drainer(int index);
     void set_owner(int partition, int worker);
@@ -49,7 +51,9 @@ private:
     std::vector<std::unique_ptr<worker_state>> states_;
     std::array<std::atomic<int>, k_max_partitions> owner_;  // partition → worker index, or -1
     std::vector<std::thread> workers_;
-    bus::subscription wake_sub_;  // last: unsubscribed first
+    // Last: unsubscribed first.
+    bus::subscription wake_sub_;
+    bus::subscription push_sub_;
 };
 
 /// Runs chat-dispatcher with the config file until SIGINT/SIGTERM; returns the exit code.

@@ -3,7 +3,6 @@
 #include <chrono>
 #include <memory>
 #include <utility>
-#include <utility>
 
 #include "services/logic/src/group_runner.hpp"
 #include "shared/bus/subjects.hpp"
@@ -20,7 +19,7 @@ using clock = judging_window::clock;
 logic_service::logic_service(logic_settings settings, std::shared_ptr<spdlog::logger> log)
     : settings_(std::move(settings)),
       log_(std::move(log)),
-      nats_({settings_.nats.url, "chat-logic"}, log_),
+      nats_(bus::connection_options(settings_.nats, "chat-logic"), log_),
       scheduler_({.dialogue_batch_max = settings_.dialogue_batch_max,
                   .dialogue_transactions = settings_.dialogue_transactions}),
       judging_(settings_.broker_timeout) {
@@ -234,8 +233,13 @@ void logic_service::publish_effects(const side_effects& effects) {
             for (int p : effects.woken) wake.add_partitions(p);
             nats_.publish(std::string(subjects::k_dispatch_wake), wake.SerializeAsString());
         }
-        for (const auto& [broker_id, push] : effects.pushes)
-            nats_.publish(subjects::broker_push(broker_id), push.SerializeAsString());
+        // Through the dispatcher: logic's NATS user may not publish pushes itself.
+        for (const auto& [broker_id, push] : effects.pushes) {
+            proto::RoutedPush routed;
+            routed.set_broker_id(broker_id);
+            *routed.mutable_push() = push;
+            nats_.publish(std::string(subjects::k_dispatch_push), routed.SerializeAsString());
+        }
     } catch (const std::exception& e) {
         // The dispatcher's periodic sweep still delivers what a lost wake-up announced.
         log_->warn("publishing after commit failed: {}", e.what());

@@ -1,0 +1,84 @@
+#include "deploy/stack/bus_users.hpp"
+
+#include <sys/random.h>
+
+#include <stdexcept>
+
+#include "deploy/stack/files.hpp"
+#include "shared/bus/subjects.hpp"
+
+namespace chat::stack {
+namespace {
+
+namespace subjects = bus::subjects;
+
+std::string s(std::string_view v) { return std::string(v); }
+
+// 192 random bits as hex: nothing in it needs quoting in a config file or a URL.
+std::string random_password() {
+    unsigned char bytes[24];
+    for (std::size_t got = 0; got < sizeof bytes;) {
+        const auto n = ::getrandom(bytes + got, sizeof bytes - got, 0);
+        if (n < 0) throw std::runtime_error("getrandom failed");
+        got += static_cast<std::size_t>(n);
+    }
+    constexpr char digits[] = "0123456789abcdef";
+    std::string hex;
+    for (unsigned char b : bytes) {
+        hex += digits[b >> 4];
+        hex += digits[b & 0xf];
+    }
+    return hex;
+}
+
+}  // namespace
+
+std::string broker_user_name(const std::string& broker_id) { return "broker-" + broker_id; }
+
+std::vector<nats_user> bus_users(const std::vector<std::string>& broker_ids) {
+    std::vector<nats_user> users;
+    // A broker asks logic (requests on the command subjects, its hello among them) and
+    // announces itself; it reads only its own pushes and the replies to its own inbox.
+    for (const auto& id : broker_ids) {
+        nats_user broker;
+        broker.name = broker_user_name(id);
+        broker.publish = {s(subjects::k_all_commands), s(subjects::k_broker_heartbeat)};
+        broker.subscribe = {subjects::broker_push(id), subjects::broker_inbox(id) + ".>"};
+        users.push_back(std::move(broker));
+    }
+    // Logic serves the commands and hears the heartbeats, both only in its queue group;
+    // it answers requests (allow_responses: only the reply subject of a request it got,
+    // once) and wakes the dispatcher or hands it a push. It cannot publish a push.
+    nats_user logic;
+    logic.name = k_logic_user;
+    logic.publish = {s(subjects::k_dispatch_wake), s(subjects::k_dispatch_push)};
+    logic.subscribe = {s(subjects::k_all_commands) + " " + s(subjects::k_logic_queue),
+                       s(subjects::k_broker_heartbeat) + " " + s(subjects::k_logic_queue)};
+    logic.allow_responses = true;
+    users.push_back(std::move(logic));
+    // The dispatcher hears the wake-ups (every dispatcher) and logic's pushes (one of
+    // them, in its queue group) and is the one publisher of pushes; it answers nothing.
+    nats_user dispatcher;
+    dispatcher.name = k_dispatcher_user;
+    dispatcher.publish = {subjects::broker_push("*")};
+    dispatcher.subscribe = {s(subjects::k_dispatch_wake),
+                            s(subjects::k_dispatch_push) + " " + s(subjects::k_dispatcher_queue)};
+    users.push_back(std::move(dispatcher));
+    return users;
+}
+
+void load_or_make_passwords(std::vector<nats_user>& users,
+                            const std::filesystem::path& secrets_dir) {
+    make_private_dir(secrets_dir);
+    for (auto& user : users) {
+        user.password_file = secrets_dir / ("nats-" + user.name + ".password");
+        auto text = read_file(user.password_file);
+        user.password = text.substr(0, text.find('\n'));
+        if (user.password.empty()) {
+            user.password = random_password();
+            write_private_file(user.password_file, user.password + "\n");
+        }
+    }
+}
+
+}  // namespace chat::stack
