@@ -234,6 +234,7 @@ TEST_CASE("nginx spreads WebSockets over two brokers and a rolling restart keeps
         REQUIRE(again);
         CHECK(nlohmann::json::parse(*again).value("code", -1) == 0);
     }
+}
 
 TEST_CASE("chat-stack up --locked-bus --nats-tls keeps its secrets private and reuses them", "[stack]") {
     temp_dir dir("chat-stack-locked");
