@@ -18,10 +18,12 @@ std::filesystem::path conf_dir(const nginx_options& options) { return options.di
 
 std::string upstream_servers(const std::vector<std::uint16_t>& brokers) {
     std::string lines;
-    // A broker that refuses a connection is left out for 2 s, then tried again: long
-    // enough not to hammer a restarting broker, short enough to use it soon after.
-    for (auto port : brokers)
-        lines += "        server 127.0.0.1:" + std::to_string(port) + " max_fails=1 fail_timeout=2s;\n";
+    // max_fails=0: no failure accounting. nginx clears a broker's failures only when one
+    // of its requests ends, and a WebSocket request ends when the connection closes, so a
+    // broker that refused once (while restarting) would get one new connection per
+    // fail_timeout for as long as its connections last. Without it, a refused upgrade
+    // costs one refused connect before the next broker (proxy_next_upstream).
+    for (auto port : brokers) lines += "        server 127.0.0.1:" + std::to_string(port) + " max_fails=0;\n";
     return lines;
 }
 

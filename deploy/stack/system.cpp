@@ -128,8 +128,12 @@ system::system(options opts) : options_(std::move(opts)) {
             for (int i = 0; i < options_.dispatchers; ++i) add_service(service_kind::dispatcher, i);
             if (!options_.brokers_first) brokers();
         }
-        if (options_.nginx) start_nginx();
         auto missing = wait_ready(options_.ready_timeout);
+        // The front door opens once the brokers behind it answer.
+        if (missing.empty() && options_.nginx) {
+            start_nginx();
+            missing = wait_ready(options_.ready_timeout);
+        }
         if (!missing.empty())
             throw std::runtime_error("the system did not become ready: " + missing + "\n" + logs());
         if (options_.detached) write_state();

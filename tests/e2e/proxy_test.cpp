@@ -153,3 +153,39 @@ TEST_CASE("behind the real nginx each client address has its own limit, whatever
     CHECK(create_account_code(*c, "behind-nginx") == 0);
     check_services_alive(stack);
 }
+
+TEST_CASE("through nginx, connections held open spread over both brokers, also after one refused while restarting",
+          "[e2e][proxy]") {
+    stack_options o;
+    o.brokers = 2;
+    o.nginx = true;
+    service_stack stack(o);
+    // b1 goes away and comes back; one person connects meanwhile (nginx finds b1 refusing).
+    stack.system().stop("broker-b1");
+    auto meanwhile = stack.connect_front();
+    stack.system().start("broker-b1");
+
+    std::vector<std::unique_ptr<ws_client>> people;
+    for (int i = 0; i < 10; ++i) people.push_back(stack.connect_front());
+    for (auto& p : people) CHECK(create_account_code(*p, "spread") == 0);
+    people.clear();
+    meanwhile.reset();
+    // nginx logs a WebSocket when it closes, naming the broker it went to.
+    const auto log = stack.system().dir() / "nginx" / "access.log";
+    int on[2] = {0, 0};
+    CHECK(wait_until(
+        [&] {
+            auto text = read_file(log);
+            for (std::size_t b = 0; b < 2; ++b) {
+                on[b] = 0;
+                const auto needle = "\"GET /ws HTTP/1.1\" 101 upstream=127.0.0.1:" + std::to_string(stack.broker_port(b)) + "\n";
+                for (auto at = text.find(needle); at != std::string::npos; at = text.find(needle, at + 1)) ++on[b];
+            }
+            return on[0] + on[1] >= 10;  // the ten (the first one tried b1, then b2)
+        },
+        10s));
+    INFO("b1 " << on[0] << ", b2 " << on[1]);
+    // least_conn: the ten held connections are shared out, whatever b1 did before.
+    CHECK(on[0] >= 4);
+    CHECK(on[1] >= 4);
+}
