@@ -61,9 +61,9 @@ usage: ./deploy/dev.sh COMMAND
   restart             a rolling restart of every service and NATS node, one at a time
   test                everything CI runs, in order: build, ctest (its PostgreSQL is a
                       CTest fixture), each fuzz target for ${TEST_FUZZ_SECONDS}s, the web tests,
-                      the fault suite (small system, then the cluster), the TSan and ASan+UBSan parts below, and a short
-                      benchmark that must reach ${BENCH_FLOOR} of the ceiling it measures
-                      (BENCH_FLOOR); one summary line
+                      the fault suite (one of each, then the cluster), the TSan and
+                      ASan+UBSan parts below, and a short benchmark that must reach
+                      ${BENCH_FLOOR} of the ceiling it measures (BENCH_FLOOR); one summary line
   test --sanitize=address
                       only the AddressSanitizer + UBSan part (preset asan, build-asan/):
                       every C++ test but the fault suite
