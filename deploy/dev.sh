@@ -189,11 +189,11 @@ cmd_logs() {
     for arg in "$@"; do
         case $arg in
             -f | --follow) follow=1 ;;
-            *) mapfile -t -O "${#files[@]}" files < <(find "$SYSTEM_DIR" -maxdepth 3 -name "$arg.log") ;;
+            *) mapfile -t -O "${#files[@]}" files < <(find -L "$SYSTEM_DIR" -maxdepth 3 -name "$arg.log") ;;
         esac
     done
     if ((${#files[@]} == 0)); then
-        mapfile -t files < <(find "$SYSTEM_DIR" -maxdepth 3 -name '*.log' ! -name '*-init.log' \
+        mapfile -t files < <(find -L "$SYSTEM_DIR" -maxdepth 3 -name '*.log' ! -name '*-init.log' \
             ! -name 'migrate-*' 2>/dev/null | sort)
     fi
     ((${#files[@]} > 0)) || die "no such log in ${SYSTEM_DIR#"$REPO_ROOT"/}/ (see ./deploy/dev.sh status)"

@@ -1,8 +1,10 @@
 #include "deploy/stack/postgres_ha.hpp"
 
+#include <pwd.h>
 #include <signal.h>
 #include <unistd.h>
 
+#include <functional>
 #include <sstream>
 #include <stdexcept>
 
@@ -46,11 +48,35 @@ std::vector<std::string> split(const std::string& text, char sep) {
 
 }  // namespace
 
+void postgres_ha::place_where_postgres_reaches() {
+    // The postgres user must reach everything here. Below a directory closed to other
+    // users (e.g. /root, mode 700) it goes to postgres's home instead, with a symlink in
+    // its place, as postgres_node does with its data: opening the user's directories
+    // would widen access to them.
+    if (run_as_.empty() || std::filesystem::exists(options_.dir)) return;
+    const auto parent = std::filesystem::absolute(options_.dir).parent_path();
+    std::filesystem::create_directories(parent);
+    spawn_options probe;
+    probe.cwd = "/";
+    probe.run_as = run_as_;
+    probe.log_file = "/dev/null";
+    if (run_command({"/usr/bin/test", "-x", parent.string()}, probe) == 0) return;
+    const passwd* pw = ::getpwnam(run_as_.c_str());
+    if (pw == nullptr) throw std::runtime_error("no user " + run_as_);
+    const auto home = std::filesystem::path(pw->pw_dir) /
+                      ("chat-stack-ha-" + std::to_string(std::hash<std::string>()(
+                                              std::filesystem::absolute(options_.dir).string())));
+    std::filesystem::create_directories(home);
+    hand_to(home, run_as_);
+    std::filesystem::create_directory_symlink(home, options_.dir);
+}
+
 postgres_ha::postgres_ha(postgres_ha_options options)
     : options_(std::move(options)), bin_dir_(postgres_bin_dir()), run_as_(postgres_user()) {
     if (::access(k_pg_autoctl, X_OK) != 0)
         throw std::runtime_error("pg_auto_failover is not installed (apt-get install postgresql-15-auto-failover)");
     if (bin_dir_.empty()) throw std::runtime_error("no PostgreSQL server binaries in /usr/lib/postgresql/*/bin");
+    place_where_postgres_reaches();
     std::filesystem::create_directories(options_.dir);
     options_.dir = std::filesystem::canonical(options_.dir);
     for (const char* sub : {"", "config", "share", "run"}) {

@@ -106,6 +106,8 @@ class postgres_ha {
     std::string logs(std::size_t lines = 20);
 
   private:
+    /// options_.dir where user postgres reaches it (see postgres_node's data directory).
+    void place_where_postgres_reaches();
     struct member {
         std::string name;
         std::uint16_t port = 0;
