@@ -1,5 +1,5 @@
-// Browser tests of the cluster's front: two brokers behind nginx (run.mjs starts that
-// system for them). The page comes from nginx and its WebSocket goes through nginx to
+// Browser tests of the cluster (run.mjs starts `chat-stack up --cluster` for them:
+// PostgreSQL with failover, a locked NATS cluster over TLS, two of each service). The page comes from nginx and its WebSocket goes through nginx to
 // whichever broker has fewer connections (least_conn), so two people who log in one
 // after the other land on different brokers.
 import { assert, assertEqual, eventually, sleep } from './harness.mjs'

@@ -38,10 +38,10 @@ function buildIfStale() {
 }
 
 // Each suite gets a system of its own: the chat tests one broker serving the page, the
-// cluster tests two brokers behind nginx (as `dev.sh up --cluster` runs them).
+// cluster tests the whole cluster of `dev.sh up --cluster` (two brokers behind nginx).
 const SUITES = [
   { name: 'one broker', register: registerTests, front: false },
-  { name: 'two brokers behind nginx', register: registerClusterTests, front: true },
+  { name: 'the cluster, through nginx', register: registerClusterTests, front: true },
 ]
 
 let stopCurrent = null

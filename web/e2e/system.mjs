@@ -1,10 +1,10 @@
 // Starts a complete private chat system for the browser tests with chat-stack (the one
 // implementation, deploy/stack/): its own PostgreSQL, nats-server, logic, dispatcher and
-// one broker serving web/dist (or, with `front`, two brokers behind nginx, which serves
-// web/dist as in the cluster), from deploy/config/*.yaml with the overrides below.
+// one broker serving web/dist (or, with `front`, the whole cluster: two brokers behind
+// nginx, which serves web/dist), from deploy/config/*.yaml with the overrides below.
 // Everything is stopped by `chat-stack down`, which stops exactly the recorded pids.
 import { execFile } from 'node:child_process'
-import { existsSync, mkdtempSync, rmSync } from 'node:fs'
+import { chmodSync, existsSync, mkdtempSync, rmSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -117,7 +117,7 @@ export function waitForNobodyOnline(wsUrl, timeoutMs = 10000) {
 /**
  * Starts the system. Returns {baseUrl, wsUrl, logDir, brokers, stopBroker(name),
  * startBroker(name), stop()}; the broker name defaults to the first broker's.
- * `front`: two brokers behind nginx, and baseUrl/wsUrl are nginx's.
+ * `front`: the cluster (chat-stack --cluster), and baseUrl/wsUrl are nginx's.
  */
 export async function startSystem({ log = () => {}, front = false } = {}) {
   for (const bin of ['chat-stack', 'chat', 'chat-logic', 'chat-dispatcher', 'chat-broker']) {
@@ -131,6 +131,8 @@ export async function startSystem({ log = () => {}, front = false } = {}) {
   }
 
   const dir = mkdtempSync(path.join(os.tmpdir(), 'chat-web-e2e-'))
+  // As root, PostgreSQL runs as user postgres, who must pass through it.
+  chmodSync(dir, 0o711)
   const logDir = path.join(dir, 'system')
   let stopped = false
 
@@ -143,7 +145,9 @@ export async function startSystem({ log = () => {}, front = false } = {}) {
 
   try {
     const args = ['up', '--dir', logDir, '--fast', '--json', '--set', `broker.web_root=${webRoot}`]
-    if (front) args.push('--nginx', '--brokers', '2')
+    // The whole cluster of `dev.sh up --cluster`: PostgreSQL with failover, a locked
+    // NATS cluster over TLS, two of each service, nginx in front.
+    if (front) args.push('--cluster')
     for (const set of OVERRIDES) args.push('--set', set)
     const state = JSON.parse(await chatStack(args))
     const brokers = state.services.filter((s) => s.kind === 'broker').map((s) => s.name)
