@@ -109,7 +109,8 @@ STACK=""
 # The table: per run and part (the process name without its number), % of one core and
 # µs of CPU per acknowledged message; then the total.
 jq -rn --argjson rate "$RATE" '
-  def part: sub("-[0-9]+$"; "") | sub("^broker-b[0-9]+$"; "broker") | sub("^pg-(monitor)$"; "pg-monitor") | sub("^pg$"; "postgres") | sub("^nats$"; "nats") | sub("^standby$"; "postgres");
+  # logic-1 -> logic, broker-b2 -> broker, pg-1 and standby -> postgres; pg-monitor stays.
+  def part: sub("-[0-9]+$"; "") | sub("^broker-b[0-9]+$"; "broker") | sub("^(pg|standby)$"; "postgres");
   [inputs] as $runs
   | $runs[] | . as $r
   | ($r.bench.window.acked / $r.bench.duration_s) as $mps

@@ -137,10 +137,14 @@ void nginx_server::start() {
     spawn.detached = options_.detached;
     spawn.stop_signal = SIGQUIT;
     process_ = std::make_unique<child_process>(std::move(argv), spawn);
+    wait_healthy();
+}
+
+void nginx_server::wait_healthy() {
     bool ready = wait_until([&] { return !process_->running() || healthy(); }, std::chrono::seconds(15), 50ms);
     if (!ready || !process_->running())
         throw std::runtime_error("nginx did not answer /healthz on port " + std::to_string(options_.port) +
-                                 "\n" + process_->describe() + "\n" + tail_file(dir / "error.log", 20));
+                                 "\n" + process_->describe() + "\n" + tail_file(conf_dir(options_) / "error.log", 20));
 }
 
 bool nginx_server::healthy() const {
@@ -162,7 +166,7 @@ void nginx_server::kill9() {
 void nginx_server::restart() {
     stop();
     process_->restart();
-    wait_until([&] { return !process_->running() || healthy(); }, std::chrono::seconds(15), 50ms);
+    wait_healthy();
 }
 
 nlohmann::json nginx_server::to_json() const {

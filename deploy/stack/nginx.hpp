@@ -59,6 +59,8 @@ class nginx_server {
 
   private:
     void start();
+    /// Returns once a broker answers /healthz through nginx; throws with its log if not.
+    void wait_healthy();
 
     nginx_options options_;
     std::unique_ptr<child_process> process_;

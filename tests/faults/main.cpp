@@ -396,8 +396,13 @@ class run {
             expect = "a line saying it reconnects to PostgreSQL";
         }
         auto names = victims(fault);
-        std::string list;
-        for (auto& n : names) list += (list.empty() ? "" : ", ") + n + " (pid " + std::to_string(stack_->pid_of(n)) + ")";
+        // "logic-1 (pid 123), ..." as they are now.
+        auto describe = [&] {
+            std::string list;
+            for (auto& n : names) list += (list.empty() ? "" : ", ") + n + " (pid " + std::to_string(stack_->pid_of(n)) + ")";
+            return list;
+        };
+        std::string list = describe();
         // nats-server and PostgreSQL stay down longer than presence.broker_timeout (3 s):
         // an outage of the infrastructure must not look like dead brokers.
         bool infra = fault == "nats" || fault == "postgres";
@@ -427,8 +432,7 @@ class run {
             std::this_thread::sleep_until(hit + ms(infra ? options_.infra_down : options_.down));
         }
         for (auto& n : names) stack_->start(n, false);
-        list.clear();
-        for (auto& n : names) list += (list.empty() ? "" : ", ") + n + " (pid " + std::to_string(stack_->pid_of(n)) + ")";
+        list = describe();
         say(head + "started again: " + list +
             (fault == "postgres" && options_.cluster ? "; the primary is now " + stack_->postgres_primary()
                                                      : std::string()));
