@@ -1,5 +1,6 @@
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <string_view>
 
@@ -17,6 +18,10 @@ inline constexpr std::string_view k_offline = "chat.cmd.offline";
 inline constexpr std::string_view k_ack = "chat.cmd.ack";
 inline constexpr std::string_view k_resume = "chat.cmd.resume";
 inline constexpr std::string_view k_broker_hello = "chat.cmd.broker.hello";
+inline constexpr std::string_view k_cancel_match = "chat.cmd.match.cancel";
+inline constexpr std::string_view k_leave = "chat.cmd.leave";
+inline constexpr std::string_view k_block = "chat.cmd.block";
+inline constexpr std::string_view k_report = "chat.cmd.report";
 /// Logic subscribes to every command subject with this wildcard.
 inline constexpr std::string_view k_all_commands = "chat.cmd.>";
 inline constexpr std::string_view k_broker_heartbeat = "chat.broker.heartbeat";
@@ -39,6 +44,12 @@ inline bool valid_broker_id(std::string_view id) {
             return false;
     return true;
 }
+
+/// TYPING goes from the sender's broker straight to the receiver's: each broker
+/// subscribes to chat.typing.<account id> of every account bound to it (docs/protocol.md).
+inline std::string typing_to(std::int64_t account_id) { return "chat.typing." + std::to_string(account_id); }
+/// Every broker may publish and subscribe to these.
+inline constexpr std::string_view k_all_typing = "chat.typing.*";
 
 /// Where the dispatcher publishes pushes for the accounts on broker `broker_id`.
 inline std::string broker_push(std::string_view broker_id) {

@@ -4,6 +4,7 @@
 
 #include <limits>
 
+#include "shared/wire/limits.hpp"
 #include "shared/wire/validate.hpp"
 
 namespace chat::wire {
@@ -46,6 +47,12 @@ std::string require_string(const json& frame, const char* field) {
     return v.get<std::string>();
 }
 
+bool require_bool(const json& frame, const char* field) {
+    const auto& v = require(frame, field);
+    if (!v.is_boolean()) refuse(fmt::format("'{}' must be true or false", field));
+    return v.get<bool>();
+}
+
 template <typename Check>
 void check(Check&& result) {
     if (result) refuse(*result);
@@ -71,13 +78,47 @@ dialogue_request parse_dialogue(const json& frame, json& request_id_echo) {
     return r;
 }
 
+// `interests` is optional; given, it is a list of at most k_max_interests tags.
+match_request parse_match(const json& frame) {
+    match_request r{require_id(frame, "accountId"), {}};
+    const auto it = frame.find("interests");
+    if (it == frame.end() || it->is_null()) return r;
+    if (!it->is_array()) refuse("'interests' must be a list of strings");
+    if (it->size() > k_max_interests) refuse(fmt::format("at most {} interests", k_max_interests));
+    for (const auto& tag : *it) {
+        if (!tag.is_string()) refuse("'interests' must be a list of strings");
+        const auto& text = tag.get_ref<const std::string&>();
+        check(check_interest(text));
+        r.interests.push_back(normalize_interest(text));
+    }
+    return r;
+}
+
+report_request parse_report(const json& frame) {
+    report_request r{require_id(frame, "sessionId"), require_string(frame, "reason"), {}};
+    if (!is_report_reason(r.reason))
+        refuse("'reason' must be one of spam, harassment, sexual, hate, underage, other");
+    const auto it = frame.find("text");
+    if (it != frame.end() && !it->is_null()) {
+        if (!it->is_string()) refuse("'text' must be a string");
+        r.text = it->get<std::string>();
+        check(check_report_text(r.text));
+    }
+    return r;
+}
+
 client_request parse_known(const std::string& cmd, const json& frame, json& request_id_echo) {
     if (cmd == "CRT_ACCOUNT") {
         auto nickname = require_string(frame, "nickName");
         check(check_nickname(nickname));
         return create_account_request{normalize_nickname(nickname)};
     }
-    if (cmd == "MATCH") return match_request{require_id(frame, "accountId")};
+    if (cmd == "MATCH") return parse_match(frame);
+    if (cmd == "CANCEL_MATCH") return cancel_match_request{require_id(frame, "accountId")};
+    if (cmd == "LEAVE") return leave_request{require_id(frame, "sessionId")};
+    if (cmd == "BLOCK") return block_request{require_id(frame, "sessionId")};
+    if (cmd == "REPORT") return parse_report(frame);
+    if (cmd == "TYPING") return typing_request{require_id(frame, "sessionId"), require_bool(frame, "typing")};
     if (cmd == "DIALOGUE") return parse_dialogue(frame, request_id_echo);
     if (cmd == "VIEWED_ACK")
         return viewed_ack_request{require_id(frame, "sessionId"), require_id(frame, "accountId"),
@@ -126,6 +167,11 @@ std::string_view command_name(const client_request& request) {
         std::string_view operator()(const ack_request&) const { return "ACK"; }
         std::string_view operator()(const ping_request&) const { return "PING"; }
         std::string_view operator()(const pong_request&) const { return "PONG"; }
+        std::string_view operator()(const cancel_match_request&) const { return "CANCEL_MATCH"; }
+        std::string_view operator()(const leave_request&) const { return "LEAVE"; }
+        std::string_view operator()(const block_request&) const { return "BLOCK"; }
+        std::string_view operator()(const report_request&) const { return "REPORT"; }
+        std::string_view operator()(const typing_request&) const { return "TYPING"; }
     };
     return std::visit(visitor{}, request);
 }

@@ -6,6 +6,7 @@
 #include <string>
 #include <string_view>
 #include <variant>
+#include <vector>
 
 #include "shared/wire/codes.hpp"
 
@@ -17,6 +18,27 @@ struct create_account_request {
 };
 struct match_request {
     std::int64_t account_id;
+    std::vector<std::string> interests;  // trimmed tags, at most k_max_interests
+};
+struct cancel_match_request {
+    std::int64_t account_id;
+};
+/// LEAVE, BLOCK and TYPING act for the connection's own account.
+struct leave_request {
+    std::int64_t session_id;
+};
+struct block_request {
+    std::int64_t session_id;
+};
+struct report_request {
+    std::int64_t session_id;
+    std::string reason;  // one of k_report_reasons
+    std::string text;    // may be empty
+};
+/// Not answered unless refused.
+struct typing_request {
+    std::int64_t session_id;
+    bool typing;
 };
 struct dialogue_request {
     nlohmann::json request_id_echo;  // as the client sent it: string or integer
@@ -47,7 +69,8 @@ struct pong_request {};
 
 using client_request = std::variant<create_account_request, match_request, dialogue_request,
                                     viewed_ack_request, logout_request, reconnect_request,
-                                    ack_request, ping_request, pong_request>;
+                                    ack_request, ping_request, pong_request, cancel_match_request,
+                                    leave_request, block_request, report_request, typing_request>;
 
 /// Why a frame was refused, and what to echo in the error response.
 struct frame_error {

@@ -17,6 +17,9 @@ std::string_view code_name(code c) {
         case code::already_logged_in: return "ALREADY_LOGGED_IN";
         case code::frame_too_large: return "FRAME_TOO_LARGE";
         case code::rate_limited: return "RATE_LIMITED";
+        case code::waiting: return "WAITING";
+        case code::banned: return "BANNED";
+        case code::too_many_conversations: return "TOO_MANY_CONVERSATIONS";
     }
     return "UNKNOWN";
 }

@@ -20,6 +20,9 @@ enum class code : int {
     already_logged_in = 10,
     frame_too_large = 11,
     rate_limited = 12,
+    waiting = 13,                 // MATCH: nobody suitable now; you wait in the pool
+    banned = 14,                  // MATCH: banned from matching until `until`
+    too_many_conversations = 15,  // MATCH: at matching.max_conversations already
 };
 
 constexpr int to_int(code c) { return static_cast<int>(c); }

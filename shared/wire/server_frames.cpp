@@ -9,6 +9,12 @@ using json = nlohmann::json;
 // the I/O path, so replace anything malformed instead.
 std::string dump(const json& frame) { return frame.dump(-1, ' ', false, json::error_handler_t::replace); }
 
+json string_list(const google::protobuf::RepeatedPtrField<std::string>& items) {
+    json out = json::array();
+    for (const auto& item : items) out.push_back(item);
+    return out;
+}
+
 }  // namespace
 
 std::string error_frame(std::string_view cmd, code c, std::string_view msg,
@@ -31,7 +37,31 @@ std::string match_frame(const proto::MatchReply& reply) {
                  {"partnerId", reply.partner_id()},
                  {"partnerName", reply.partner_name()},
                  {"sessionId", reply.session_id()},
+                 {"commonInterests", string_list(reply.common_interests())},
                  {"code", 0}});
+}
+
+std::string match_error_frame(code c, std::string_view msg, const proto::MatchReply& reply) {
+    json frame = {{"cmd", "MATCH"}, {"code", to_int(c)}, {"msg", msg}};
+    if (c == code::banned && !reply.banned_until().empty()) frame["until"] = reply.banned_until();
+    return dump(frame);
+}
+
+std::string cancel_match_frame() { return dump({{"cmd", "CANCEL_MATCH"}, {"code", 0}}); }
+
+std::string session_done_frame(std::string_view cmd, std::int64_t session_id) {
+    return dump({{"cmd", cmd}, {"sessionId", session_id}, {"code", 0}});
+}
+
+std::string session_error_frame(std::string_view cmd, std::int64_t session_id, code c, std::string_view msg) {
+    return dump({{"cmd", cmd}, {"sessionId", session_id}, {"code", to_int(c)}, {"msg", msg}});
+}
+
+std::string push_typing_frame(const proto::Typing& typing) {
+    return dump({{"cmd", "PUSH_TYPING"},
+                 {"sessionId", typing.session_id()},
+                 {"accountId", typing.sender_id()},
+                 {"typing", typing.typing()}});
 }
 
 std::string dialogue_frame(const json& request_id_echo, std::int64_t session_id,
@@ -56,11 +86,13 @@ std::string reconnect_frame(const proto::ReconnectReply& reply) {
     for (const auto& s : reply.sessions())
         sessions.push_back({{"sessionId", s.session_id()},
                             {"partnerId", s.partner_id()},
-                            {"partnerName", s.partner_name()}});
+                            {"partnerName", s.partner_name()},
+                            {"commonInterests", string_list(s.common_interests())}});
     return dump({{"cmd", "RECONNECT"},
                  {"accountId", reply.account_id()},
                  {"nickName", reply.nickname()},
                  {"sessions", std::move(sessions)},
+                 {"waiting", reply.waiting()},
                  {"code", 0}});
 }
 
@@ -100,7 +132,10 @@ std::string push_frame(const proto::Delivery& d) {
                          {"senderId", d.sender_id()},
                          {"sessionId", d.session_id()},
                          {"receiverId", d.receiver_id()},
-                         {"data", {{"accountId", d.peer_id()}, {"nickName", d.peer_name()}}}});
+                         {"data",
+                          {{"accountId", d.peer_id()},
+                           {"nickName", d.peer_name()},
+                           {"commonInterests", string_list(d.common_interests())}}}});
         case proto::Delivery::PARTNER_EXIT: return partner_signal(d, "PartnerExit");
         case proto::Delivery::PARTNER_AWAY: return partner_signal(d, "PartnerAway");
         case proto::Delivery::PARTNER_BACK: return partner_signal(d, "PartnerBack");

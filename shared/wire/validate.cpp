@@ -56,19 +56,55 @@ bool is_valid_utf8(std::string_view s) {
 
 std::string normalize_nickname(std::string_view nickname) { return std::string(trim(nickname)); }
 
-std::optional<std::string> check_nickname(std::string_view nickname) {
-    if (!is_valid_utf8(nickname)) return "nickName is not valid UTF-8";
-    const auto trimmed = trim(nickname);
-    if (trimmed.empty()) return "nickName must not be empty";
+namespace {
+
+// Valid UTF-8, something left after trimming, no control characters, at most
+// `max_chars` code points once trimmed.
+std::optional<std::string> check_label(std::string_view field, std::string_view text, std::size_t max_chars) {
+    if (!is_valid_utf8(text)) return fmt::format("{} is not valid UTF-8", field);
+    const auto trimmed = trim(text);
+    if (trimmed.empty()) return fmt::format("{} must not be empty", field);
     std::size_t chars = 0;
     char32_t cp;
     for (std::size_t i = 0; i < trimmed.size(); ++chars) {
         i += utf8_sequence_length(trimmed, i, cp);
         if (cp < 0x20 || cp == 0x7F || (cp >= 0x80 && cp < 0xA0))
-            return "nickName must not contain control characters";
+            return fmt::format("{} must not contain control characters", field);
     }
-    if (chars > k_max_nickname_chars)
-        return fmt::format("nickName is longer than {} characters", k_max_nickname_chars);
+    if (chars > max_chars) return fmt::format("{} is longer than {} characters", field, max_chars);
+    return std::nullopt;
+}
+
+std::size_t count_code_points(std::string_view s) {
+    std::size_t chars = 0;
+    char32_t cp;
+    for (std::size_t i = 0; i < s.size(); ++chars) i += utf8_sequence_length(s, i, cp);
+    return chars;
+}
+
+}  // namespace
+
+std::optional<std::string> check_nickname(std::string_view nickname) {
+    return check_label("nickName", nickname, k_max_nickname_chars);
+}
+
+std::optional<std::string> check_interest(std::string_view interest) {
+    return check_label("an interest", interest, k_max_interest_chars);
+}
+
+std::string normalize_interest(std::string_view interest) { return std::string(trim(interest)); }
+
+bool is_report_reason(std::string_view reason) {
+    for (auto known : k_report_reasons)
+        if (reason == known) return true;
+    return false;
+}
+
+std::optional<std::string> check_report_text(std::string_view text) {
+    if (!is_valid_utf8(text)) return "text is not valid UTF-8";
+    if (text.find('\0') != std::string_view::npos) return "text must not contain U+0000";
+    if (count_code_points(text) > k_max_report_text_chars)
+        return fmt::format("text is longer than {} characters", k_max_report_text_chars);
     return std::nullopt;
 }
 

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <array>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -18,5 +19,17 @@ std::optional<std::string> check_id(std::string_view field, long long id);
 
 /// The nickname as stored: surrounding whitespace removed.
 std::string normalize_nickname(std::string_view nickname);
+
+/// One MATCH interest tag: like a nickname, 1..k_max_interest_chars characters.
+std::optional<std::string> check_interest(std::string_view interest);
+/// The tag as sent on: trimmed (logic compares and stores it in lower case).
+std::string normalize_interest(std::string_view interest);
+
+/// REPORT reasons, as the client sends them.
+inline constexpr std::array<std::string_view, 6> k_report_reasons = {"spam", "harassment", "sexual",
+                                                                     "hate", "underage", "other"};
+bool is_report_reason(std::string_view reason);
+/// REPORT's optional text: valid UTF-8, no U+0000, at most k_max_report_text_chars.
+std::optional<std::string> check_report_text(std::string_view text);
 
 }  // namespace chat::wire

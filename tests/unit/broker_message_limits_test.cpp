@@ -15,7 +15,7 @@ TEST_CASE("message limits: PONG and ACK are never counted") {
     CHECK_FALSE(message_limits::counted(wire::pong_request{}));
     CHECK_FALSE(message_limits::counted(wire::ack_request{1, 2}));
     CHECK(message_limits::counted(wire::ping_request{}));
-    CHECK(message_limits::counted(wire::match_request{1}));
+    CHECK(message_limits::counted(wire::match_request{1, {}}));
     CHECK(message_limits::counted(wire::dialogue_request{}));
     CHECK(message_limits::counted(wire::create_account_request{"n"}));
 }

@@ -22,6 +22,10 @@ proto::Reply command_handler::handle(const proto::Request& r, side_effects& effe
             auto replies = handle_dialogues({&r}, effects);
             return replies.front();
         }
+        case proto::Request::kCancelMatch:
+        case proto::Request::kLeave:
+        case proto::Request::kBlock:
+        case proto::Request::kReport:
         case proto::Request::BODY_NOT_SET: break;
     }
     return error_reply(wire::code::unknown_cmd, "request has no known body");

@@ -83,6 +83,10 @@ std::optional<proto::Reply> refuse_body(const proto::Request& r) {
                 if (auto bad = check_ids({{"sessionId", a.session_id()}, {"msgId", a.msg_id()}})) return bad;
             return check_acting_as(r, r.resume().account_id());
         }
+        case proto::Request::kCancelMatch:
+        case proto::Request::kLeave:
+        case proto::Request::kBlock:
+        case proto::Request::kReport:
         case proto::Request::BODY_NOT_SET:
             break;
     }
