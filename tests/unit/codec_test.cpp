@@ -30,6 +30,19 @@ TEST_CASE("every command parses into its request") {
     CHECK(create.nickname == "alice");
 
     CHECK(std::get<match_request>(parse_ok(R"({"cmd":"MATCH","accountId":7})")).account_id == 7);
+    auto m = std::get<match_request>(parse_ok(R"({"cmd":"MATCH","accountId":7,"interests":[" Music ","chess"]})"));
+    CHECK(m.interests == std::vector<std::string>{"Music", "chess"});
+    CHECK(std::get<cancel_match_request>(parse_ok(R"({"cmd":"CANCEL_MATCH","accountId":7})")).account_id == 7);
+    CHECK(std::get<leave_request>(parse_ok(R"({"cmd":"LEAVE","sessionId":3})")).session_id == 3);
+    CHECK(std::get<block_request>(parse_ok(R"({"cmd":"BLOCK","sessionId":3})")).session_id == 3);
+    auto rep = std::get<report_request>(parse_ok(R"({"cmd":"REPORT","sessionId":3,"reason":"spam","text":"ads"})"));
+    CHECK(rep.session_id == 3);
+    CHECK(rep.reason == "spam");
+    CHECK(rep.text == "ads");
+    CHECK(std::get<report_request>(parse_ok(R"({"cmd":"REPORT","sessionId":3,"reason":"other"})")).text.empty());
+    auto typing = std::get<typing_request>(parse_ok(R"({"cmd":"TYPING","sessionId":3,"typing":false})"));
+    CHECK(typing.session_id == 3);
+    CHECK_FALSE(typing.typing);
 
     auto d = std::get<dialogue_request>(
         parse_ok(R"({"cmd":"DIALOGUE","requestId":"7:1","senderId":7,"sessionId":3,"content":"hi"})"));
@@ -138,6 +151,43 @@ TEST_CASE("invalid UTF-8 inside a frame is refused, not passed on") {
     CHECK(parse_error(text).error_code == code::param_error);
 }
 
+TEST_CASE("the stranger-chat commands refuse what docs/protocol.md refuses") {
+    const char* bad[] = {
+        R"({"cmd":"MATCH","accountId":7,"interests":"music"})",
+        R"({"cmd":"MATCH","accountId":7,"interests":[1]})",
+        R"({"cmd":"MATCH","accountId":7,"interests":["   "]})",
+        R"({"cmd":"MATCH","accountId":7,"interests":["a","b","c","d","e","f"]})",
+        R"({"cmd":"MATCH","accountId":7,"interests":["0123456789012345678901234"]})",
+        R"({"cmd":"MATCH","accountId":7,"interests":["ab"]})",
+        R"({"cmd":"CANCEL_MATCH"})",
+        R"({"cmd":"LEAVE","sessionId":0})",
+        R"({"cmd":"BLOCK","sessionId":"3"})",
+        R"({"cmd":"REPORT","sessionId":3})",
+        R"({"cmd":"REPORT","sessionId":3,"reason":"rude"})",
+        R"({"cmd":"REPORT","sessionId":3,"reason":"spam","text":5})",
+        R"({"cmd":"TYPING","sessionId":3})",
+        R"({"cmd":"TYPING","sessionId":3,"typing":1})",
+    };
+    for (const char* text : bad) {
+        const auto e = parse_error(text);
+        CHECK(e.error_code == code::param_error);
+        CHECK_FALSE(e.msg.empty());
+    }
+    // 24 characters is the limit, counted in code points (each "é" is two bytes).
+    CHECK(std::get<match_request>(parse_ok(R"({"cmd":"MATCH","accountId":7,"interests":["ééééééééééééééééééééééé"]})"))
+              .interests.size() == 1);
+    CHECK(std::get<match_request>(parse_ok(R"({"cmd":"MATCH","accountId":7,"interests":["éééééééééééééééééééééééé"]})"))
+              .interests.size() == 1);
+    CHECK(parse_error(R"({"cmd":"MATCH","accountId":7,"interests":["ééééééééééééééééééééééééé"]})").error_code ==
+          code::param_error);
+    const std::string long_text(501, 'x');
+    CHECK(parse_error(R"({"cmd":"REPORT","sessionId":3,"reason":"spam","text":")" + long_text + "\"}").error_code ==
+          code::param_error);
+    CHECK(std::get<report_request>(
+              parse_ok(R"({"cmd":"REPORT","sessionId":3,"reason":"spam","text":")" + long_text.substr(1) + "\"}"))
+              .text.size() == 500);
+}
+
 TEST_CASE("server frames carry the documented fields") {
     chat::proto::CreateAccountReply c;
     c.set_account_id(5);
@@ -150,8 +200,30 @@ TEST_CASE("server frames carry the documented fields") {
     m.set_partner_id(6);
     m.set_partner_name("eve");
     m.set_session_id(9);
-    CHECK(json::parse(match_frame(m)) ==
-          json{{"cmd", "MATCH"}, {"partnerId", 6}, {"partnerName", "eve"}, {"sessionId", 9}, {"code", 0}});
+    m.add_common_interests("music");
+    CHECK(json::parse(match_frame(m)) == json{{"cmd", "MATCH"},
+                                              {"partnerId", 6},
+                                              {"partnerName", "eve"},
+                                              {"sessionId", 9},
+                                              {"commonInterests", {"music"}},
+                                              {"code", 0}});
+    chat::proto::MatchReply banned;
+    banned.set_banned_until("2026-12-08T07:00:00Z");
+    CHECK(json::parse(match_error_frame(code::banned, "banned", banned)) ==
+          json{{"cmd", "MATCH"}, {"code", 14}, {"msg", "banned"}, {"until", "2026-12-08T07:00:00Z"}});
+    CHECK(json::parse(match_error_frame(code::waiting, "waiting", {})) ==
+          json{{"cmd", "MATCH"}, {"code", 13}, {"msg", "waiting"}});
+    CHECK(json::parse(cancel_match_frame()) == json{{"cmd", "CANCEL_MATCH"}, {"code", 0}});
+    CHECK(json::parse(session_done_frame("LEAVE", 9)) == json{{"cmd", "LEAVE"}, {"sessionId", 9}, {"code", 0}});
+    CHECK(json::parse(session_error_frame("TYPING", 9, code::session_closed, "ended")) ==
+          json{{"cmd", "TYPING"}, {"sessionId", 9}, {"code", 8}, {"msg", "ended"}});
+    chat::proto::Typing t;
+    t.set_sender_id(6);
+    t.set_receiver_id(7);
+    t.set_session_id(9);
+    t.set_typing(true);
+    CHECK(json::parse(push_typing_frame(t)) ==
+          json{{"cmd", "PUSH_TYPING"}, {"sessionId", 9}, {"accountId", 6}, {"typing", true}});
 
     chat::proto::DialogueResult ok;
     ok.set_msg_id(3);
@@ -186,9 +258,10 @@ TEST_CASE("push frames match the design's shapes") {
     d.set_kind(chat::proto::Delivery::NEW_SESSION);
     d.set_peer_id(1);
     d.set_peer_name("alice");
+    d.add_common_interests("chess");
     CHECK(json::parse(push_frame(d)) ==
           json{{"cmd", "PUSH_SIGNAL"}, {"signalType", "NewSession"}, {"senderId", 1}, {"sessionId", 9},
-               {"receiverId", 2}, {"data", {{"accountId", 1}, {"nickName", "alice"}}}});
+               {"receiverId", 2}, {"data", {{"accountId", 1}, {"nickName", "alice"}, {"commonInterests", {"chess"}}}}});
 
     d.set_kind(chat::proto::Delivery::PARTNER_EXIT);
     CHECK(json::parse(push_frame(d)) ==
