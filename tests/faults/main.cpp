@@ -486,8 +486,8 @@ class run {
             } else if (!c.ready) {
                 ++not_ready;
                 if (example.empty()) example = who + " not logged in (" + c.last_drop + ")";
-            } else if (c.open_sessions == 0 && c.last_match_code != 4) {
-                // Nobody to talk to is fine only when MATCH says nobody is available.
+            } else if (c.open_sessions == 0 && c.last_match_code != 13) {
+                // Nobody to talk to is fine only while MATCH says it is waiting for someone.
                 ++no_session;
                 if (example.empty())
                     example = who + " has no session (last MATCH code " +
