@@ -265,8 +265,13 @@ DECLARE
     v_mine text[];
     v_takes_anyone boolean;
 BEGIN
-    IF p_mode = 'arrive' AND EXISTS (SELECT 1 FROM match_waiters WHERE account_id = p_account) THEN
-        p_mode := 'retry';
+    IF p_mode = 'arrive' THEN
+        IF EXISTS (SELECT 1 FROM match_waiters WHERE account_id = p_account) THEN
+            p_mode := 'retry';
+        ELSIF NOT EXISTS (SELECT 1 FROM match_waiters WHERE takes_anyone_at <= now()) THEN
+            code := 4;  -- nobody waits who would take a newcomer: the usual login costs one probe
+            RETURN;
+        END IF;
     END IF;
     IF p_mode IN ('retry', 'recheck') THEN
         -- The pool lock: advisory class 0x63680003 (the dispatcher's are ...01 and ...02).
