@@ -106,6 +106,44 @@ TEST_CASE("TYPING reaches the partner as PUSH_TYPING, nobody else, and only in o
     check_services_alive(stack);
 }
 
+TEST_CASE("LEAVE, BLOCK and REPORT end TYPING in that conversation, on both sides", "[e2e][typing]") {
+    service_stack stack;
+    auto a = stack.connect();
+    auto alice = a->create_account("alice");
+    const std::vector<std::pair<std::string, json>> endings{
+        {"LEAVE", {{"cmd", "LEAVE"}}},
+        {"BLOCK", {{"cmd", "BLOCK"}}},
+        {"REPORT", {{"cmd", "REPORT"}, {"reason", "spam"}}},
+    };
+    std::vector<std::unique_ptr<ws_client>> partners;
+    for (auto [cmd, frame] : endings) {
+        INFO(cmd);
+        // A new stranger each time: those alice talked to are not matched with her again.
+        partners.push_back(stack.connect());
+        auto& b = *partners.back();
+        b.create_account("stranger for " + cmd);
+        const auto session = match_expecting(*a, b);
+        check_relayed(*a, b, session, true);
+        check_relayed(b, *a, session, true);
+
+        frame["sessionId"] = session;
+        const auto done = a->request(frame);
+        INFO("response: " << done.dump());
+        CHECK(done == json{{"cmd", cmd}, {"sessionId", session}, {"code", 0}});
+        expect_push(b, signal("PartnerExit", session), "PartnerExit after " + cmd);
+        check_typing_refused(*a, session, 8);
+        check_typing_refused(b, session, 8);
+        // Ending it again: 8 for LEAVE; BLOCK and REPORT of an ended conversation still work.
+        if (cmd == "LEAVE") {
+            const auto again = a->request(frame);
+            check_error(again, "LEAVE", 8);
+            CHECK(again.value("sessionId", json()) == session);
+        }
+    }
+    CHECK(a->account_id() == alice.id);
+    check_services_alive(stack);
+}
+
 TEST_CASE("TYPING crosses brokers, and follows a RECONNECT to its new connection", "[e2e][typing]") {
     stack_options options;
     options.brokers = 2;
