@@ -3,6 +3,8 @@
 // for the sender's own sessions, throttled per conversation. And the broker's refusals of
 // the stranger-chat commands it can judge alone (not logged in, another account,
 // malformed).
+#include <filesystem>
+#include <set>
 #include <thread>
 
 #include "shared/bus/subjects.hpp"
@@ -58,6 +60,26 @@ std::int64_t transactions(service_stack& stack) {
     return std::stoll(out.substr(start == std::string::npos ? 0 : start + 1, last + 1));
 }
 
+/// The chat.typing.<account> subjects broker `index`'s typing connection subscribes to.
+std::set<std::string> typing_subscriptions(service_stack& stack, std::size_t index = 0) {
+    std::set<std::string> out;
+    const auto connz = stack.nats().monitor("/connz?subs=1&limit=100000");
+    for (const auto& conn : connz.value("connections", json::array())) {
+        if (conn.value("name", std::string()) != "chat-broker-" + stack.broker_id(index) + "-typing") continue;
+        for (const auto& sub : conn.value("subscriptions_list", json::array())) out.insert(sub.get<std::string>());
+    }
+    return out;
+}
+
+/// How many threads a process has.
+std::size_t threads_of(pid_t pid) {
+    std::size_t n = 0;
+    for ([[maybe_unused]] const auto& entry :
+         std::filesystem::directory_iterator("/proc/" + std::to_string(pid) + "/task"))
+        ++n;
+    return n;
+}
+
 /// A proto::Typing as a broker would publish it.
 std::string typing_payload(std::int64_t sender, std::int64_t receiver, std::int64_t session, bool on) {
     chat::proto::Typing t;
@@ -106,6 +128,44 @@ TEST_CASE("TYPING reaches the partner as PUSH_TYPING, nobody else, and only in o
     check_services_alive(stack);
 }
 
+TEST_CASE("LEAVE, BLOCK and REPORT end TYPING in that conversation, on both sides", "[e2e][typing]") {
+    service_stack stack;
+    auto a = stack.connect();
+    auto alice = a->create_account("alice");
+    const std::vector<std::pair<std::string, json>> endings{
+        {"LEAVE", {{"cmd", "LEAVE"}}},
+        {"BLOCK", {{"cmd", "BLOCK"}}},
+        {"REPORT", {{"cmd", "REPORT"}, {"reason", "spam"}}},
+    };
+    std::vector<std::unique_ptr<ws_client>> partners;
+    for (auto [cmd, frame] : endings) {
+        INFO(cmd);
+        // A new stranger each time: those alice talked to are not matched with her again.
+        partners.push_back(stack.connect());
+        auto& b = *partners.back();
+        b.create_account("stranger for " + cmd);
+        const auto session = match_expecting(*a, b);
+        check_relayed(*a, b, session, true);
+        check_relayed(b, *a, session, true);
+
+        frame["sessionId"] = session;
+        const auto done = a->request(frame);
+        INFO("response: " << done.dump());
+        CHECK(done == json{{"cmd", cmd}, {"sessionId", session}, {"code", 0}});
+        expect_push(b, signal("PartnerExit", session), "PartnerExit after " + cmd);
+        check_typing_refused(*a, session, 8);
+        check_typing_refused(b, session, 8);
+        // Ending it again: 8 for LEAVE; BLOCK and REPORT of an ended conversation still work.
+        if (cmd == "LEAVE") {
+            const auto again = a->request(frame);
+            check_error(again, "LEAVE", 8);
+            CHECK(again.value("sessionId", json()) == session);
+        }
+    }
+    CHECK(a->account_id() == alice.id);
+    check_services_alive(stack);
+}
+
 TEST_CASE("TYPING crosses brokers, and follows a RECONNECT to its new connection", "[e2e][typing]") {
     stack_options options;
     options.brokers = 2;
@@ -131,6 +191,47 @@ TEST_CASE("TYPING crosses brokers, and follows a RECONNECT to its new connection
     REQUIRE(code_of(b_again->reconnect(p.bob.id, p.bob.token)) == 0);
     check_relayed(*a_again, *b_again, p.session, true);
     check_relayed(*b_again, *a_again, p.session, true);
+    check_services_alive(stack);
+}
+
+TEST_CASE("a broker hears chat.typing.<account> exactly while the account is bound to it, with no thread per "
+          "account",
+          "[e2e][typing]") {
+    service_stack stack;
+    auto first = stack.connect();
+    first->create_account("first");  // the broker's threads have all started
+    REQUIRE(wait_until([&] { return typing_subscriptions(stack).size() == 1; }, 5s));
+    const auto threads_before = threads_of(stack.broker().pid());
+
+    constexpr int k_accounts = 40;
+    std::vector<std::unique_ptr<ws_client>> clients;
+    std::set<std::string> expected{subjects::typing_to(first->account_id())};
+    for (int i = 0; i < k_accounts; ++i) {
+        clients.push_back(stack.connect());
+        expected.insert(subjects::typing_to(clients.back()->create_account("p" + std::to_string(i)).id));
+    }
+    CHECK(wait_until([&] { return typing_subscriptions(stack) == expected; }, 5s));
+    const auto threads_after = threads_of(stack.broker().pid());
+    WARN("broker threads: " << threads_before << " with one account, " << threads_after << " with "
+                            << k_accounts + 1);
+    CHECK(threads_after <= threads_before + 1);
+
+    // A RECONNECT on the same broker replaces the connection: still heard (by the new one).
+    auto moved = stack.connect();
+    REQUIRE(code_of(moved->reconnect(clients[0]->account_id(), clients[0]->token())) == 0);
+    REQUIRE(clients[0]->wait_closed(10s));
+    std::this_thread::sleep_for(300ms);
+    CHECK(typing_subscriptions(stack) == expected);
+
+    // LOGOUT, a close and an abort each end the subscription.
+    for (std::size_t i = 1; i <= 3; ++i) expected.erase(subjects::typing_to(clients[i]->account_id()));
+    REQUIRE(code_of(clients[1]->logout()) == 0);
+    clients[2]->close();
+    clients[3]->abort();
+    std::set<std::string> heard;
+    CHECK(wait_until([&] { return (heard = typing_subscriptions(stack)) == expected; }, 5s));
+    INFO("heard " << json(heard).dump() << ", expected " << json(expected).dump());
+    CHECK(heard == expected);
     check_services_alive(stack);
 }
 

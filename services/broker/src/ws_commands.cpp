@@ -261,10 +261,7 @@ void ws_connection::on_logout(const wire::logout_request& r) {
                   if (!reply) return send(wire::error_frame("LOGOUT", code::internal_error, describe_failure(status)));
                   if (reply->code() != 0)
                       return send(wire::error_frame("LOGOUT", static_cast<code>(reply->code()), reply->msg()));
-                  if (account_id_ == account_id) {
-                      ctx_->connections().bound().erase(account_id_, this);
-                      account_id_ = 0;
-                  }
+                  if (account_id_ == account_id) unbind();
                   send(wire::logout_frame());
               });
 }
