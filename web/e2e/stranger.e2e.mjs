@@ -41,6 +41,11 @@ async function waitGone(p, id, what, scope = p.page, timeoutMs = 8000) {
   await eventually(async () => (await scope.getByTestId(id).count()) === 0, `${p.name}: ${what}`, timeoutMs)
 }
 
+/** The text of the first element `loc` finds, '' (at once) when there is none. */
+async function textOf(loc) {
+  return (await loc.count()) ? ((await loc.first().textContent()) || '').replace(/\s+/g, ' ').trim() : ''
+}
+
 function sentFrames(p, cmd) {
   return p.sent.filter((f) => f.cmd === cmd)
 }
@@ -65,7 +70,7 @@ async function pair(a, b) {
 async function waitEnded(p, partner, re) {
   const win = p.win(partner)
   await eventually(
-    async () => re.test((await win.getByTestId('session-ended').textContent().catch(() => '')) || ''),
+    async () => re.test(await textOf(win.getByTestId('session-ended'))),
     `${p.name}'s window with ${partner} to say ${re}`,
   )
   assertEqual(await win.getAttribute('data-ended'), 'true', `${p.name}'s window with ${partner} is ended`)
@@ -83,7 +88,7 @@ async function report(p, partner, reason, text = '') {
   await eventually(
     async () =>
       /Thanks — we've received your report and you won't be matched with them again/.test(
-        (await p.testId('report-confirmation').textContent().catch(() => '')) || '',
+        await textOf(p.testId('report-confirmation')),
       ),
     `${p.name}: the report's confirmation`,
   )
@@ -109,7 +114,7 @@ export function registerStrangerTests(runner) {
     // Over 24 characters: a hint, and the text stays in the box to be fixed.
     await ann.testId('interests-input').fill('x'.repeat(25))
     await eventually(
-      async () => /at most 24 characters/.test(await ann.testId('interests-hint').textContent()),
+      async () => /at most 24 characters/.test(await textOf(ann.testId('interests-hint'))),
       'a hint for a 25-character interest',
     )
     await ann.testId('interests-input').press('Enter')
@@ -147,7 +152,7 @@ export function registerStrangerTests(runner) {
     ]) {
       const common = p.win(partner).getByTestId('common-interests')
       await eventually(async () => (await common.count()) === 1, `${p.name} to see the common interests`)
-      assertEqual((await common.textContent()).trim(), 'You both like chess', `${p.name}'s common interests`)
+      assertEqual(await textOf(common), 'You both like chess', `${p.name}'s common interests`)
     }
     const push = ann.received.find((f) => f.cmd === 'PUSH_SIGNAL' && f.signalType === 'NewSession')
     assertEqual(push.data.commonInterests, ['chess'], 'NewSession carries the common interests')
@@ -281,7 +286,7 @@ export function registerStrangerTests(runner) {
     await lu.sessionId('Jo')
     await waitGone(jo, 'waiting-indicator', 'the waiting indicator to go')
     assertEqual(
-      (await jo.win('Lu').getByTestId('common-interests').textContent()).trim(),
+      await textOf(jo.win('Lu').getByTestId('common-interests')),
       'You both like films',
       'matched again by the same interest',
     )
@@ -353,7 +358,7 @@ export function registerStrangerTests(runner) {
     await oz.shot('report-dialog')
     await oz.testId('report-submit').click()
     await eventually(
-      async () => /Thanks — we've received your report/.test(await oz.testId('report-confirmation').textContent()),
+      async () => /Thanks — we've received your report/.test(await textOf(oz.testId('report-confirmation'))),
       'the confirmation',
     )
     assertEqual(
@@ -444,7 +449,7 @@ export function registerStrangerTests(runner) {
     assertEqual(reply.code, 14, 'MATCH answered 14')
     const until = new Date(reply.until)
     assert(until.getTime() > Date.now(), `until lies ahead (${reply.until})`)
-    const text = (await troll.testId('banned-notice').textContent()).replace(/\s+/g, ' ').trim()
+    const text = await textOf(troll.testId('banned-notice'))
     assert(/You can't meet new people until .+\. Reports from several people paused matching for your account\./.test(text), text)
     const shownTime = await troll.page.evaluate(
       (iso) => new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeStyle: 'short' }).format(new Date(iso)),
