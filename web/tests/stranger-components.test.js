@@ -67,6 +67,18 @@ describe('the interests input', () => {
     expect(t.socket().lastSent('MATCH')).toEqual({ cmd: 'MATCH', accountId: 17, interests: ['Music', 'chess', 'b', 'c', 'd'] })
   })
 
+  it('adds what was typed when the box loses the focus (say, to press Match)', async () => {
+    const t = await loggedInApp()
+    const input = q('interests-input')
+    await type(input, 'jazz')
+    input.dispatchEvent(new Event('blur'))
+    await settle()
+    expect(chips()).toEqual(['jazz'])
+    q('match-button').click()
+    await settle()
+    expect(t.socket().lastSent('MATCH').interests).toEqual(['jazz'])
+  })
+
   it('Backspace in an empty box takes the last chip back to edit', async () => {
     await loggedInApp()
     const input = q('interests-input')
@@ -211,6 +223,28 @@ describe('a conversation window, stranger-chat parts', () => {
     await settle()
     expect(q('report-confirmation')).toBeNull()
     expect(q('session-ended').textContent).toMatch(/we've received your report/)
+  })
+
+  it('the report dialog keeps Tab inside and gives the focus back on Escape', async () => {
+    await chatting()
+    const opener = q('report-button')
+    opener.focus()
+    opener.click()
+    await settle()
+    await settle()
+    const dialog = document.querySelector('[role="dialog"]')
+    const controls = [...dialog.querySelectorAll('button:not([disabled]), select, textarea')]
+    expect(document.activeElement).toBe(controls[0])
+    // Shift+Tab on the first goes to the last, Tab on the last back to the first.
+    key(controls[0], 'Tab', { shiftKey: true })
+    expect(document.activeElement).toBe(controls[controls.length - 1])
+    key(document.activeElement, 'Tab')
+    expect(document.activeElement).toBe(controls[0])
+    expect(dialog.getAttribute('aria-labelledby')).toBe(dialog.querySelector('h2').id)
+    key(document.activeElement, 'Escape')
+    await settle()
+    expect(document.querySelector('[role="dialog"]')).toBeNull()
+    expect(document.activeElement).toBe(q('report-button'))
   })
 
   it('Report answered 12 keeps the dialog open with the reason to try again', async () => {
