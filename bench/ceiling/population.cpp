@@ -22,13 +22,13 @@ population populate(const std::string& url, std::size_t sessions, const std::str
         account a;
         a.conn_key = epoch + "/" + std::to_string(i + 1);
         a.id =
-            db.create_account("ceiling" + std::to_string(i), token_hash, {broker_id, a.conn_key});
+            db.create_account("ceiling" + std::to_string(i), token_hash, {broker_id, a.conn_key, ""});
         out.accounts.push_back(std::move(a));
     }
     for (std::size_t i = 0; i < sessions; ++i) {
         pqxx::work tx(db.connection());
-        const auto row = tx.exec_prepared1(logic::sql::k_open_session, out.accounts[2 * i].id,
-                                           out.accounts[2 * i + 1].id);
+        const auto row = tx.exec_params1("SELECT chat_open_session($1, $2, '{}', false)", out.accounts[2 * i].id,
+                                         out.accounts[2 * i + 1].id);
         tx.commit();
         out.sessions.push_back({row[0].as<std::int64_t>(), 2 * i, 2 * i + 1});
     }

@@ -6,6 +6,7 @@
 #include <memory>
 #include <pqxx/pqxx>
 #include <string>
+#include <vector>
 
 namespace chat::db {
 
@@ -41,6 +42,20 @@ std::string text_array(const Range& values) {
         out += '"';
     }
     out += '}';
+    return out;
+}
+
+/// Splits what SQL's array_to_string(list, E'\x1f') made back into the list (empty
+/// text: an empty list). For lists of text without control characters, like interests.
+inline std::vector<std::string> split_unit_separated(const std::string& joined) {
+    std::vector<std::string> out;
+    std::size_t from = 0;
+    while (from < joined.size()) {
+        auto at = joined.find('\x1f', from);
+        if (at == std::string::npos) at = joined.size();
+        out.push_back(joined.substr(from, at - from));
+        from = at + 1;
+    }
     return out;
 }
 

@@ -85,7 +85,8 @@ TEST_CASE("MATCH pairs two online strangers and sends the partner NewSession", "
     INFO("push: " << push.dump());
     CHECK(push.value("senderId", json()) == alice.id);
     CHECK(push.value("receiverId", json()) == bob.id);
-    CHECK(push.value("data", json()) == json{{"accountId", alice.id}, {"nickName", "alice"}});
+    CHECK(push.value("data", json()) ==
+          json{{"accountId", alice.id}, {"nickName", "alice"}, {"commonInterests", json::array()}});
 
     // The requester learns of the session from its response, not from a push as well.
     expect_no_push(*a, signal("NewSession", session), "NewSession push to the requester");
@@ -100,16 +101,24 @@ TEST_CASE("MATCH never pairs someone with themself or twice with the same partne
     auto a = stack.connect();
     a->create_account("alice");
 
-    // Alone online: nobody to match, not even oneself.
-    check_error(a->match(), "MATCH", 4);
+    // Alone online: nobody to match, not even oneself: alice waits (13).
+    check_error(a->match(), "MATCH", 13);
 
+    // bob logs in: alice, waiting, has him at once; neither asked just now, so both hear
+    // of it by NewSession.
     auto b = stack.connect();
-    b->create_account("bob");
-    auto ab = match_expecting(*a, *b);
+    auto bob = b->create_account("bob");
+    const auto to_alice = expect_push(*a, any_push(), "NewSession to the waiting alice");
+    CHECK(to_alice.value("signalType", json()) == "NewSession");
+    CHECK(to_alice["data"].value("accountId", json()) == bob.id);
+    const auto ab = to_alice.value("sessionId", json(0)).get<std::int64_t>();
+    expect_push(*b, signal("NewSession", ab), "NewSession to bob, who just arrived");
 
-    // Alice and Bob already share an open session, in either direction.
-    check_error(a->match(), "MATCH", 4);
-    check_error(b->match(), "MATCH", 4);
+    // Alice and Bob already share an open session, in either direction: they wait.
+    check_error(a->match(), "MATCH", 13);
+    check_error(b->match(), "MATCH", 13);
+    CHECK(code_of(a->request({{"cmd", "CANCEL_MATCH"}, {"accountId", a->account_id()}})) == 0);
+    CHECK(code_of(b->request({{"cmd", "CANCEL_MATCH"}, {"accountId", b->account_id()}})) == 0);
 
     // A third person is a new candidate for both.
     auto c = stack.connect();
@@ -126,7 +135,7 @@ TEST_CASE("MATCH never pairs someone with themself or twice with the same partne
     CHECK(ac != bc);
     CHECK(ab != bc);
     // Carol now shares a session with everyone online.
-    check_error(c->match(), "MATCH", 4);
+    check_error(c->match(), "MATCH", 13);
     check_services_alive(stack);
 }
 

@@ -221,18 +221,35 @@ TEST_CASE(
     // MATCHes, all at once: each creates one session; its partner learns of it by push.
     std::map<std::int64_t, std::pair<std::int64_t, std::int64_t>>
         pairs;  // session -> (requester, partner)
+    std::set<std::int64_t> heard;  // sessions whose partner's NewSession was read already
     {
         std::vector<std::future<json>> matches;
         for (auto& c : clients)
             matches.push_back(std::async(std::launch::async, [&c] { return c->match(); }));
+        std::vector<ws_client*> waiting;
         for (std::size_t i = 0; i < clients.size(); ++i) {
             auto response = matches[i].get();
             INFO("MATCH: " << response.dump());
-            if (code_of(response) == 4) continue;  // everyone left was taken by a racing MATCH
+            if (code_of(response) == 13) {  // everyone left was taken by a racing MATCH
+                waiting.push_back(clients[i].get());
+                continue;
+            }
             REQUIRE(code_of(response) == 0);
             auto session = response["sessionId"].get<std::int64_t>();
             CHECK(pairs.count(session) == 0);
             pairs[session] = {clients[i]->account_id(), response["partnerId"].get<std::int64_t>()};
+        }
+        // Stop waiting; whoever was paired meanwhile (CANCEL_MATCH answers 4) learns of it
+        // by NewSession, and the session counts like the others.
+        for (auto* w : waiting) {
+            const auto cancelled = w->request({{"cmd", "CANCEL_MATCH"}, {"accountId", w->account_id()}});
+            if (code_of(cancelled) == 0) continue;
+            REQUIRE(code_of(cancelled) == 4);
+            const auto push = expect_push(*w, any_push(), "NewSession for someone who waited", k_timeout);
+            REQUIRE(push.value("signalType", json()) == "NewSession");
+            const auto session = push["sessionId"].get<std::int64_t>();
+            heard.insert(session);
+            if (!pairs.count(session)) pairs[session] = {push["data"]["accountId"].get<std::int64_t>(), w->account_id()};
         }
     }
     CHECK(pairs.size() >= k_clients / 2);
@@ -245,7 +262,8 @@ TEST_CASE(
         REQUIRE(by_account.count(partner) == 1);
         CHECK(requester != partner);
         CHECK(distinct_pairs.insert(std::minmax(requester, partner)).second);
-        expect_push(*by_account[partner], signal("NewSession", session), "NewSession", k_timeout);
+        if (!heard.count(session))
+            expect_push(*by_account[partner], signal("NewSession", session), "NewSession", k_timeout);
         sessions_of[requester][session].partner = partner;
         sessions_of[partner][session].partner = requester;
     }

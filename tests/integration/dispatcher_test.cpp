@@ -71,8 +71,8 @@ struct dispatcher_fixture {
         std::vector<std::pair<std::int64_t, std::int64_t>> members;
         std::vector<std::int64_t> sessions;
         for (int p = 0; p < pairs; ++p) {
-            const auto a = s->create_account("a", util::sha256_hex("t"), {"b1", "e/" + std::to_string(2 * p)});
-            const auto b = s->create_account("b", util::sha256_hex("t"), {"b1", "e/" + std::to_string(2 * p + 1)});
+            const auto a = s->create_account("a", util::sha256_hex("t"), {"b1", "e/" + std::to_string(2 * p), ""});
+            const auto b = s->create_account("b", util::sha256_hex("t"), {"b1", "e/" + std::to_string(2 * p + 1), ""});
             sessions.push_back(pg.open_session(a, b));
             members.emplace_back(a, b);
         }
@@ -104,9 +104,9 @@ TEST_CASE("inbox rows are pushed to the receiver's broker in msgId order and the
     dispatcher_fixture f;
     auto s = f.pg.make_store();
     logic::partition_set woken;
-    const auto a = s->create_account("alice", util::sha256_hex("t"), {"b1", "e/1"});
-    const auto b = s->create_account("bob", util::sha256_hex("t"), {"b1", "e/2"});
-    const auto session = s->match(a, woken).session_id;
+    const auto a = s->create_account("alice", util::sha256_hex("t"), {"b1", "e/1", ""});
+    const auto b = s->create_account("bob", util::sha256_hex("t"), {"b1", "e/2", ""});
+    const auto session = s->match({a, {}}, woken).session_id;
     std::vector<logic::dialogue_item> items;
     for (int i = 0; i < 120; ++i) items.push_back({session, i % 3 ? a : b, "r" + std::to_string(i), "hi"});
     s->store_dialogues(items, woken);
@@ -162,9 +162,9 @@ TEST_CASE("a wake-up delivers at once, long before the safety sweep") {
                              std::chrono::seconds(10)));
     auto s = f.pg.make_store();
     logic::partition_set woken;
-    const auto a = s->create_account("a", util::sha256_hex("t"), {"b1", "e/1"});
-    s->create_account("b", util::sha256_hex("t"), {"b1", "e/2"});
-    const auto session = s->match(a, woken).session_id;
+    const auto a = s->create_account("a", util::sha256_hex("t"), {"b1", "e/1", ""});
+    s->create_account("b", util::sha256_hex("t"), {"b1", "e/2", ""});
+    const auto session = s->match({a, {}}, woken).session_id;
     s->store_dialogues({{session, a, "r1", "ping"}}, woken);
     proto::Wake wake;
     for (int p : woken) wake.add_partitions(p);

@@ -18,8 +18,9 @@ struct pg_fixture {
     scratch_database db{dir.path()};
 
     /// logic's store, connected as logic's role: the grants of migrations/0005 must do.
-    std::unique_ptr<logic::store> make_store() const {
-        return std::make_unique<logic::store>(std::make_unique<pqxx::connection>(db.url_as(stack::k_logic_role)));
+    std::unique_ptr<logic::store> make_store(logic::match_policy matching = {}) const {
+        return std::make_unique<logic::store>(std::make_unique<pqxx::connection>(db.url_as(stack::k_logic_role)),
+                                              logic::presence_policy{}, matching);
     }
     /// One value from SQL, as text.
     std::string value(const std::string& sql) const {

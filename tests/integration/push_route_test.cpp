@@ -57,7 +57,7 @@ TEST_CASE(
 
     // An account on broker b9, which never says hello nor sends a heartbeat.
     auto store = pg.make_store();
-    store->create_account("ghost", util::sha256_hex("t"), {"b9", "e/1"});
+    store->create_account("ghost", util::sha256_hex("t"), {"b9", "e/1", ""});
     logic::logic_settings ls;
     ls.workers = 1;
     ls.nats.url = nats.url();
@@ -82,7 +82,7 @@ TEST_CASE(
     ds.postgres.url = pg.db.url();
     dispatcher::dispatcher_service dispatcher(ds, log);
     std::this_thread::sleep_for(200ms);  // its subscriptions reach the server
-    store->create_account("ghost-2", util::sha256_hex("t"), {"b8", "e/2"});
+    store->create_account("ghost-2", util::sha256_hex("t"), {"b8", "e/2", ""});
     REQUIRE(test::wait_until([&] { return !b8.all().empty(); }, 10s));
     std::this_thread::sleep_for(500ms);
     const auto pushes = b8.all();

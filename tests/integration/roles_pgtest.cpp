@@ -39,9 +39,9 @@ struct conversation {
     conversation(const test::pg_fixture& pg, int n) {
         auto s = pg.make_store();
         logic::partition_set woken;
-        a = s->create_account("alice", util::sha256_hex("t"), {"b1", "e/1"});
-        b = s->create_account("bob", util::sha256_hex("t"), {"b1", "e/2"});
-        session = s->match(a, woken).session_id;
+        a = s->create_account("alice", util::sha256_hex("t"), {"b1", "e/1", ""});
+        b = s->create_account("bob", util::sha256_hex("t"), {"b1", "e/2", ""});
+        session = s->match({a, {}}, woken).session_id;
         std::vector<logic::dialogue_item> items;
         for (int i = 0; i < n; ++i) items.push_back({session, a, "r" + std::to_string(i), "hi"});
         s->store_dialogues(items, woken);

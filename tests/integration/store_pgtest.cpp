@@ -1,4 +1,4 @@
-// logic's data layer against a real PostgreSQL: the rules of matching, message
+// logic's data layer against a real PostgreSQL: message
 // numbering, idempotency, presence and reconnection as the database enforces them.
 #include <atomic>
 #include <catch2/catch.hpp>
@@ -18,7 +18,7 @@ namespace {
 
 std::int64_t online_account(logic::store& s, const std::string& nick, const std::string& conn_key,
                             const std::string& token = "t") {
-    return s.create_account(nick, util::sha256_hex(token), {"b1", conn_key});
+    return s.create_account(nick, util::sha256_hex(token), {"b1", conn_key, ""});
 }
 
 }  // namespace
@@ -26,150 +26,12 @@ std::int64_t online_account(logic::store& s, const std::string& nick, const std:
 TEST_CASE("create_account stores the token only as its hash and routes the account") {
     test::pg_fixture pg;
     auto s = pg.make_store();
-    const auto id = s->create_account("alice", util::sha256_hex("secret-token"), {"b1", "e1/1"});
+    const auto id = s->create_account("alice", util::sha256_hex("secret-token"), {"b1", "e1/1", ""});
     CHECK(id > 0);
     CHECK(pg.value("SELECT token_hash FROM accounts WHERE id = " + std::to_string(id)) ==
           util::sha256_hex("secret-token"));
     CHECK(pg.count("SELECT count(*) FROM accounts WHERE token_hash LIKE '%secret%'") == 0);
     CHECK(pg.value("SELECT online, broker_id, conn_key FROM accounts WHERE id = " + std::to_string(id)) == "t|b1|e1/1");
-}
-
-TEST_CASE("matching pairs two online strangers, never oneself, never twice") {
-    test::pg_fixture pg;
-    auto s = pg.make_store();
-    partition_set woken;
-    const auto a = online_account(*s, "alice", "e1/1");
-
-    auto alone = s->match(a, woken);
-    CHECK(alone.code == code::no_data);
-    CHECK_FALSE(alone.msg.empty());
-
-    const auto b = online_account(*s, "bob", "e1/2");
-    auto first = s->match(a, woken);
-    REQUIRE(first.code == code::ok);
-    CHECK(first.partner_id == b);
-    CHECK(first.partner_name == "bob");
-    CHECK(woken.count(static_cast<int>(first.session_id % s->inbox_partitions())));
-    // The partner is told through the inbox: NewSession for bob about alice.
-    CHECK(pg.value("SELECT receiver_id, kind = inbox_kind('new_session'), peer_id FROM inbox") ==
-          std::to_string(b) + "|t|" + std::to_string(a));
-
-    // Already talking: neither may open a second session with the other.
-    CHECK(s->match(a, woken).code == code::no_data);
-    CHECK(s->match(b, woken).code == code::no_data);
-
-    const auto c = online_account(*s, "carol", "e1/3");
-    auto second = s->match(a, woken);
-    REQUIRE(second.code == code::ok);
-    CHECK(second.partner_id == c);
-
-    // Offline accounts are neither matched nor may match.
-    const auto d = online_account(*s, "dave", "e1/4");
-    REQUIRE(s->take_offline(d, "e1/4", false, woken));
-    CHECK(s->match(d, woken).code == code::not_logged_in);
-    CHECK(s->match(b, woken).partner_id == c);  // b's only possible partner now
-}
-
-TEST_CASE("MATCHes grouped in one transaction follow the same rules as alone") {
-    test::pg_fixture pg;
-    auto s = pg.make_store();
-    partition_set woken;
-    const auto a = online_account(*s, "alice", "e1/1");
-    const auto b = online_account(*s, "bob", "e1/2");
-    const auto c = online_account(*s, "carol", "e1/3");
-    const auto d = online_account(*s, "dave", "e1/4");
-    REQUIRE(s->take_offline(d, "e1/4", false, woken));
-
-    // a twice, b, c and the offline d, in one transaction: a gets two different partners,
-    // no pair is opened twice although the matches see each other's sessions only
-    // inside the transaction, and d is refused without failing the others.
-    const auto out = s->match_many({a, a, b, c, d}, woken);
-    REQUIRE(out.size() == 5);
-    CHECK(out[4].code == code::not_logged_in);
-    std::set<std::pair<std::int64_t, std::int64_t>> pairs;
-    int matched = 0;
-    const std::int64_t askers[] = {a, a, b, c};
-    for (int i = 0; i < 4; ++i) {
-        if (out[i].code != code::ok) {
-            CHECK(out[i].code == code::no_data);
-            continue;
-        }
-        ++matched;
-        CHECK(out[i].partner_id != askers[i]);
-        CHECK(out[i].partner_id != d);
-        CHECK(pairs.insert(std::minmax(askers[i], out[i].partner_id)).second);
-        CHECK(woken.count(static_cast<int>(out[i].session_id % s->inbox_partitions())));
-    }
-    CHECK(out[0].partner_id != out[1].partner_id);
-    // Three online accounts have three possible pairs, and a, b and c each asked.
-    CHECK(matched == 3);
-    CHECK(pg.count("SELECT count(*) FROM sessions WHERE ended_at IS NULL") == 3);
-    CHECK(pg.count("SELECT count(*) FROM inbox WHERE kind = inbox_kind('new_session')") == 3);
-}
-
-TEST_CASE("concurrent matches never create a duplicate pair or a self session") {
-    // group == 1: one MATCH per transaction; group == 4: logic's group commit, where
-    // concurrent groups may wait for each other's pairs (and, rarely, deadlock and redo).
-    const int group = GENERATE(1, 4);
-    test::pg_fixture pg;
-    std::vector<std::int64_t> ids;
-    {
-        auto s = pg.make_store();
-        for (int i = 0; i < 12; ++i) ids.push_back(online_account(*s, "n" + std::to_string(i), "e1/" + std::to_string(i)));
-    }
-    std::atomic<int> matched{0}, errors{0};
-    std::vector<std::thread> threads;
-    for (int t = 0; t < 6; ++t)
-        threads.emplace_back([&, t] {
-            auto s = pg.make_store();
-            partition_set woken;
-            for (int round = 0; round < 15; round += group) {
-                std::vector<std::int64_t> askers;
-                for (int k = round; k < round + group; ++k) askers.push_back(ids[(t * 5 + k) % ids.size()]);
-                try {
-                    for (const auto& m : s->match_many(askers, woken)) matched += m.code == code::ok;
-                } catch (const std::exception&) {
-                    ++errors;
-                }
-            }
-        });
-    for (auto& t : threads) t.join();
-    CHECK(errors == 0);
-    CHECK(matched > 0);
-    // 12 accounts have at most 66 distinct pairs; every open session is a distinct pair.
-    CHECK(pg.count("SELECT count(*) FROM sessions") == matched);
-    CHECK(pg.count("SELECT count(*) FROM (SELECT account_lo, account_hi FROM sessions GROUP BY 1, 2 HAVING count(*) > 1) d") == 0);
-    CHECK(pg.count("SELECT count(*) FROM sessions WHERE account_lo = account_hi") == 0);
-    CHECK(pg.count("SELECT count(*) FROM session_members") == 2 * matched);
-}
-
-TEST_CASE("matching with 100,000 accounts online probes the index instead of scanning") {
-    test::pg_fixture pg;
-    pg.db.query(
-        "INSERT INTO accounts (nickname, online, broker_id, conn_key) "
-        "SELECT 'u' || g, true, 'b1', 'e1/' || g FROM generate_series(1, 100000) g; ANALYZE accounts;");
-    auto s = pg.make_store();
-    partition_set woken;
-    std::set<std::int64_t> partners;
-    for (int i = 0; i < 20; ++i) {
-        auto m = s->match(1, woken);
-        REQUIRE(m.code == code::ok);
-        CHECK(m.partner_id != 1);
-        partners.insert(m.partner_id);
-    }
-    CHECK(partners.size() == 20);  // random and never repeated while sessions are open
-    // The statement logic runs, planned generically as logic runs it: the random point
-    // must be an index condition (a seek), not a filter applied while walking the index.
-    pqxx::connection conn(pg.db.url());
-    pqxx::nontransaction tx(conn);
-    tx.exec("SET plan_cache_mode = force_generic_plan");
-    tx.exec(std::string("PREPARE pick AS ") + logic::sql::k_pick_partner_sql);
-    std::string plan;
-    for (const auto& row : tx.exec("EXPLAIN EXECUTE pick(1, 0.5)")) plan += row[0].as<std::string>() + "\n";
-    INFO(plan);
-    CHECK(plan.find("Index Cond: (match_key >= ") != std::string::npos);
-    CHECK(plan.find("Index Cond: (match_key < ") != std::string::npos);
-    CHECK(plan.find("Seq Scan on accounts") == std::string::npos);
 }
 
 TEST_CASE("a batch of messages gets msgIds 1, 2, 3 per session, in order, with one inbox row each") {
@@ -214,7 +76,7 @@ TEST_CASE("a resent requestId returns its first msgId and stores nothing new") {
     partition_set woken;
     const auto a = online_account(*s, "a", "e1/1");
     online_account(*s, "b", "e1/2");
-    const auto ab = s->match(a, woken).session_id;
+    const auto ab = s->match({a, {}}, woken).session_id;
     auto first = s->store_dialogues({{ab, a, "r1", "hello"}}, woken);
     auto again = s->store_dialogues({{ab, a, "r1", "hello"}, {ab, a, "r2", "next"}, {ab, a, "r2", "next"}}, woken);
     CHECK(again[0].msg_id == first[0].msg_id);
@@ -230,7 +92,7 @@ TEST_CASE("outsiders and ended sessions are refused and nothing is stored") {
     partition_set woken;
     const auto a = online_account(*s, "a", "e1/1");
     const auto b = online_account(*s, "b", "e1/2");
-    const auto ab = s->match(a, woken).session_id;
+    const auto ab = s->match({a, {}}, woken).session_id;
     const auto mallory = online_account(*s, "mallory", "e1/3");
     auto out = s->store_dialogues({{ab, mallory, "m1", "let me in"}, {999999, a, "r1", "nowhere"}}, woken);
     CHECK(out[0].code == code::session_closed);
@@ -249,7 +111,7 @@ TEST_CASE("viewed acks move forward only and notify the partner") {
     partition_set woken;
     const auto a = online_account(*s, "a", "e1/1");
     const auto b = online_account(*s, "b", "e1/2");
-    const auto ab = s->match(a, woken).session_id;
+    const auto ab = s->match({a, {}}, woken).session_id;
     s->store_dialogues({{ab, a, "r1", "one"}, {ab, a, "r2", "two"}}, woken);
 
     CHECK(s->viewed_ack(ab, b, 3, woken).code == code::no_data);
@@ -267,7 +129,7 @@ TEST_CASE("ACKs of several accounts in one transaction move each member forward,
     partition_set woken;
     const auto a = online_account(*s, "a", "e1/1");
     const auto b = online_account(*s, "b", "e1/2");
-    const auto ab = s->match(a, woken).session_id;
+    const auto ab = s->match({a, {}}, woken).session_id;
     s->store_dialogues({{ab, a, "r1", "one"}, {ab, a, "r2", "two"}, {ab, b, "r3", "three"}}, woken);
     const auto outsider = online_account(*s, "o", "e1/3");
 
@@ -292,7 +154,7 @@ TEST_CASE("several ACKs of one member in one batch leave it at the highest, what
     partition_set woken;
     const auto a = online_account(*s, "a", "e1/1");
     const auto b = online_account(*s, "b", "e1/2");
-    const auto ab = s->match(a, woken).session_id;
+    const auto ab = s->match({a, {}}, woken).session_id;
     s->store_dialogues({{ab, a, "r1", "one"}, {ab, a, "r2", "two"}, {ab, a, "r3", "three"}}, woken);
 
     // ACK frames grouped into one batch: b's oldest first, a's newest first.
@@ -309,8 +171,8 @@ TEST_CASE("going offline ends every session and queues PartnerExit, a stale conn
     const auto a = online_account(*s, "a", "e1/1");
     const auto b = online_account(*s, "b", "e1/2");
     const auto c = online_account(*s, "c", "e1/3");
-    s->match(a, woken);
-    s->match(a, woken);
+    s->match({a, {}}, woken);
+    s->match({a, {}}, woken);
 
     CHECK_FALSE(s->take_offline(a, "e1/999", false, woken));  // not a's connection
     CHECK(pg.count("SELECT count(*) FROM sessions WHERE ended_at IS NULL") == 2);
@@ -328,7 +190,7 @@ TEST_CASE("reconnect needs the right token, rebinds, lists open sessions and nam
     partition_set woken;
     const auto a = online_account(*s, "alice", "e1/1", "right-token");
     const auto b = online_account(*s, "bob", "e1/2");
-    const auto ab = s->match(a, woken).session_id;
+    const auto ab = s->match({a, {}}, woken).session_id;
 
     CHECK(s->reconnect(a, util::sha256_hex("wrong-token"), {"b2", "e2/1"}, woken).code == code::bad_token);
     CHECK(s->reconnect(424242, util::sha256_hex("right-token"), {"b2", "e2/1"}, woken).code == code::bad_token);

@@ -35,6 +35,7 @@ drain_plan plan_drain(std::vector<inbox_row> rows, std::size_t max_push_bytes) {
         } else if (d.kind() == proto::Delivery::NEW_SESSION) {
             d.set_sender_id(d.peer_id());
             if (row.peer_name) d.set_peer_name(std::move(*row.peer_name));
+            for (auto& tag : row.common_interests) d.add_common_interests(std::move(tag));
         }
         batcher.add(*row.broker_id, std::move(d));
     }

@@ -24,6 +24,7 @@ struct inbox_row {
     std::optional<std::int64_t> sender_id;  // messages only
     std::string content;                    // messages only
     std::optional<std::string> peer_name;   // NEW_SESSION only
+    std::vector<std::string> common_interests;  // NEW_SESSION only
 };
 
 /// One serialized proto::Push for the accounts on broker `broker_id`.

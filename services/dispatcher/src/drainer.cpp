@@ -73,6 +73,7 @@ std::vector<inbox_row> drainer::read_rows(const std::set<int>& partitions) {
         if (!r[8].is_null()) row.sender_id = r[8].as<std::int64_t>();
         if (!r[9].is_null()) row.content = r[9].as<std::string>();
         if (!r[10].is_null()) row.peer_name = r[10].as<std::string>();
+        if (!r[11].is_null()) row.common_interests = db::split_unit_separated(r[11].as<std::string>());
     }
     return rows;
 }

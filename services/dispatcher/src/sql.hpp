@@ -25,17 +25,19 @@ inline constexpr const char* k_unlock = "unlock";
 inline constexpr const char* k_unlock_sql = "SELECT pg_advisory_unlock($1::int, $2::int)";
 
 // The oldest deliveries of some partitions (those woken together are drained by one
-// statement) with everything a push needs. Rows are read in id order, which per session
+// statement) with everything a push needs (a NewSession's shared interests joined by
+// U+001F, as logic reads them). Rows are read in id order, which per session
 // is msgId order (logic inserts them under the session's sequence lock; a session lives
 // in one partition).
 inline constexpr const char* k_drain = "drain";
 inline constexpr const char* k_drain_sql = R"sql(
 SELECT i.id, i.session_id, i.receiver_id, i.kind, i.msg_id, i.peer_id,
-       a.online, a.broker_id, m.sender_id, m.content, p.nickname
+       a.online, a.broker_id, m.sender_id, m.content, p.nickname, array_to_string(s.common_interests, E'\x1f')
   FROM inbox i
   JOIN accounts a ON a.id = i.receiver_id
   LEFT JOIN messages m ON i.kind = inbox_kind('message') AND m.session_id = i.session_id AND m.msg_id = i.msg_id
   LEFT JOIN accounts p ON i.kind = inbox_kind('new_session') AND p.id = i.peer_id
+  LEFT JOIN sessions s ON i.kind = inbox_kind('new_session') AND s.id = i.session_id
  WHERE i.partition = ANY($1::int[])
  ORDER BY i.id
  LIMIT $2)sql";

@@ -9,7 +9,7 @@ namespace chat::logic {
 proto::Reply command_handler::handle(const proto::Request& r, side_effects& effects) {
     if (auto bad = refuse_request(r)) return *bad;
     switch (r.body_case()) {
-        case proto::Request::kCreateAccount: return create_account(r);
+        case proto::Request::kCreateAccount: return create_account(r, effects);
         case proto::Request::kMatch: return match(r, effects);
         case proto::Request::kViewedAck: return viewed_ack(r, effects);
         case proto::Request::kLogout: return logout(r, effects);
@@ -22,21 +22,21 @@ proto::Reply command_handler::handle(const proto::Request& r, side_effects& effe
             auto replies = handle_dialogues({&r}, effects);
             return replies.front();
         }
-        case proto::Request::kCancelMatch:
-        case proto::Request::kLeave:
-        case proto::Request::kBlock:
+        case proto::Request::kCancelMatch: return cancel_match(r);
+        case proto::Request::kLeave: return leave(r, effects);
+        case proto::Request::kBlock: return block(r, r.block().session_id(), std::nullopt, effects);
         case proto::Request::kReport:
+            return block(r, r.report().session_id(), report_details{r.report().reason(), r.report().text()}, effects);
         case proto::Request::BODY_NOT_SET: break;
     }
     return error_reply(wire::code::unknown_cmd, "request has no known body");
 }
 
-proto::Reply command_handler::create_account(const proto::Request& r) {
+proto::Reply command_handler::create_account(const proto::Request& r, side_effects& effects) {
     const auto& nickname = r.create_account().nickname();
     const auto token = util::random_token();
     const auto normalized = wire::normalize_nickname(nickname);
-    const auto id = db_.create_account(normalized, util::sha256_hex(token),
-                                       {r.origin().broker_id(), r.origin().conn_key()});
+    const auto id = db_.create_account(normalized, util::sha256_hex(token), where(r), effects.woken);
     proto::Reply reply;
     auto* body = reply.mutable_create_account();
     body->set_account_id(id);
@@ -45,36 +45,69 @@ proto::Reply command_handler::create_account(const proto::Request& r) {
     return reply;
 }
 
+match_request command_handler::match_request_of(const proto::Request& r) {
+    const auto& m = r.match();
+    return {m.account_id(), {m.interests().begin(), m.interests().end()}};
+}
+
 proto::Reply command_handler::match(const proto::Request& r, side_effects& effects) {
-    return match_reply(db_.match(r.match().account_id(), effects.woken));
+    return match_reply(db_.match(match_request_of(r), effects.woken));
+}
+
+proto::Reply command_handler::cancel_match(const proto::Request& r) {
+    if (db_.cancel_match(r.cancel_match().account_id()) != wire::code::ok)
+        return error_reply(wire::code::no_data, "you are not waiting for a match");
+    return {};
+}
+
+proto::Reply command_handler::leave(const proto::Request& r, side_effects& effects) {
+    if (db_.leave(r.leave().session_id(), r.origin().account_id(), effects.woken) != wire::code::ok)
+        return error_reply(wire::code::session_closed, "you are not in this conversation, or it has ended");
+    return {};
+}
+
+proto::Reply command_handler::block(const proto::Request& r, std::int64_t session_id,
+                                    const std::optional<report_details>& report, side_effects& effects) {
+    if (db_.block(session_id, r.origin().account_id(), report, effects.woken) != wire::code::ok)
+        return error_reply(wire::code::session_closed, "you were not in this conversation");
+    return {};
+}
+
+connection_ref command_handler::where(const proto::Request& r) {
+    return {r.origin().broker_id(), r.origin().conn_key(), r.origin().client_address()};
 }
 
 std::vector<proto::Reply> command_handler::handle_matches(const std::vector<const proto::Request*>& requests,
                                                           side_effects& effects) {
     std::vector<proto::Reply> replies(requests.size());
-    std::vector<std::int64_t> accounts;
-    std::vector<std::size_t> slots;  // the request each account's outcome answers
+    std::vector<match_request> asks;
+    std::vector<std::size_t> slots;  // the request each outcome answers
     for (std::size_t i = 0; i < requests.size(); ++i) {
         if (auto refused = refuse_request(*requests[i])) {
             replies[i] = *refused;
             continue;
         }
         slots.push_back(i);
-        accounts.push_back(requests[i]->match().account_id());
+        asks.push_back(match_request_of(*requests[i]));
     }
-    if (accounts.empty()) return replies;
-    const auto outcomes = db_.match_many(accounts, effects.woken);
+    if (asks.empty()) return replies;
+    const auto outcomes = db_.match_many(asks, effects.woken);
     for (std::size_t k = 0; k < outcomes.size(); ++k) replies[slots[k]] = match_reply(outcomes[k]);
     return replies;
 }
 
 proto::Reply command_handler::match_reply(const match_outcome& outcome) {
-    if (outcome.code != wire::code::ok) return error_reply(outcome.code, outcome.msg);
+    if (outcome.code != wire::code::ok) {
+        auto reply = error_reply(outcome.code, outcome.msg);
+        if (!outcome.banned_until.empty()) reply.mutable_match()->set_banned_until(outcome.banned_until);
+        return reply;
+    }
     proto::Reply reply;
     auto* body = reply.mutable_match();
     body->set_partner_id(outcome.partner_id);
     body->set_partner_name(outcome.partner_name);
     body->set_session_id(outcome.session_id);
+    for (const auto& tag : outcome.common_interests) body->add_common_interests(tag);
     return reply;
 }
 
@@ -123,8 +156,7 @@ proto::Reply command_handler::logout(const proto::Request& r, side_effects& effe
 
 proto::Reply command_handler::reconnect(const proto::Request& r, side_effects& effects) {
     const auto& rc = r.reconnect();
-    const auto outcome = db_.reconnect(rc.account_id(), util::sha256_hex(rc.token()),
-                                       {r.origin().broker_id(), r.origin().conn_key()}, effects.woken);
+    const auto outcome = db_.reconnect(rc.account_id(), util::sha256_hex(rc.token()), where(r), effects.woken);
     if (outcome.code != wire::code::ok) return error_reply(outcome.code, outcome.msg);
     if (outcome.replaced_broker) {
         proto::Push push;
@@ -142,7 +174,9 @@ proto::Reply command_handler::reconnect(const proto::Request& r, side_effects& e
         open->set_session_id(s.session_id);
         open->set_partner_id(s.partner_id);
         open->set_partner_name(s.partner_name);
+        for (const auto& tag : s.common_interests) open->add_common_interests(tag);
     }
+    body->set_waiting(outcome.waiting);
     set_resume(*body->mutable_resume(), outcome.resume);
     return reply;
 }

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -34,8 +35,16 @@ public:
     std::vector<proto::Reply> handle_acks(const std::vector<const proto::Request*>& requests, side_effects& effects);
 
 private:
-    proto::Reply create_account(const proto::Request& r);
+    proto::Reply create_account(const proto::Request& r, side_effects& effects);
+    static match_request match_request_of(const proto::Request& r);
     proto::Reply match(const proto::Request& r, side_effects& effects);
+    proto::Reply cancel_match(const proto::Request& r);
+    proto::Reply leave(const proto::Request& r, side_effects& effects);
+    /// BLOCK, or REPORT when `report` is set.
+    proto::Reply block(const proto::Request& r, std::int64_t session_id, const std::optional<report_details>& report,
+                       side_effects& effects);
+    /// The connection a request came from.
+    static connection_ref where(const proto::Request& r);
     static proto::Reply match_reply(const match_outcome& outcome);
     proto::Reply viewed_ack(const proto::Request& r, side_effects& effects);
     proto::Reply logout(const proto::Request& r, side_effects& effects);

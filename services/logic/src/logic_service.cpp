@@ -126,7 +126,7 @@ std::unique_ptr<store> logic_service::connect_worker() {
         auto conn = db::connect_with_retry(settings_.postgres.url, stop_flag_, *log_);
         if (!conn) return nullptr;
         try {
-            auto db = std::make_unique<store>(std::move(conn), settings_.presence);
+            auto db = std::make_unique<store>(std::move(conn), settings_.presence, settings_.matching);
             judging_.heartbeat_trouble(clock::now());  // heartbeats queued while we were away may have failed
             return db;
         } catch (const std::exception& e) {
@@ -143,8 +143,10 @@ void logic_service::run_work(command_handler& handler, work_kind kind, std::vect
         const auto r = run_alone<pqxx::broken_connection>(
             j.request, [&](const proto::Request& request, side_effects& e) { return handler.handle(request, e); },
             effects, *log_);
-        publish_effects(effects);
+        // The reply goes first: a push caused by this command (a NewSession for an
+        // account just created) then reaches a broker that has bound the connection.
         if (!j.reply_to.empty()) reply(j.reply_to, r);
+        publish_effects(effects);
         return;
     }
     using group_handler = std::vector<proto::Reply> (command_handler::*)(const std::vector<const proto::Request*>&,
@@ -159,9 +161,9 @@ void logic_service::run_work(command_handler& handler, work_kind kind, std::vect
         requests,
         [&](const std::vector<const proto::Request*>& group, side_effects& e) { return (handler.*handle)(group, e); },
         *log_, what);
-    publish_effects(out.effects);
     for (std::size_t i = 0; i < jobs.size(); ++i)
         if (!jobs[i].reply_to.empty()) reply(jobs[i].reply_to, out.replies[i]);
+    publish_effects(out.effects);
 }
 
 void logic_service::reply_all(const std::vector<command_job>& jobs, const proto::Reply& r) {
@@ -179,7 +181,7 @@ void logic_service::reaper_loop() {
             if (!db) {
                 auto conn = db::connect_with_retry(settings_.postgres.url, stop_flag_, *log_);
                 if (!conn) return;
-                db = std::make_unique<store>(std::move(conn), settings_.presence);
+                db = std::make_unique<store>(std::move(conn), settings_.presence, settings_.matching);
                 judging_.database_up(clock::now());
                 continue;  // judged no earlier than a full timeout from now
             }
@@ -211,6 +213,9 @@ void logic_service::sweep(store& db, bool may_judge) {
     if (const int ended = db.expire_away(expired.woken); ended > 0)
         log_->info("the grace ran out for {} away accounts; their sessions ended", ended);
     publish_effects(expired);
+    side_effects paired;
+    if (const int n = db.retry_waiters(paired.woken); n > 0) log_->debug("paired {} waiters on retry", n);
+    publish_effects(paired);
     if (!may_judge) return;
     side_effects effects;
     std::vector<std::string> reaped;

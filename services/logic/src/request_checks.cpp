@@ -3,6 +3,7 @@
 #include <initializer_list>
 #include <utility>
 
+#include "shared/wire/limits.hpp"
 #include "shared/wire/validate.hpp"
 
 namespace chat::logic {
@@ -30,6 +31,13 @@ std::optional<proto::Reply> check_not_logged_in(const proto::Request& r) {
     return std::nullopt;
 }
 
+// LEAVE, BLOCK, REPORT: for the connection's own account, which it must have.
+std::optional<proto::Reply> check_session_command(const proto::Request& r, std::int64_t session_id) {
+    if (auto bad = check_ids({{"sessionId", session_id}})) return bad;
+    if (r.origin().account_id() == 0) return error_reply(code::not_logged_in, "log in first");
+    return std::nullopt;
+}
+
 // Checks that need the whole request, by command.
 std::optional<proto::Reply> refuse_body(const proto::Request& r) {
     switch (r.body_case()) {
@@ -41,7 +49,23 @@ std::optional<proto::Reply> refuse_body(const proto::Request& r) {
         }
         case proto::Request::kMatch: {
             if (auto bad = check_ids({{"accountId", r.match().account_id()}})) return bad;
+            if (static_cast<std::size_t>(r.match().interests_size()) > wire::k_max_interests)
+                return error_reply(code::param_error, "too many interests");
+            for (const auto& tag : r.match().interests())
+                if (auto problem = wire::check_interest(tag)) return error_reply(code::param_error, *problem);
             return check_acting_as(r, r.match().account_id());
+        }
+        case proto::Request::kCancelMatch: {
+            if (auto bad = check_ids({{"accountId", r.cancel_match().account_id()}})) return bad;
+            return check_acting_as(r, r.cancel_match().account_id());
+        }
+        case proto::Request::kLeave: return check_session_command(r, r.leave().session_id());
+        case proto::Request::kBlock: return check_session_command(r, r.block().session_id());
+        case proto::Request::kReport: {
+            if (!wire::is_report_reason(r.report().reason()))
+                return error_reply(code::param_error, "unknown report reason");
+            if (auto problem = wire::check_report_text(r.report().text())) return error_reply(code::param_error, *problem);
+            return check_session_command(r, r.report().session_id());
         }
         case proto::Request::kViewedAck: {
             const auto& v = r.viewed_ack();
@@ -83,10 +107,6 @@ std::optional<proto::Reply> refuse_body(const proto::Request& r) {
                 if (auto bad = check_ids({{"sessionId", a.session_id()}, {"msgId", a.msg_id()}})) return bad;
             return check_acting_as(r, r.resume().account_id());
         }
-        case proto::Request::kCancelMatch:
-        case proto::Request::kLeave:
-        case proto::Request::kBlock:
-        case proto::Request::kReport:
         case proto::Request::BODY_NOT_SET:
             break;
     }

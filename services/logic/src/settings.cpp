@@ -20,6 +20,21 @@ logic_settings load_logic_settings(const config::source& from) {
         s.presence.token_ttl = presence.get_duration("token_ttl", s.presence.token_ttl);
         presence.finish();
     }
+    {
+        auto matching = root.child("matching");
+        s.matching.interest_wait = matching.get_duration("interest_wait", s.matching.interest_wait);
+        s.matching.repeat_window = matching.get_duration("repeat_window", s.matching.repeat_window);
+        s.matching.max_conversations = matching.get_int("max_conversations", s.matching.max_conversations, 1, 100);
+        matching.finish();
+    }
+    {
+        auto moderation = root.child("moderation");
+        s.matching.report_threshold =
+            moderation.get_int("report_threshold", s.matching.report_threshold, 1, 1000);
+        s.matching.report_window = moderation.get_duration("report_window", s.matching.report_window);
+        s.matching.ban_duration = moderation.get_duration("ban_duration", s.matching.ban_duration);
+        moderation.finish();
+    }
     s.nats = config::read_nats(root);
     s.postgres = config::read_postgres(root);
     s.log = config::read_log(root);

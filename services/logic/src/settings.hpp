@@ -3,6 +3,7 @@
 #include <chrono>
 #include <string>
 
+#include "services/logic/src/match_policy.hpp"
 #include "services/logic/src/presence_policy.hpp"
 #include "shared/config/common_settings.hpp"
 
@@ -17,6 +18,7 @@ struct logic_settings {
     std::chrono::milliseconds broker_timeout{5000};
     std::chrono::milliseconds sweep_interval{1000};
     presence_policy presence;  // presence.grace and presence.token_ttl
+    match_policy matching;     // matching.* and moderation.*
     config::nats_settings nats;
     config::postgres_settings postgres;
     config::log_settings log;

@@ -5,9 +5,12 @@ namespace chat::logic::sql {
 void prepare_all(pqxx::connection& conn) {
     const std::pair<const char*, const char*> statements[] = {
         {k_create_account, k_create_account_sql},
-        {k_lock_online, k_lock_online_sql},
-        {k_pick_partner, k_pick_partner_sql},
-        {k_open_session, k_open_session_sql},
+        {k_match, k_match_sql},
+        {k_stop_waiting, k_stop_waiting_sql},
+        {k_is_waiting, k_is_waiting_sql},
+        {k_due_waiters, k_due_waiters_sql},
+        {k_leave, k_leave_sql},
+        {k_block, k_block_sql},
         {k_store_dialogues, k_store_dialogues_sql},
         {k_session_for_viewed, k_session_for_viewed_sql},
         {k_advance_viewed, k_advance_viewed_sql},

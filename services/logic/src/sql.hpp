@@ -8,53 +8,45 @@ namespace chat::logic::sql {
 
 inline constexpr const char* k_create_account = "create_account";
 inline constexpr const char* k_create_account_sql = R"sql(
-INSERT INTO accounts (nickname, token_hash, online, broker_id, conn_key, token_expires_at)
-VALUES ($1, $2, true, $3, $4, now() + $5::bigint * interval '1 millisecond')
+INSERT INTO accounts (nickname, token_hash, online, broker_id, conn_key, token_expires_at,
+                      client_address, created_address)
+VALUES ($1, $2, true, $3, $4, now() + $5::bigint * interval '1 millisecond', NULLIF($6, ''), NULLIF($6, ''))
 RETURNING id)sql";
 
-// Share-locks an online account so it cannot go offline while a match uses it.
-inline constexpr const char* k_lock_online = "lock_online";
-inline constexpr const char* k_lock_online_sql = R"sql(
-SELECT nickname FROM accounts WHERE id = $1 AND online FOR SHARE)sql";
+// Every pairing: chat_match of migrations/0006 ($1 the mode: ask, recheck, retry,
+// arrive). Interests come back joined by U+001F (tags cannot contain control
+// characters), the ban's end as ISO-8601 UTC.
+inline constexpr const char* k_match = "match";
+inline constexpr const char* k_match_sql = R"sql(
+SELECT code, session_id, partner_id, partner_name, array_to_string(common_interests, E'\x1f'),
+       to_char(banned_until AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"')
+  FROM chat_match($1, $2, $3::text[], $4::float8, $5::int, $6::bigint * interval '1 millisecond',
+                  $7::bigint * interval '1 millisecond', $8::bigint * interval '1 millisecond'))sql";
 
-// A random online stranger: seek the partial match_key index to a random point $2 and
-// take the next eligible account, wrapping around to the start. The point is a
-// parameter (not random() in SQL) so it is an index condition, not a filter over every
-// online account. Accounts the requester already has an open session with are skipped,
-// so the walk is bounded by the requester's open sessions, however many are online.
-inline constexpr const char* k_pick_partner = "pick_partner";
-inline constexpr const char* k_pick_partner_sql = R"sql(
-SELECT id FROM (
-  (SELECT a.id, 0 AS pass FROM accounts a
-    WHERE a.online AND a.match_key >= $2::float8 AND a.id <> $1::bigint
-      AND NOT EXISTS (SELECT 1 FROM sessions s
-                       WHERE s.ended_at IS NULL
-                         AND s.account_lo = LEAST(a.id, $1::bigint) AND s.account_hi = GREATEST(a.id, $1::bigint))
-    ORDER BY a.match_key LIMIT 1)
-  UNION ALL
-  (SELECT a.id, 1 AS pass FROM accounts a
-    WHERE a.online AND a.match_key < $2::float8 AND a.id <> $1::bigint
-      AND NOT EXISTS (SELECT 1 FROM sessions s
-                       WHERE s.ended_at IS NULL
-                         AND s.account_lo = LEAST(a.id, $1::bigint) AND s.account_hi = GREATEST(a.id, $1::bigint))
-    ORDER BY a.match_key LIMIT 1)
-) c ORDER BY pass LIMIT 1)sql";
+inline constexpr const char* k_stop_waiting = "stop_waiting";
+inline constexpr const char* k_stop_waiting_sql = R"sql(
+DELETE FROM match_waiters WHERE account_id = $1 RETURNING 1)sql";
 
-// Returns no row when the pair already has an open session (unique partial index).
-inline constexpr const char* k_open_session = "open_session";
-inline constexpr const char* k_open_session_sql = R"sql(
-WITH s AS (
-  INSERT INTO sessions (account_lo, account_hi) VALUES (LEAST($1::bigint, $2::bigint), GREATEST($1::bigint, $2::bigint))
-  ON CONFLICT (account_lo, account_hi) WHERE ended_at IS NULL DO NOTHING
-  RETURNING id),
-m AS (
-  INSERT INTO session_members (session_id, account_id)
-  SELECT s.id, a FROM s, (VALUES ($1::bigint), ($2::bigint)) v(a)),
-q AS (
-  INSERT INTO session_sequences (session_id) SELECT id FROM s),
-i AS (
-  INSERT INTO inbox (session_id, receiver_id, kind, peer_id) SELECT id, $2, inbox_kind('new_session'), $1 FROM s)
-SELECT id FROM s)sql";
+inline constexpr const char* k_is_waiting = "is_waiting";
+inline constexpr const char* k_is_waiting_sql = R"sql(
+SELECT EXISTS (SELECT 1 FROM match_waiters WHERE account_id = $1))sql";
+
+// Online waiters whose next try is due, oldest due first.
+inline constexpr const char* k_due_waiters = "due_waiters";
+inline constexpr const char* k_due_waiters_sql = R"sql(
+SELECT w.account_id FROM match_waiters w JOIN accounts a ON a.id = w.account_id AND a.online
+ WHERE w.next_try <= now()
+ ORDER BY w.next_try LIMIT 200)sql";
+
+inline constexpr const char* k_leave = "leave";
+inline constexpr const char* k_leave_sql = R"sql(
+SELECT chat_end_session($1, $2) IS NOT NULL)sql";
+
+// BLOCK ($3 empty) or REPORT: (code, ended now, ban began).
+inline constexpr const char* k_block = "block";
+inline constexpr const char* k_block_sql = R"sql(
+SELECT code, ended, banned
+  FROM chat_block($1, $2, NULLIF($3, ''), $4, $5::int, $6::bigint * interval '1 millisecond', $7::bigint * interval '1 millisecond'))sql";
 
 // A batch of DIALOGUEs in one round trip, and its own transaction: the function of
 // migrations/0003 locks the sessions' sequences, finds resends, stores the messages and
@@ -207,12 +199,13 @@ RETURNING id)sql";
 
 inline constexpr const char* k_bind_account = "bind_account";
 inline constexpr const char* k_bind_account_sql = R"sql(
-UPDATE accounts SET online = true, broker_id = $2, conn_key = $3, match_key = random(), away_since = NULL
+UPDATE accounts SET online = true, broker_id = $2, conn_key = $3, match_key = random(), away_since = NULL,
+                    client_address = COALESCE(NULLIF($4, ''), client_address)
  WHERE id = $1)sql";
 
 inline constexpr const char* k_open_sessions_of = "open_sessions_of";
 inline constexpr const char* k_open_sessions_of_sql = R"sql(
-SELECT s.id, p.id, p.nickname
+SELECT s.id, p.id, p.nickname, array_to_string(s.common_interests, E'\x1f')
   FROM session_members m
   JOIN sessions s ON s.id = m.session_id AND s.ended_at IS NULL
   JOIN accounts p ON p.id = CASE WHEN s.account_lo = $1 THEN s.account_hi ELSE s.account_lo END

@@ -12,15 +12,14 @@ namespace chat::logic {
 namespace {
 
 using store_internal::epoch_of;
-using store_internal::refused;
 
 // store_dialogues' outcomes (migrations/0003_one_round_trip.sql).
 constexpr int k_dialogue_stored = 0, k_dialogue_resent = 1, k_dialogue_not_member = 2;
 
 }  // namespace
 
-store::store(std::unique_ptr<pqxx::connection> conn, presence_policy policy)
-    : conn_(std::move(conn)), policy_(policy) {
+store::store(std::unique_ptr<pqxx::connection> conn, presence_policy presence, match_policy matching)
+    : conn_(std::move(conn)), policy_(presence), matching_(matching) {
     // Batch statements take arrays; without this PostgreSQL re-plans them on every call.
     pqxx::nontransaction(*conn_).exec("SET plan_cache_mode = force_generic_plan");
     sql::prepare_all(*conn_);
@@ -29,56 +28,15 @@ store::store(std::unique_ptr<pqxx::connection> conn, presence_policy policy)
 }
 
 std::int64_t store::create_account(const std::string& nickname, const std::string& token_hash,
-                                   const connection_ref& where) {
+                                   const connection_ref& where, partition_set& woken) {
     pqxx::work tx(*conn_);
     const auto id = tx.exec_prepared1(sql::k_create_account, nickname, token_hash, where.broker_id, where.conn_key,
-                                      static_cast<long long>(policy_.token_ttl.count()))[0]
+                                      static_cast<long long>(policy_.token_ttl.count()), where.client_address)[0]
                         .as<std::int64_t>();
     tx.exec_prepared(sql::k_broker_seen, where.broker_id, epoch_of(where.conn_key));
     tx.commit();
+    arrive(id, woken);
     return id;
-}
-
-match_outcome store::match(std::int64_t account_id, partition_set& woken) {
-    return match_many({account_id}, woken).front();
-}
-
-std::vector<match_outcome> store::match_many(const std::vector<std::int64_t>& account_ids, partition_set& woken) {
-    return with_retry([&] {
-        std::vector<match_outcome> out;
-        pqxx::work tx(*conn_);
-        for (const auto account_id : account_ids) out.push_back(match_in(tx, account_id));
-        tx.commit();
-        for (const auto& o : out)
-            if (o.code == wire::code::ok) woken.insert(partition_of(o.session_id));
-        return out;
-    });
-}
-
-// Two accounts matched in one transaction see each other's new session, so the same
-// pair is never opened twice; a concurrent transaction opening the same pair makes the
-// insert wait for it and then return nothing (pick again).
-match_outcome store::match_in(pqxx::work& tx, std::int64_t account_id) {
-    if (tx.exec_prepared(sql::k_lock_online, account_id).empty())
-        return refused<match_outcome>(wire::code::not_logged_in, "your account is offline; log in again");
-    // A candidate can go offline or be matched by someone else between the pick and
-    // the insert; then pick again.
-    for (int attempt = 0; attempt < 5; ++attempt) {
-        const auto point = std::uniform_real_distribution<double>(0.0, 1.0)(rng_);
-        const auto pick = tx.exec_prepared(sql::k_pick_partner, account_id, point);
-        if (pick.empty()) break;
-        const auto partner_id = pick[0][0].as<std::int64_t>();
-        const auto partner = tx.exec_prepared(sql::k_lock_online, partner_id);
-        if (partner.empty()) continue;
-        const auto session = tx.exec_prepared(sql::k_open_session, account_id, partner_id);
-        if (session.empty()) continue;
-        match_outcome out;
-        out.session_id = session[0][0].as<std::int64_t>();
-        out.partner_id = partner_id;
-        out.partner_name = partner[0][0].as<std::string>();
-        return out;
-    }
-    return refused<match_outcome>(wire::code::no_data, "nobody is available to match right now");
 }
 
 std::vector<dialogue_outcome> store::store_dialogues(const std::vector<dialogue_item>& items,

@@ -4,8 +4,10 @@
 
 #include <string>
 #include <utility>
+#include <vector>
 
 #include "services/logic/src/store.hpp"
+#include "shared/db/connect.hpp"
 
 namespace chat::logic::store_internal {
 
@@ -18,6 +20,11 @@ Outcome refused(wire::code code, std::string msg) {
     out.code = code;
     out.msg = std::move(msg);
     return out;
+}
+
+// Interests come back from SQL joined by U+001F (tags cannot hold control characters).
+inline std::vector<std::string> split_tags(const pqxx::field& f) {
+    return f.is_null() ? std::vector<std::string>{} : db::split_unit_separated(f.as<std::string>());
 }
 
 // A connection key is "<broker epoch>/<connection number>".

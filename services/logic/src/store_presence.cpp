@@ -34,6 +34,7 @@ bool store::take_offline(std::int64_t account_id, const std::string& conn_key, b
     return with_retry([&] {
         pqxx::work tx(*conn_);
         if (tx.exec_prepared(sql::k_take_offline, account_id, conn_key, revoke_token).empty()) return false;
+        tx.exec_prepared(sql::k_stop_waiting, account_id);
         std::vector<int> touched;
         for (const auto& row : tx.exec_prepared(sql::k_end_sessions, account_id))
             touched.push_back(partition_of(row[0].as<std::int64_t>()));
@@ -45,7 +46,7 @@ bool store::take_offline(std::int64_t account_id, const std::string& conn_key, b
 
 reconnect_outcome store::reconnect(std::int64_t account_id, const std::string& token_hash,
                                    const connection_ref& where, partition_set& woken) {
-    return with_retry([&]() -> reconnect_outcome {
+    auto outcome = with_retry([&]() -> reconnect_outcome {
         pqxx::work tx(*conn_);
         const auto account = tx.exec_prepared(sql::k_account_for_reconnect, account_id);
         if (account.empty() || account[0][0].is_null() || !same_hash(account[0][0].as<std::string>(), token_hash))
@@ -60,30 +61,38 @@ reconnect_outcome store::reconnect(std::int64_t account_id, const std::string& t
             out.replaced_broker = row[3].as<std::string>();
             out.replaced_conn_key = row[4].as<std::string>();
         }
-        tx.exec_prepared(sql::k_bind_account, account_id, where.broker_id, where.conn_key);
+        tx.exec_prepared(sql::k_bind_account, account_id, where.broker_id, where.conn_key, where.client_address);
         tx.exec_prepared(sql::k_broker_seen, where.broker_id, epoch_of(where.conn_key));
         std::vector<int> touched;
         if (row[5].as<bool>())  // it was away: its partners learn it is back
             for (const auto& r : tx.exec_prepared(sql::k_announce_presence, account_id, db::sql_value(db::inbox_kind::partner_back)))
                 touched.push_back(partition_of(r[0].as<std::int64_t>()));
         for (const auto& r : tx.exec_prepared(sql::k_open_sessions_of, account_id))
-            out.sessions.push_back({r[0].as<std::int64_t>(), r[1].as<std::int64_t>(), r[2].as<std::string>()});
+            out.sessions.push_back({r[0].as<std::int64_t>(), r[1].as<std::int64_t>(), r[2].as<std::string>(),
+                                    store_internal::split_tags(r[3])});
+        out.waiting = tx.exec_prepared1(sql::k_is_waiting, account_id)[0].as<bool>();
         out.resume = read_resume(tx, account_id, row[7].as<std::string>(), {});
         tx.commit();
         woken.insert(touched.begin(), touched.end());
         return out;
     });
+    // Online again: someone waiting may take them, or their own waiting resumes.
+    if (outcome.code == wire::code::ok && arrive(account_id, woken)) outcome.waiting = false;
+    return outcome;
 }
 
 wire::code store::resume(std::int64_t account_id, const std::string& conn_key,
                          const std::vector<std::pair<std::int64_t, std::int64_t>>& from, resume_page& page,
                          partition_set& woken) {
-    return with_retry([&] {
+    bool came_back = false;
+    const auto code = with_retry([&] {
+        came_back = false;
         pqxx::work tx(*conn_);
         const auto state = tx.exec_prepared(sql::k_recent_window, account_id, conn_key);
         if (state.empty() || state[0][1].is_null() || !state[0][1].as<bool>()) return wire::code::not_logged_in;
         std::vector<int> touched;
         if (!state[0][2].as<bool>()) {
+            came_back = true;
             if (!state[0][3].as<bool>()) return wire::code::not_logged_in;  // offline: only RECONNECT helps
             tx.exec_prepared(sql::k_back_on_same_connection, account_id, conn_key);
             for (const auto& r : tx.exec_prepared(sql::k_announce_presence, account_id, db::sql_value(db::inbox_kind::partner_back)))
@@ -94,6 +103,8 @@ wire::code store::resume(std::int64_t account_id, const std::string& conn_key,
         woken.insert(touched.begin(), touched.end());
         return wire::code::ok;
     });
+    if (code == wire::code::ok && came_back) arrive(account_id, woken);
+    return code;
 }
 
 resume_page store::read_resume(pqxx::work& tx, std::int64_t account_id, const std::string& window,
@@ -171,6 +182,7 @@ int store::expire_away(partition_set& woken) {
         ended += with_retry([&] {
             pqxx::work tx(*conn_);
             if (tx.exec_prepared(sql::k_end_away, id, grace_ms).empty()) return 0;
+            tx.exec_prepared(sql::k_stop_waiting, id);  // waiting ends with the grace too
             std::vector<int> touched;
             for (const auto& r : tx.exec_prepared(sql::k_end_sessions, id))
                 touched.push_back(partition_of(r[0].as<std::int64_t>()));
