@@ -5,7 +5,7 @@ import { assert, assertEqual, DESKTOP, eventually, PHONE, sleep } from './harnes
 
 /** @param {import('./harness.mjs').Runner} runner */
 export function registerTests(runner) {
-  runner.test('nickname screen validates; nobody to match, then a retry matches', async ({ person }) => {
+  runner.test('nickname screen validates; alone, Match waits, and the next person online is matched', async ({ person }) => {
     const ada = await person('Ada')
     await ada.shot('nickname-screen')
 
@@ -30,21 +30,23 @@ export function registerTests(runner) {
     assertEqual(ada.sockets.length, 0, 'no socket is opened for an invalid nickname')
 
     await ada.login()
-    // Alone in the system: MATCH answers code 4, shown kindly with a retry.
+    // Alone in the system: MATCH answers 13 and Ada waits, calmly, with no error.
     await ada.match()
-    await ada.waitNotice(/Nobody else is free to chat right now/)
-    assert(await ada.testId('notice-action').isVisible(), 'the notice offers a retry')
+    await eventually(async () => ada.testId('waiting-indicator').isVisible(), 'the waiting indicator')
+    assert(await ada.testId('match-button').isDisabled(), 'no second MATCH while waiting')
+    assertEqual(await ada.notice(), '', 'no notice: waiting is not an error')
     assertEqual(await ada.page.getByTestId('session-window').count(), 0, 'no window without a partner')
-    await ada.shot('nobody-to-match')
+    await ada.shot('waiting-for-someone')
 
+    // Ben coming online is someone suitable: the server matches the two by itself.
     const ben = await person('Ben')
     await ben.login()
-    await ada.testId('notice-action').click()
-    await ada.sessionId('Ben')
-    await ada.waitNotice(/You are now chatting with Ben/)
-    const id = await ben.sessionId('Ada') // opened by PUSH_SIGNAL NewSession
+    const id = await ada.sessionId('Ben') // opened by PUSH_SIGNAL NewSession
+    await ada.waitNotice(/Ben matched with you/)
+    await eventually(async () => (await ada.testId('waiting-indicator').count()) === 0, 'the waiting indicator to go')
+    assertEqual(await ben.sessionId('Ada'), id, 'both windows show the same session')
     await ben.waitNotice(/Ada matched with you/)
-    assertEqual(id, await ada.sessionId('Ben'), 'both windows show the same session')
+    assertEqual(ada.sent.filter((f) => f.cmd === 'MATCH').length, 1, 'Ada asked once')
     await ben.shot('matched-by-someone')
   })
 

@@ -66,12 +66,17 @@ export function launchBrowser() {
 
 const exact = (text) => new RegExp(`^\\s*${text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\s*$`)
 
-/** One person: a fresh browser context (own storage) with the chat page open. */
+/**
+ * One person: a fresh browser context (own storage) with the chat page open. With
+ * `address`, every request (the WebSocket upgrade too) says X-Forwarded-For: address,
+ * which a broker that trusts 127.0.0.1 as a proxy takes for the person's own address.
+ */
 export class Person {
-  constructor({ browser, baseUrl, name, viewport = DESKTOP, shots }) {
-    Object.assign(this, { browser, baseUrl, name, viewport, shots })
+  constructor({ browser, baseUrl, name, viewport = DESKTOP, shots, address = '' }) {
+    Object.assign(this, { browser, baseUrl, name, viewport, shots, address })
     this.sockets = [] // every WebSocket the page opened
     this.received = [] // every JSON frame the page received, in order, over all its sockets
+    this.sent = [] // every JSON frame the page sent, in order
     this.consoleErrors = []
     this.allowedErrors = []
   }
@@ -83,18 +88,21 @@ export class Person {
       deviceScaleFactor: person.viewport.width < 600 ? 2 : 1,
       isMobile: false,
       hasTouch: person.viewport.width < 600,
+      extraHTTPHeaders: person.address ? { 'X-Forwarded-For': person.address } : undefined,
     })
     const page = await person.context.newPage()
     person.page = page
     page.on('websocket', (ws) => {
       person.sockets.push(ws)
-      ws.on('framereceived', ({ payload }) => {
+      const record = (list) => ({ payload }) => {
         try {
-          person.received.push(JSON.parse(String(payload)))
+          list.push(JSON.parse(String(payload)))
         } catch {
           // not JSON: nothing the tests look at
         }
-      })
+      }
+      ws.on('framereceived', record(person.received))
+      ws.on('framesent', record(person.sent))
     })
     page.on('console', (msg) => {
       if (msg.type() === 'error') person.consoleErrors.push(msg.text())

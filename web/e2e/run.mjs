@@ -10,6 +10,7 @@ import { existsSync, readdirSync, rmSync, statSync } from 'node:fs'
 import path from 'node:path'
 import { registerTests } from './chat.e2e.mjs'
 import { registerClusterTests } from './cluster.e2e.mjs'
+import { registerStrangerTests, STRANGER_OVERRIDES } from './stranger.e2e.mjs'
 import { DESKTOP, launchBrowser, Person, Runner } from './harness.mjs'
 import { REPO_ROOT, startSystem, waitForNobodyOnline, WEB_DIR } from './system.mjs'
 
@@ -39,8 +40,10 @@ function buildIfStale() {
 
 // Each suite gets a system of its own: the chat tests one broker serving the page, the
 // cluster tests the whole cluster of `dev.sh up --cluster` (two brokers behind nginx).
+// The stranger-chat suite has one broker of its own: its bans must not reach the others.
 const SUITES = [
   { name: 'one broker', register: registerTests, front: false },
+  { name: 'stranger chat: matching, typing, leave, block, report', register: registerStrangerTests, front: false, overrides: STRANGER_OVERRIDES },
   { name: 'the cluster, through nginx', register: registerClusterTests, front: true },
 ]
 
@@ -60,7 +63,11 @@ async function runSuite(suite, browser, shots) {
   if (!runner.tests.some((t) => !process.env.E2E_ONLY || new RegExp(process.env.E2E_ONLY, 'i').test(t.name)))
     return { passed: 0, failed: 0 }
   console.log(`e2e: suite "${suite.name}"`)
-  const system = await startSystem({ log: (m) => console.log(`e2e: ${m}`), front: suite.front })
+  const system = await startSystem({
+    log: (m) => console.log(`e2e: ${m}`),
+    front: suite.front,
+    overrides: suite.overrides,
+  })
   stopCurrent = () => system.stop({ keepLogs: true })
   let result = { passed: 0, failed: 1 }
   let keepLogs = false
@@ -71,8 +78,8 @@ async function runSuite(suite, browser, shots) {
       return {
         people,
         system,
-        person: async (name, viewport = DESKTOP) => {
-          const p = await Person.open({ browser, baseUrl: system.baseUrl, name, viewport, shots })
+        person: async (name, viewport = DESKTOP, { address = '' } = {}) => {
+          const p = await Person.open({ browser, baseUrl: system.baseUrl, name, viewport, shots, address })
           people.push(p)
           return p
         },

@@ -72,7 +72,8 @@ export function createAccountOverWs(wsUrl, nickName = 'probe', timeoutMs = 3000)
 
 /**
  * Returns once no account but a probe's own is online: the probe MATCHes until the
- * answer is "nobody" (code 4), then LOGOUTs, which takes it offline before the reply.
+ * answer is "nobody" (code 13, waiting; 4 from a broker without the waiting pool), then
+ * LOGOUTs, which ends its waiting and takes it offline before the reply.
  * Between tests this makes sure nobody from the last test can still be matched.
  */
 export function waitForNobodyOnline(wsUrl, timeoutMs = 10000) {
@@ -94,7 +95,7 @@ export function waitForNobodyOnline(wsUrl, timeoutMs = 10000) {
         return send({ cmd: 'MATCH', accountId })
       }
       if (frame.cmd === 'MATCH') {
-        if (frame.code === 4) return send({ cmd: 'LOGOUT', accountId })
+        if (frame.code === 4 || frame.code === 13) return send({ cmd: 'LOGOUT', accountId })
         if (++matches > 100) return ws.terminate()
         return setTimeout(() => send({ cmd: 'MATCH', accountId }), frame.code === 0 ? 0 : 100)
       }
@@ -118,8 +119,9 @@ export function waitForNobodyOnline(wsUrl, timeoutMs = 10000) {
  * Starts the system. Returns {baseUrl, wsUrl, logDir, brokers, stopBroker(name),
  * startBroker(name), stop()}; the broker name defaults to the first broker's.
  * `front`: the cluster (chat-stack --cluster), and baseUrl/wsUrl are nginx's.
+ * `overrides`: more `key=value` settings for this system, after OVERRIDES.
  */
-export async function startSystem({ log = () => {}, front = false } = {}) {
+export async function startSystem({ log = () => {}, front = false, overrides = [] } = {}) {
   for (const bin of ['chat-stack', 'chat', 'chat-logic', 'chat-dispatcher', 'chat-broker']) {
     if (!existsSync(path.join(BIN_DIR, bin))) {
       throw new Error(`${path.join(BIN_DIR, bin)} is missing: build the C++ first (cmake --build build)`)
@@ -148,7 +150,7 @@ export async function startSystem({ log = () => {}, front = false } = {}) {
     // The whole cluster of `dev.sh up --cluster`: PostgreSQL with failover, a locked
     // NATS cluster over TLS, two of each service, nginx in front.
     if (front) args.push('--cluster')
-    for (const set of OVERRIDES) args.push('--set', set)
+    for (const set of [...OVERRIDES, ...overrides]) args.push('--set', set)
     const state = JSON.parse(await chatStack(args))
     const brokers = state.services.filter((s) => s.kind === 'broker').map((s) => s.name)
     const baseUrl = state.url.replace(/\/$/, '')

@@ -1,51 +1,9 @@
 // @vitest-environment happy-dom
 import { afterEach, describe, expect, it } from 'vitest'
-import { createApp, nextTick } from 'vue'
-import App from '../src/App.vue'
-import { storeKey } from '../src/lib/use-store.js'
-import { flush, makeStore, TOKEN } from './fake-socket.js'
+import { makeStore } from './fake-socket.js'
+import { loginAs, mount, q, qa, settle, type, unmount } from './dom.js'
 
-let app = null
-let host = null
-
-function mount(t) {
-  host = document.createElement('div')
-  document.body.appendChild(host)
-  app = createApp(App).provide(storeKey, t.store)
-  app.mount(host)
-  return host
-}
-
-afterEach(() => {
-  if (app) app.unmount()
-  if (host) host.remove()
-  app = null
-  host = null
-})
-
-const q = (sel, root = host) => root.querySelector(`[data-testid="${sel}"]`)
-const qa = (sel, root = host) => [...root.querySelectorAll(`[data-testid="${sel}"]`)]
-
-async function settle() {
-  await flush()
-  await nextTick()
-}
-
-async function type(input, value) {
-  input.value = value
-  input.dispatchEvent(new Event('input'))
-  await nextTick()
-}
-
-async function loginAs(t, name) {
-  await type(q('nickname-input'), name)
-  q('login-button').click()
-  await settle()
-  t.socket().open()
-  await settle()
-  t.socket().receive({ cmd: 'CRT_ACCOUNT', nickName: name, accountId: 17, token: TOKEN, code: 0 })
-  await settle()
-}
+afterEach(unmount)
 
 describe('the nickname screen', () => {
   it('explains an empty nickname', async () => {

@@ -3,7 +3,8 @@
 // drive it with a fake socket and fake timers, and the Vue components only render
 // `state` and call the actions.
 import { reactive } from 'vue'
-import { Code, reconnectDelay, RESEND_BACKOFF, validateContent, validateNickname } from './protocol.js'
+import { Code, reconnectDelay, RESEND_BACKOFF, validateContent, validateNickname, validateReport } from './protocol.js'
+import { createTypingSender, TYPING_SHOW_MS } from './typing.js'
 
 const SOCKET_OPEN = 1
 const STORAGE_KEY = 'chat.account'
@@ -28,6 +29,8 @@ const STORAGE_KEY = 'chat.account'
  * @param {number} [options.lostNoticeMs]       after a RECONNECT, how long to wait for the
  *                                              resumed PartnerExit signals before saying that
  *                                              chats ended for an unknown reason
+ * @param {number} [options.typingShowMs]       the partner's "typing" shows this long
+ *                                              without a fresh typing:true
  */
 export function createChatStore(options) {
   const {
@@ -44,6 +47,7 @@ export function createChatStore(options) {
     keepaliveMs = 20000,
     maxAutoResends = 8,
     lostNoticeMs = 2000,
+    typingShowMs = TYPING_SHOW_MS,
   } = options
 
   const state = reactive({
@@ -58,7 +62,11 @@ export function createChatStore(options) {
     reconnectAttempt: 0, // attempts since the connection dropped
     nextRetryAt: 0, // epoch ms of the next reconnect attempt, 0 when none is planned
     replaced: false, // the account was taken over by another connection (close 4001)
-    matching: false,
+    matching: false, // a MATCH is in flight
+    waiting: false, // MATCH answered 13: the server matches us as soon as it can
+    cancelling: false, // a CANCEL_MATCH is in flight
+    interests: [], // tags sent with MATCH (and with the MATCH of "Next")
+    bannedUntil: 0, // epoch ms: MATCH answered 14, matching is refused until then
     loggingOut: false,
     notice: null, // {id, text, kind: 'info'|'success'|'warning'|'error', action}
     sessions: [], // conversations, in the order they opened
@@ -91,6 +99,9 @@ export function createChatStore(options) {
   let ackTimer = null
   let keepaliveTimer = null
   let lastFrameAt = 0
+  let banTimer = null
+  const typingSenders = new Map() // sessionId -> our TYPING state for that conversation
+  const partnerTypingTimers = new Map() // sessionId -> hides the partner's "typing"
   const requestPrefix = Array.from({ length: 4 }, () =>
     Math.floor(random() * 0x10000).toString(16).padStart(4, '0'),
   ).join('')
@@ -254,6 +265,8 @@ export function createChatStore(options) {
     dialogueTimers.clear()
     if (resendTimer !== null) clearTimer(resendTimer)
     resendTimer = null
+    // The broker forgets typing with the connection; the partner's side times out.
+    for (const sender of typingSenders.values()) sender.reset()
 
     if (!state.accountId || state.loggingOut) {
       state.connection = 'offline'
@@ -339,6 +352,12 @@ export function createChatStore(options) {
       case 'PUSH_VIEWED_ACK':
         onPushViewedAck(frame)
         return
+      case 'PUSH_TYPING':
+        onPushTyping(frame)
+        return
+      case 'TYPING':
+        onTypingRefused(frame)
+        return
       case 'DIALOGUE':
         onDialogueReply(frame)
         return
@@ -349,11 +368,17 @@ export function createChatStore(options) {
 
   // ------------------------------------------------------------------ sessions
 
-  function addSession({ id, partnerId, partnerName, origin }) {
+  /** The shared interests of a MATCH reply, NewSession or RECONNECT entry, if any. */
+  function interestList(value) {
+    return Array.isArray(value) ? value.filter((v) => typeof v === 'string' && v !== '') : []
+  }
+
+  function addSession({ id, partnerId, partnerName, origin, commonInterests }) {
     let session = findSession(id)
     if (session) {
       if (partnerName && session.partnerName !== partnerName) session.partnerName = partnerName
       if (partnerId && !session.partnerId) session.partnerId = partnerId
+      if (interestList(commonInterests).length) session.commonInterests = interestList(commonInterests)
       return session
     }
     session = reactive({
@@ -362,8 +387,13 @@ export function createChatStore(options) {
       partnerName: partnerName || 'Stranger',
       origin, // 'matched' | 'incoming' | 'restored'
       openedAt: now(),
+      commonInterests: interestList(commonInterests),
       ended: false,
-      endReason: '', // 'left' | 'ended' (over, reason not known yet) | 'lost' (ended while we were away)
+      // 'left' (the partner) | 'self' (LEAVE) | 'blocked' | 'reported' | 'ended' (over,
+      // reason not known yet) | 'lost' (ended while we were away)
+      endReason: '',
+      busy: '', // 'LEAVE' | 'BLOCK' | 'REPORT' while that request is in flight
+      partnerTyping: false,
       messages: [],
       unread: 0,
       partnerAway: false, // the partner's connection dropped; they may come back
@@ -385,6 +415,10 @@ export function createChatStore(options) {
     session.ended = true
     session.endReason = reason
     session.partnerAway = false
+    setPartnerTyping(session, false)
+    const sender = typingSenders.get(session.id)
+    if (sender) sender.reset()
+    typingSenders.delete(session.id)
   }
 
   function closeSession(sessionId) {
@@ -406,12 +440,15 @@ export function createChatStore(options) {
   function onNewSession(frame) {
     const data = frame.data || {}
     if (!Number.isInteger(frame.sessionId) || closedSessions.has(frame.sessionId)) return
+    // Someone matched us: if we were waiting (MATCH answered 13), this is the match.
+    state.waiting = false
     const known = findSession(frame.sessionId)
     const session = addSession({
       id: frame.sessionId,
       partnerId: data.accountId || frame.senderId,
       partnerName: data.nickName,
       origin: 'incoming',
+      commonInterests: data.commonInterests,
     })
     if (!known) notify(`${session.partnerName} matched with you. Say hello!`, { kind: 'success' })
   }
@@ -429,10 +466,67 @@ export function createChatStore(options) {
     if (!session) return
     // A session the RECONNECT reply no longer listed was marked over ('ended', or 'lost'
     // a while later); the PartnerExit that the resume pushes says what happened to it.
-    if (session.ended && session.endReason === 'left') return
+    // One we ended ourselves (LEAVE, BLOCK, REPORT) keeps saying so.
+    if (session.ended && session.endReason !== 'ended' && session.endReason !== 'lost') return
     if (session.ended) session.endReason = 'left'
     else endSession(session, 'left')
     notify(`${session.partnerName} left the chat.`, { kind: 'info' })
+  }
+
+  // ------------------------------------------------------------------ typing
+
+  function setPartnerTyping(session, typing) {
+    const timer = partnerTypingTimers.get(session.id)
+    if (timer !== undefined) clearTimer(timer)
+    partnerTypingTimers.delete(session.id)
+    session.partnerTyping = typing
+    if (!typing) return
+    // Best effort: a lost typing:false must not leave "typing…" up for good.
+    partnerTypingTimers.set(
+      session.id,
+      setTimer(() => {
+        partnerTypingTimers.delete(session.id)
+        session.partnerTyping = false
+      }, typingShowMs),
+    )
+  }
+
+  function onPushTyping(frame) {
+    const session = findSession(frame.sessionId)
+    if (!session || session.ended || frame.accountId === state.accountId) return
+    setPartnerTyping(session, frame.typing === true)
+  }
+
+  // TYPING is answered only when refused. 8: the conversation is over (its PartnerExit
+  // may still be on the way and then says why). 12 and the rest: typing is best effort.
+  function onTypingRefused(frame) {
+    const session = findSession(frame.sessionId)
+    if (session && frame.code === Code.SESSION_CLOSED) endSession(session, 'ended')
+  }
+
+  function typingSender(sessionId) {
+    let sender = typingSenders.get(sessionId)
+    if (!sender) {
+      sender = createTypingSender({
+        send: (typing) => {
+          const session = findSession(sessionId)
+          if (!session || session.ended || !isConnected()) return false
+          return send({ cmd: 'TYPING', sessionId, typing })
+        },
+        setTimer,
+        clearTimer,
+        now,
+      })
+      typingSenders.set(sessionId, sender)
+    }
+    return sender
+  }
+
+  /** The person edited the message box of a conversation; `text` is what it holds now. */
+  function noteTyping(sessionId, text) {
+    const session = findSession(sessionId)
+    if (!session || session.ended) return
+    typingSender(sessionId).input(String(text ?? '').trim() !== '')
   }
 
   // ------------------------------------------------------------------ messages
@@ -480,6 +574,7 @@ export function createChatStore(options) {
       findSession(frame.sessionId) ||
       addSession({ id: frame.sessionId, partnerId: frame.senderId, origin: 'incoming' })
     if (frame.senderId !== state.accountId && frame.msgId > session.delivered) session.delivered = frame.msgId
+    if (frame.senderId !== state.accountId) setPartnerTyping(session, false) // their message is here
     scheduleAcks() // a redelivered message is acked again, or it comes back next time
     if (session.messages.some((m) => m.msgId === frame.msgId)) return // shown already
     session.messages.push(
@@ -538,6 +633,8 @@ export function createChatStore(options) {
     )
     const message = session.messages[session.messages.length - 1]
     dialogues.set(requestId, { sessionId, key: message.key })
+    const sender = typingSenders.get(sessionId)
+    if (sender) sender.stop()
     pumpOutbox()
     return true
   }
@@ -785,17 +882,56 @@ export function createChatStore(options) {
     }
   }
 
-  /** Asks for a random partner (MATCH). */
+  // ------------------------------------------------------------------ matching
+
+  function isBanned() {
+    return state.bannedUntil > now()
+  }
+
+  // Longest delay a browser timer takes (about 24.8 days); a longer ban re-arms.
+  const MAX_TIMER_MS = 2 ** 31 - 1
+
+  function armBanTimer() {
+    if (banTimer !== null) clearTimer(banTimer)
+    banTimer = null
+    const left = state.bannedUntil - now()
+    if (left <= 0) {
+      state.bannedUntil = 0
+      return
+    }
+    banTimer = setTimer(armBanTimer, Math.min(left, MAX_TIMER_MS))
+  }
+
+  /** MATCH answered 14: matching stays off until `until` (ISO-8601). */
+  function setBanned(until) {
+    const at = Date.parse(until)
+    // Without a readable time, try again in a minute: the server repeats it if it holds.
+    state.bannedUntil = Number.isFinite(at) ? at : now() + 60000
+    armBanTimer()
+  }
+
+  /** The interest tags the next MATCH sends (already checked, see interests.js). */
+  function setInterests(tags) {
+    state.interests = Array.isArray(tags) ? tags.filter((t) => typeof t === 'string') : []
+  }
+
+  /**
+   * Asks for a partner (MATCH, with the interests if there are any). True when a
+   * conversation opened; false otherwise, including "waiting" (code 13): the partner
+   * then comes by PUSH_SIGNAL NewSession.
+   */
   async function match() {
-    if (state.matching || !state.accountId) return false
+    if (state.matching || state.waiting || !state.accountId || isBanned()) return false
     if (!isConnected()) {
       notify('You are not connected right now; matching will work once you are back.', { kind: 'warning' })
       return false
     }
     state.matching = true
     if (state.notice && state.notice.action === 'retry-match') dismissNotice()
+    const body = { accountId: state.accountId }
+    if (state.interests.length > 0) body.interests = [...state.interests]
     try {
-      const reply = await request('MATCH', { accountId: state.accountId })
+      const reply = await request('MATCH', body)
       if (reply.code === Code.OK) {
         const known = findSession(reply.sessionId)
         const session = addSession({
@@ -803,18 +939,31 @@ export function createChatStore(options) {
           partnerId: reply.partnerId,
           partnerName: reply.partnerName,
           origin: 'matched',
+          commonInterests: reply.commonInterests,
         })
         state.activeSessionId = session.id
         if (!known) notify(`You are now chatting with ${session.partnerName}.`, { kind: 'success' })
         return true
       }
-      if (reply.code === Code.RATE_LIMITED) {
+      if (reply.code === Code.WAITING) {
+        // Not a failure: the server keeps us in its pool and matches us when it can.
+        state.waiting = true
+        return false
+      }
+      if (reply.code === Code.BANNED) {
+        setBanned(reply.until)
+      } else if (reply.code === Code.TOO_MANY_CONVERSATIONS) {
+        notify('You already have as many chats open as you can. Leave one of them first, then match again.', {
+          kind: 'warning',
+        })
+      } else if (reply.code === Code.RATE_LIMITED) {
         notify('That was a lot of requests at once. Wait a moment, then try again.', {
           kind: 'info',
           action: 'retry-match',
           sticky: true,
         })
       } else if (reply.code === Code.NO_DATA) {
+        // Only a broker from before the waiting pool answers this.
         notify('Nobody else is free to chat right now. Give it a moment and try again.', {
           kind: 'info',
           action: 'retry-match',
@@ -840,6 +989,123 @@ export function createChatStore(options) {
     }
   }
 
+  /** Stops waiting for a partner (CANCEL_MATCH). */
+  async function cancelMatch() {
+    if (!state.waiting || state.cancelling) return false
+    if (!isConnected()) {
+      notify('You are not connected right now. Try again once you are back.', { kind: 'warning' })
+      return false
+    }
+    state.cancelling = true
+    try {
+      const reply = await request('CANCEL_MATCH', { accountId: state.accountId })
+      // 4: not waiting any more. Either way nothing is looked for now; should a match
+      // have just been made, its NewSession opens the window as usual.
+      if (reply.code === Code.OK || reply.code === Code.NO_DATA) {
+        state.waiting = false
+        return true
+      }
+      notify(`Could not stop looking: ${reply.msg || 'unknown error'}. Please try again.`, { kind: 'error' })
+      return false
+    } catch {
+      notify('Stopping did not get an answer. Please try again.', { kind: 'error' })
+      return false
+    } finally {
+      state.cancelling = false
+    }
+  }
+
+  // ------------------------------------------------------------------ leave, block, report
+
+  /**
+   * LEAVE, BLOCK or REPORT: each ends the conversation. Code 0, and 8 (already over or
+   * not ours), end the window; `reason` says how it ends on code 0. Returns the reply,
+   * or {code: -1} when there was none.
+   */
+  async function endingRequest(session, cmd, body, reason) {
+    session.busy = cmd
+    try {
+      const reply = await request(cmd, { sessionId: session.id, ...body })
+      if (reply.code === Code.OK) {
+        endSession(session, reason)
+        session.endReason = reason // also when the partner had left first
+      } else if (reply.code === Code.SESSION_CLOSED) {
+        endSession(session, 'ended')
+      }
+      return reply
+    } catch (err) {
+      return { cmd, code: -1, msg: err.message === 'closed' ? 'the connection dropped' : 'no answer in time' }
+    } finally {
+      session.busy = ''
+    }
+  }
+
+  function canAsk(session) {
+    if (!session || session.busy) return false
+    if (isConnected()) return true
+    notify('You are not connected right now. Try again once you are back.', { kind: 'warning' })
+    return false
+  }
+
+  /** Ends one conversation (LEAVE); the partner gets PartnerExit. True once it is over. */
+  async function leave(sessionId) {
+    const session = findSession(sessionId)
+    if (session && session.ended) return true
+    if (!canAsk(session)) return false
+    const reply = await endingRequest(session, 'LEAVE', {}, 'self')
+    if (reply.code === Code.OK || reply.code === Code.SESSION_CLOSED) return true
+    notify(`Could not leave the chat: ${reply.msg || 'unknown error'}. Please try again.`, { kind: 'error' })
+    return false
+  }
+
+  /** "Next": leaves the conversation, closes its window and matches again with the same interests. */
+  async function next(sessionId) {
+    if (isBanned()) return false
+    if (!(await leave(sessionId))) return false
+    closeSession(sessionId)
+    return match()
+  }
+
+  /** Blocks the partner (BLOCK): the conversation ends and the two are never matched again. */
+  async function block(sessionId) {
+    const session = findSession(sessionId)
+    if (!canAsk(session)) return false
+    const reply = await endingRequest(session, 'BLOCK', {}, 'blocked')
+    if (reply.code === Code.OK) {
+      notify(`You blocked ${session.partnerName}. You will not be matched with them again.`, { kind: 'success' })
+      return true
+    }
+    if (reply.code !== Code.SESSION_CLOSED) {
+      notify(`Could not block: ${reply.msg || 'unknown error'}. Please try again.`, { kind: 'error' })
+    }
+    return false
+  }
+
+  /**
+   * Reports the partner (REPORT), which blocks them too.
+   * @returns {Promise<{ok: boolean, error?: string, closed?: boolean}>}  `closed`: the
+   *   conversation is not one that can be reported any more (code 8)
+   */
+  async function report(sessionId, reason, text) {
+    const checked = validateReport(reason, text)
+    if (!checked.ok) return { ok: false, error: checked.error }
+    const session = findSession(sessionId)
+    if (!session) return { ok: false, closed: true, error: 'This chat is gone.' }
+    if (session.busy) return { ok: false, error: 'One moment, the last request is still on its way.' }
+    if (!isConnected()) return { ok: false, error: 'You are not connected right now. Try again once you are back.' }
+    const body = { reason: checked.reason }
+    if (checked.text !== '') body.text = checked.text
+    const reply = await endingRequest(session, 'REPORT', body, 'reported')
+    if (reply.code === Code.OK) return { ok: true }
+    if (reply.code === Code.SESSION_CLOSED) {
+      return { ok: false, closed: true, error: 'This chat can no longer be reported: it is not open on the server.' }
+    }
+    if (reply.code === Code.RATE_LIMITED || reply.code === Code.INTERNAL_ERROR || reply.code === -1) {
+      return { ok: false, error: `The report did not get through (${reply.msg || 'the server is busy'}). Please try again.` }
+    }
+    return { ok: false, error: `The report was refused: ${reply.msg || 'unknown error'}.` }
+  }
+
   /** Leaves (LOGOUT): partners are told, the token is revoked, back to the nickname screen. */
   async function logout() {
     if (!state.accountId || state.loggingOut) return
@@ -861,6 +1127,15 @@ export function createChatStore(options) {
     state.sessions.splice(0)
     state.activeSessionId = 0
     state.matching = false
+    state.waiting = false
+    state.cancelling = false
+    state.bannedUntil = 0
+    if (banTimer !== null) clearTimer(banTimer)
+    banTimer = null
+    for (const sender of typingSenders.values()) sender.reset()
+    typingSenders.clear()
+    for (const timer of partnerTypingTimers.values()) clearTimer(timer)
+    partnerTypingTimers.clear()
     state.replaced = false
     state.reconnectAttempt = 0
     state.nextRetryAt = 0
@@ -947,6 +1222,8 @@ export function createChatStore(options) {
     state.nextRetryAt = 0
     offlineUntil = 0
     if (reply.nickName) state.nickName = reply.nickName
+    // Still in the waiting pool: the server resumed our waiting, show it again.
+    state.waiting = reply.waiting === true
     saveAccount()
     const open = new Map()
     for (const s of Array.isArray(reply.sessions) ? reply.sessions : []) {
@@ -969,10 +1246,12 @@ export function createChatStore(options) {
         partnerId: s.partnerId,
         partnerName: s.partnerName,
         origin: 'restored',
+        commonInterests: s.commonInterests,
       })
       // Presence changes that happened while we were away are not replayed: the partner
-      // is taken as present until a new PartnerAway says otherwise.
+      // is taken as present until a new PartnerAway says otherwise; typing neither.
       session.partnerAway = false
+      setPartnerTyping(session, false)
     }
     // The resume pushes again whatever we had not acknowledged; positions go out again
     // as an ACK or VIEWED_ACK may have been lost with the socket (the server ignores
@@ -1046,6 +1325,13 @@ export function createChatStore(options) {
     start,
     login,
     match,
+    cancelMatch,
+    setInterests,
+    leave,
+    next,
+    block,
+    report,
+    noteTyping,
     logout,
     sendMessage,
     retryMessage,
@@ -1061,6 +1347,7 @@ export function createChatStore(options) {
     holdDeliveryAcks,
     // queries
     isRead,
+    isBanned,
     findSession,
     get socketCount() {
       return socket ? 1 : 0

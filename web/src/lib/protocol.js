@@ -16,6 +16,9 @@ export const Code = Object.freeze({
   ALREADY_LOGGED_IN: 10,
   FRAME_TOO_LARGE: 11,
   RATE_LIMITED: 12,
+  WAITING: 13,
+  BANNED: 14,
+  TOO_MANY_CONVERSATIONS: 15,
 })
 
 export const NICKNAME_MAX_CHARS = 32
@@ -52,6 +55,35 @@ export function validateNickname(raw) {
     }
   }
   return { ok: true, value }
+}
+
+/** REPORT reasons, in the order the report dialog offers them, with their labels. */
+export const REPORT_REASONS = Object.freeze([
+  { value: 'spam', label: 'Spam or advertising' },
+  { value: 'harassment', label: 'Harassment or bullying' },
+  { value: 'sexual', label: 'Unwanted sexual content' },
+  { value: 'hate', label: 'Hate speech' },
+  { value: 'underage', label: 'May be under age' },
+  { value: 'other', label: 'Something else' },
+])
+export const REPORT_TEXT_MAX_CHARS = 500
+
+/**
+ * Checks a REPORT before it is sent: a known reason, and an optional text of at most
+ * 500 characters (code points) without U+0000. Blank text is left out.
+ * @returns {{ok: true, reason: string, text: string} | {ok: false, error: string}}
+ */
+export function validateReport(reason, rawText) {
+  if (!REPORT_REASONS.some((r) => r.value === reason)) return { ok: false, error: 'Please pick a reason.' }
+  let text = String(rawText ?? '')
+  if (typeof text.toWellFormed === 'function') text = text.toWellFormed()
+  text = trimAscii(text)
+  const chars = [...text].length
+  if (chars > REPORT_TEXT_MAX_CHARS) {
+    return { ok: false, error: `The note is ${chars} characters long; the limit is ${REPORT_TEXT_MAX_CHARS}.` }
+  }
+  if (text.includes('\u0000')) return { ok: false, error: 'The note contains a NUL character.' }
+  return { ok: true, reason, text }
 }
 
 export function utf8Length(text) {
