@@ -326,7 +326,11 @@ TEST_CASE("RECONNECT with the right token rebinds the account and keeps its sess
     CHECK(response.value("nickName", json()) == "alice");
     CHECK(
         response.value("sessions", json()) ==
-        json::array({{{"sessionId", p.session}, {"partnerId", p.bob.id}, {"partnerName", "bob"}}}));
+        json::array({{{"sessionId", p.session},
+                      {"partnerId", p.bob.id},
+                      {"partnerName", "bob"},
+                      {"commonInterests", json::array()}}}));
+    CHECK(response.value("waiting", json()) == false);
 
     // The replaced connection is closed with 4001, and that close ends nothing.
     REQUIRE(p.a->wait_closed(5s));

@@ -460,6 +460,48 @@ TEST_CASE("concurrency: without interests, no pair twice and no two suitable peo
                    "AND chat_open_sessions(a.account_id) < 3 AND chat_open_sessions(b.account_id) < 3") == 0);
 }
 
+TEST_CASE("concurrency: batches of MATCHes that pick each other's requesters never deadlock") {
+    // Logic commits MATCHes in groups; a group that waited for one requester's row while
+    // holding another's would deadlock with a group doing the reverse (PostgreSQL then
+    // aborts one after deadlock_timeout and logic retries it: seconds of stall).
+    test::pg_fixture pg;
+    auto p = quick_policy();
+    p.max_conversations = 1000;
+    p.repeat_window = 0ms;
+    std::vector<std::int64_t> ids;
+    {
+        auto s = pg.make_store(p);
+        for (int i = 0; i < 16; ++i) ids.push_back(online(*s, "n" + std::to_string(i)));
+    }
+    const auto deadlocks = [&] {
+        return pg.count("SELECT deadlocks FROM pg_stat_database WHERE datname = current_database()");
+    };
+    const auto before = deadlocks();
+    std::atomic<int> errors{0};
+    std::vector<std::thread> threads;
+    for (std::size_t t = 0; t < 8; ++t)
+        threads.emplace_back([&, t] {
+            auto s = pg.make_store(p);
+            partition_set woken;
+            for (std::size_t round = 0; round < 25; ++round) {
+                // Four requesters each, in an order that differs from thread to thread.
+                std::vector<logic::match_request> asks;
+                for (std::size_t j = 0; j < 4; ++j)
+                    asks.push_back({ids[(t * 5 + round * 7 + j * (t % 2 == 0 ? 3 : 13)) % ids.size()], {}});
+                try {
+                    s->match_many(asks, woken);
+                } catch (const std::exception&) {
+                    ++errors;
+                }
+            }
+        });
+    for (auto& t : threads) t.join();
+    std::this_thread::sleep_for(1500ms);  // the closed backends' statistics reach pg_stat_database
+    CHECK(errors == 0);
+    CHECK(deadlocks() - before == 0);
+    CHECK(pg.count("SELECT count(*) FROM sessions") > 0);
+}
+
 TEST_CASE("MATCH with 100,000 online seeks indexes instead of scanning everyone") {
     test::pg_fixture pg;
     pg.db.query(

@@ -23,6 +23,12 @@ SELECT code, session_id, partner_id, partner_name, array_to_string(common_intere
   FROM chat_match($1, $2, $3::text[], $4::float8, $5::int, $6::bigint * interval '1 millisecond',
                   $7::bigint * interval '1 millisecond', $8::bigint * interval '1 millisecond'))sql";
 
+// A batch of MATCHes locks its requesters' rows first, in id order: chat_match then waits
+// for no row (candidates are taken with SKIP LOCKED), so two batches cannot deadlock.
+inline constexpr const char* k_lock_requesters = "lock_requesters";
+inline constexpr const char* k_lock_requesters_sql = R"sql(
+SELECT id FROM accounts WHERE id = ANY($1::bigint[]) ORDER BY id FOR NO KEY UPDATE)sql";
+
 inline constexpr const char* k_stop_waiting = "stop_waiting";
 inline constexpr const char* k_stop_waiting_sql = R"sql(
 DELETE FROM match_waiters WHERE account_id = $1 RETURNING 1)sql";

@@ -58,6 +58,11 @@ std::vector<match_outcome> store::match_many(const std::vector<match_request>& r
     auto out = with_retry([&] {
         std::vector<match_outcome> outcomes;
         pqxx::work tx(*conn_);
+        if (requests.size() > 1) {
+            std::vector<std::int64_t> requesters;
+            for (const auto& r : requests) requesters.push_back(r.account_id);
+            tx.exec_prepared(sql::k_lock_requesters, db::bigint_array(requesters));
+        }
         for (const auto& r : requests) outcomes.push_back(run_match(tx, "ask", r.account_id, r.interests));
         tx.commit();
         return outcomes;
