@@ -39,11 +39,14 @@ std::vector<nats_user> bus_users(const std::vector<std::string>& broker_ids) {
     std::vector<nats_user> users;
     // A broker asks logic (requests on the command subjects, its hello among them) and
     // announces itself; it reads only its own pushes and the replies to its own inbox.
+    // TYPING goes from broker to broker on chat.typing.<account> (never through logic):
+    // every broker publishes and hears those. Whom it may show a TYPING is the receiving
+    // broker's check (the sender must be the partner it knows for that session).
     for (const auto& id : broker_ids) {
         nats_user broker;
         broker.name = broker_user_name(id);
-        broker.publish = {s(subjects::k_all_commands), s(subjects::k_broker_heartbeat)};
-        broker.subscribe = {subjects::broker_push(id), subjects::broker_inbox(id) + ".>"};
+        broker.publish = {s(subjects::k_all_commands), s(subjects::k_broker_heartbeat), s(subjects::k_all_typing)};
+        broker.subscribe = {subjects::broker_push(id), subjects::broker_inbox(id) + ".>", s(subjects::k_all_typing)};
         users.push_back(std::move(broker));
     }
     // Logic serves the commands and hears the heartbeats, both only in its queue group;

@@ -140,6 +140,7 @@ connection::connection(const options& opts, std::shared_ptr<spdlog::logger> log)
     check(natsOptions_SetReconnectBufSize(o.get(), 32 * 1024 * 1024), "SetReconnectBufSize");
     check(natsOptions_SetMaxPendingMsgs(o.get(), 1'000'000), "SetMaxPendingMsgs");
     check(natsOptions_SetSendAsap(o.get(), opts.send_asap), "SetSendAsap");
+    check(natsOptions_UseGlobalMessageDelivery(o.get(), opts.global_delivery), "UseGlobalMessageDelivery");
     check(natsOptions_SetRetryOnFailedConnect(o.get(), true, on_connected, this), "SetRetryOnFailedConnect");
     check(natsOptions_SetDisconnectedCB(o.get(), on_disconnected, this), "SetDisconnectedCB");
     check(natsOptions_SetReconnectedCB(o.get(), on_reconnected, this), "SetReconnectedCB");

@@ -89,6 +89,9 @@ public:
         std::string password{};
         std::string tls_ca_file{};        // non-empty: TLS, trusting this CA
         std::string tls_server_name{};    // the name the server certificate must carry
+        /// Deliver every subscription's messages on cnats' shared delivery threads instead
+        /// of a thread per subscription: for a connection with many subscriptions.
+        bool global_delivery = false;
     };
 
     connection(const options& opts, std::shared_ptr<spdlog::logger> log);

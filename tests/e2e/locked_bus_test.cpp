@@ -43,6 +43,8 @@ TEST_CASE(
     }
     const std::multimap<std::string, std::string> expected{
         {"chat-broker-b1", "broker-b1"},   {"chat-broker-b2", "broker-b2"},
+        // Each broker's second connection carries TYPING (services/broker/src/typing_bus.hpp).
+        {"chat-broker-b1-typing", "broker-b1"}, {"chat-broker-b2-typing", "broker-b2"},
         {"chat-dispatcher", "dispatcher"}, {"chat-dispatcher", "dispatcher"},
         {"chat-logic", "logic"},           {"chat-logic", "logic"}};
     CHECK(users_by_name == expected);

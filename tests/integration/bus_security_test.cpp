@@ -54,6 +54,17 @@ void check_publish_denied(test::nats_probe& who, const std::string& subject,
     CHECK(listener.received(index) == before);
 }
 
+/// A probe logged in as each service's user.
+struct every_user {
+    explicit every_user(stack::system& s)
+        : b1(s.nats().url(), as(s, "broker-b1")),
+          b2(s.nats().url(), as(s, "broker-b2")),
+          logic(s.nats().url(), as(s, "logic")),
+          dispatcher(s.nats().url(), as(s, "dispatcher")) {}
+    bool connected() const { return b1.connected() && b2.connected() && logic.connected() && dispatcher.connected(); }
+    test::nats_probe b1, b2, logic, dispatcher;
+};
+
 void check_subscribe_denied(test::nats_probe& who, const std::string& subject) {
     INFO("subscribe to " << subject);
     who.subscribe(subject);
@@ -101,12 +112,9 @@ TEST_CASE("a locked bus refuses connections without credentials or with wrong on
 TEST_CASE(
     "a broker's user publishes commands and heartbeats and reads only its own pushes and replies") {
     stack::system s(bus_only(1, true, false));
-    const auto url = s.nats().url();
-    test::nats_probe b1(url, as(s, "broker-b1"));
-    test::nats_probe b2(url, as(s, "broker-b2"));
-    test::nats_probe logic(url, as(s, "logic"));
-    test::nats_probe dispatcher(url, as(s, "dispatcher"));
-    REQUIRE((b1.connected() && b2.connected() && logic.connected() && dispatcher.connected()));
+    every_user users(s);
+    REQUIRE(users.connected());
+    auto& [b1, b2, logic, dispatcher] = users;
 
     // What each may hear, and proof that the listeners hear what is allowed.
     const auto b1_pushes = b1.subscribe(subjects::broker_push("b1"));
@@ -192,6 +200,28 @@ TEST_CASE("only logic answers requests, once each, and logic cannot publish a pu
     logic.publish(inbox + ".3", "reply");  // logic still can
     logic.flush();
     CHECK(test::wait_until([&] { return b1.received(replies) == 2; }, 3s));
+}
+
+TEST_CASE("brokers relay TYPING to each other on chat.typing.*; logic and the dispatcher cannot") {
+    stack::system s(bus_only(1, true, false));
+    every_user users(s);
+    REQUIRE(users.connected());
+    auto& [b1, b2, logic, dispatcher] = users;
+    const auto to_17 = b1.subscribe(subjects::typing_to(17));
+    const auto to_23 = b2.subscribe(subjects::typing_to(23));
+    for (auto* p : {&b1, &b2}) p->flush();
+    b2.publish(subjects::typing_to(17));
+    b1.publish(subjects::typing_to(23));
+    b1.flush();
+    b2.flush();
+    REQUIRE(test::wait_until([&] { return b1.received(to_17) == 1 && b2.received(to_23) == 1; }, 3s));
+    CHECK(b1.errors().empty());
+    CHECK(b2.errors().empty());
+    // Nothing else needs them: logic never sees a TYPING, the dispatcher neither.
+    check_publish_denied(logic, subjects::typing_to(17), b1, to_17);
+    check_publish_denied(dispatcher, subjects::typing_to(17), b1, to_17);
+    check_subscribe_denied(logic, std::string(subjects::k_all_typing));
+    check_subscribe_denied(dispatcher, std::string(subjects::k_all_typing));
 }
 
 TEST_CASE(

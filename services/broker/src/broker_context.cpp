@@ -27,7 +27,8 @@ broker_context::broker_context(boost::asio::io_context& ioc, broker_settings set
       epoch_(util::random_hex(8)),
       proxies_(settings_.trusted_proxies),
       nats_(bus::connection_options(settings_.nats, "chat-broker-" + settings_.id), log_),
-      requester_(nats_, bus::subjects::broker_inbox(settings_.id) + "." + epoch_) {
+      requester_(nats_, bus::subjects::broker_inbox(settings_.id) + "." + epoch_),
+      typing_(bus::connection_options(settings_.nats, "chat-broker-" + settings_.id + "-typing"), log_) {
     // Bursts of twice the rate; per-minute limits allow their whole minute at once.
     if (const double rate = settings_.account_messages_per_second; rate > 0)
         account_messages_ = std::make_unique<util::keyed_rate_limiter>(rate, 2 * rate);

@@ -13,6 +13,7 @@
 #include "services/broker/src/client_address.hpp"
 #include "services/broker/src/connection_registry.hpp"
 #include "services/broker/src/settings.hpp"
+#include "services/broker/src/typing_bus.hpp"
 #include "shared/bus/nats_connection.hpp"
 #include "shared/bus/requester.hpp"
 #include "shared/util/rate_limiter.hpp"
@@ -20,8 +21,8 @@
 namespace chat::broker {
 
 /// What every connection of this broker shares: settings and identity, the NATS link
-/// and its requester, the rate limits keyed by account and address, and the registry
-/// of live connections.
+/// and its requester, the rate limits keyed by account and address, the registry of
+/// live connections, and the TYPING link between brokers.
 class broker_context {
 public:
     broker_context(boost::asio::io_context& ioc, broker_settings settings, std::shared_ptr<spdlog::logger> log);
@@ -34,6 +35,8 @@ public:
     bus::connection& nats() { return nats_; }
     bus::requester& requester() { return requester_; }
     connection_registry& connections() { return connections_; }
+    /// TYPING to and from other brokers (its own NATS connection).
+    typing_bus& typing() { return typing_; }
     /// Who may name the client's address in X-Forwarded-For (http.trusted_proxies).
     const trusted_proxies& proxies() const { return proxies_; }
 
@@ -71,6 +74,7 @@ private:
     bus::connection nats_;
     bus::requester requester_;
     connection_registry connections_;
+    typing_bus typing_;  // after the registry: its handler looks connections up there
 
     std::unique_ptr<util::keyed_rate_limiter> account_messages_;   // null: no limit
     std::unique_ptr<util::keyed_rate_limiter> address_accounts_;

@@ -35,6 +35,12 @@ broker_service::broker_service(broker_settings settings, std::shared_ptr<spdlog:
       signals_(ioc_, SIGINT, SIGTERM) {
     const auto address = net::ip::make_address(settings.address);
     listener_ = std::make_shared<listener>(ioc_, net::ip::tcp::endpoint{address, settings.port}, ctx_);
+    // TYPING relayed by other brokers (a cnats thread, as pushes): find the receiver's
+    // connection under the registry lock, then post to its strand. Only ctx_'s members
+    // are touched: a connection may keep ctx_ alive a moment past this object.
+    ctx_->typing().on_typing([ctx = ctx_.get()](const proto::Typing& typing) {
+        if (auto connection = ctx->connections().bound().find(typing.receiver_id())) connection->relay_typing(typing);
+    });
     push_sub_ = ctx_->nats().subscribe(subjects::broker_push(settings.id),
                                          [this](bus::message&& m) { on_push(std::move(m)); });
     // Pushes sent while the link was down are gone: every connection asks for what it
@@ -63,6 +69,7 @@ void broker_service::run() {
     ioc_.run();
     for (auto& t : threads) t.join();
     push_sub_ = bus::subscription();
+    ctx_->typing().drain(std::chrono::milliseconds(500));
     ctx_->nats().drain(std::chrono::seconds(2));
     log_->info("broker stopped");
 }
@@ -79,8 +86,9 @@ void broker_service::on_push(bus::message&& m) {
         auto holding = ctx_->connections().holding().find(d.receiver_id());
         if (!bound && !holding) continue;  // not connected here (any more)
         auto frame = std::make_shared<const std::string>(wire::push_frame(d));
-        if (bound) bound->push(d.receiver_id(), frame);
-        if (holding && holding != bound) holding->push(d.receiver_id(), frame);
+        const auto change = session_change_of(d);
+        if (bound) bound->push(d.receiver_id(), frame, change);
+        if (holding && holding != bound) holding->push(d.receiver_id(), frame, change);
     }
     for (const auto& k : push.kicks())
         if (auto connection = ctx_->find_connection(k.conn_key())) connection->kick(k.conn_key());

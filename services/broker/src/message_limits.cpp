@@ -11,7 +11,8 @@ message_limits::message_limits(double per_second, util::keyed_rate_limiter* per_
 }
 
 bool message_limits::counted(const wire::client_request& request) {
-    return !std::holds_alternative<wire::pong_request>(request) && !std::holds_alternative<wire::ack_request>(request);
+    return !std::holds_alternative<wire::pong_request>(request) && !std::holds_alternative<wire::ack_request>(request) &&
+           !std::holds_alternative<wire::typing_request>(request);
 }
 
 bool message_limits::allow(std::int64_t account_id, clock::time_point now) {

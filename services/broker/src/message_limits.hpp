@@ -11,7 +11,9 @@ namespace chat::broker {
 /// The rate limits a connection's commands count against: a token bucket of its own
 /// (limits.messages_per_second, bursts of twice the rate) and its account's bucket,
 /// shared by the account's connections on this broker. PONG and ACK only answer the
-/// server and are never counted.
+/// server and are never counted. Nor is TYPING: it has its own, tighter throttle per
+/// conversation (typing_relay) and costs logic and PostgreSQL nothing, and counting it
+/// would let typing use up the budget of the DIALOGUEs it comes with.
 class message_limits {
 public:
     using clock = util::token_bucket::clock;

@@ -66,6 +66,27 @@ void ws_connection::handle_request(wire::client_request&& request) {
                 on_logout(r);
             else if constexpr (std::is_same_v<T, wire::ack_request>)
                 on_ack(r);
+            else if constexpr (std::is_same_v<T, wire::cancel_match_request>)
+                on_cancel_match(r);
+            else if constexpr (std::is_same_v<T, wire::leave_request>) {
+                proto::Request request;
+                request.mutable_leave()->set_session_id(r.session_id);
+                end_session("LEAVE", subjects::k_leave, r.session_id, std::move(request));
+            } else if constexpr (std::is_same_v<T, wire::block_request>) {
+                proto::Request request;
+                request.mutable_block()->set_session_id(r.session_id);
+                end_session("BLOCK", subjects::k_block, r.session_id, std::move(request));
+            } else if constexpr (std::is_same_v<T, wire::report_request>) {
+                proto::Request request;
+                auto* body = request.mutable_report();
+                body->set_session_id(r.session_id);
+                body->set_reason(std::move(r.reason));
+                body->set_text(std::move(r.text));
+                end_session("REPORT", subjects::k_report, r.session_id, std::move(request));
+            } else if constexpr (std::is_same_v<T, wire::typing_request>)
+                on_typing(r);
+            else
+                static_assert(!sizeof(T), "a client request without a handler");
         },
         std::move(request));
 }
@@ -122,6 +143,7 @@ void ws_connection::log_in(std::string_view cmd, std::string_view subject, proto
         login_in_flight_ = false;
         if (!reply || reply->code() != 0) {
             resume_.drop_held();
+            typing_.clear();
             finish_resume();
             if (!reply) return send(wire::error_frame(cmd, code::internal_error, describe_failure(status)));
             return send(wire::error_frame(cmd, static_cast<code>(reply->code()), reply->msg()));
@@ -133,8 +155,11 @@ void ws_connection::log_in(std::string_view cmd, std::string_view subject, proto
             finish_resume();
             return;
         }
-        account_id_ = account_id;
-        ctx_->connections().bound().set(account_id, weak_from_this());
+        bind(account_id);
+        if (reply->has_reconnect())
+            typing_.reset(reply->reconnect().sessions());
+        else
+            typing_.reset();
         send(std::move(frame));
         if (reply->has_reconnect()) deliver_resume(reply->reconnect().resume());
     });
@@ -144,11 +169,71 @@ void ws_connection::on_match(const wire::match_request& r) {
     if (!acting_as("MATCH", r.account_id)) return;
     proto::Request request;
     request.mutable_match()->set_account_id(r.account_id);
+    for (const auto& interest : r.interests) request.mutable_match()->add_interests(interest);
     ask_logic(subjects::k_match, std::move(request), [this](bus::request_status status, const proto::Reply* reply) {
         if (!reply) return send(wire::error_frame("MATCH", code::internal_error, describe_failure(status)));
-        if (reply->code() != 0) return send(wire::error_frame("MATCH", static_cast<code>(reply->code()), reply->msg()));
+        if (reply->code() != 0)
+            return send(wire::match_error_frame(static_cast<code>(reply->code()), reply->msg(), reply->match()));
+        // Still the account that asked (not logged out meanwhile): TYPING may go to the partner.
+        if (account_id_ != 0) typing_.open(reply->match().session_id(), reply->match().partner_id());
         send(wire::match_frame(reply->match()));
     });
+}
+
+void ws_connection::on_cancel_match(const wire::cancel_match_request& r) {
+    if (!acting_as("CANCEL_MATCH", r.account_id)) return;
+    proto::Request request;
+    request.mutable_cancel_match()->set_account_id(r.account_id);
+    ask_logic(subjects::k_cancel_match, std::move(request), [this](bus::request_status status, const proto::Reply* reply) {
+        if (!reply) return send(wire::error_frame("CANCEL_MATCH", code::internal_error, describe_failure(status)));
+        if (reply->code() != 0)
+            return send(wire::error_frame("CANCEL_MATCH", static_cast<code>(reply->code()), reply->msg()));
+        send(wire::cancel_match_frame());
+    });
+}
+
+void ws_connection::end_session(std::string_view cmd, std::string_view subject, std::int64_t session_id,
+                                proto::Request request) {
+    if (account_id_ == 0)
+        return send(wire::session_error_frame(cmd, session_id, code::not_logged_in,
+                                              "log in first (CRT_ACCOUNT or RECONNECT)"));
+    ask_logic(subject, std::move(request),
+              [this, cmd, session_id](bus::request_status status, const proto::Reply* reply) {
+                  if (!reply)
+                      return send(wire::session_error_frame(cmd, session_id, code::internal_error,
+                                                            describe_failure(status)));
+                  // Ended now, or already (8): either way no TYPING goes there any more.
+                  if (reply->code() == 0 || reply->code() == static_cast<int>(code::session_closed))
+                      typing_.end(session_id);
+                  if (reply->code() != 0)
+                      return send(wire::session_error_frame(cmd, session_id, static_cast<code>(reply->code()),
+                                                            reply->msg()));
+                  send(wire::session_done_frame(cmd, session_id));
+              });
+}
+
+void ws_connection::on_typing(const wire::typing_request& r) {
+    if (account_id_ == 0)
+        return send(wire::session_error_frame("TYPING", r.session_id, code::not_logged_in,
+                                              "log in first (CRT_ACCOUNT or RECONNECT)"));
+    const auto decision = typing_.outgoing(r.session_id, r.typing);
+    switch (decision.verdict) {
+        case typing_verdict::relay: {
+            proto::Typing typing;
+            typing.set_sender_id(account_id_);  // the connection's account, never the client's word
+            typing.set_receiver_id(decision.partner_id);
+            typing.set_session_id(r.session_id);
+            typing.set_typing(r.typing);
+            return ctx_->typing().publish(typing);
+        }
+        case typing_verdict::repeat: return;  // the partner already shows this state
+        case typing_verdict::too_fast:
+            return send(wire::session_error_frame("TYPING", r.session_id, code::rate_limited,
+                                                  "slow down: at most 4 TYPING per second per conversation"));
+        case typing_verdict::not_in_session:
+            return send(wire::session_error_frame("TYPING", r.session_id, code::session_closed,
+                                                  "not a conversation of yours, or it has ended"));
+    }
 }
 
 void ws_connection::on_viewed_ack(const wire::viewed_ack_request& r) {
@@ -243,10 +328,13 @@ void ws_connection::flush_acks() {
     });
 }
 
-void ws_connection::on_push(std::shared_ptr<const std::string> frame) {
+void ws_connection::on_push(std::shared_ptr<const std::string> frame, const session_change& change) {
+    // The relay learns a change when the client does: held pushes' changes wait with them.
     switch (resume_.hold(frame)) {
-        case hold_result::write: return send(std::move(frame));
-        case hold_result::held: return;
+        case hold_result::write:
+            typing_.apply(change);
+            return send(std::move(frame));
+        case hold_result::held: return typing_.defer(change);
         case hold_result::over_limit:
             ctx_->log().warn("connection {} held too many pushes while resuming; dropping it", conn_key_);
             return on_gone();
@@ -256,7 +344,10 @@ void ws_connection::on_push(std::shared_ptr<const std::string> frame) {
 void ws_connection::start_bus_loss_resume() { on_resume_next(resume_.bus_lost(account_id_ != 0)); }
 
 void ws_connection::deliver_resume(const proto::ResumeReply& page) {
-    for (const auto& d : page.deliveries()) send(wire::push_frame(d));
+    for (const auto& d : page.deliveries()) {
+        typing_.apply(session_change_of(d));
+        send(wire::push_frame(d));
+    }
     on_resume_next(resume_.on_page(page, outbound_.size()));
 }
 
@@ -301,6 +392,7 @@ void ws_connection::finish_resume() {
         ctx_->connections().holding().erase(holding_account_, this);
         holding_account_ = 0;
     }
+    typing_.apply_deferred();
     for (auto& frame : resume_.finish()) send(std::move(frame));
 }
 

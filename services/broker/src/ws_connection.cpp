@@ -96,9 +96,21 @@ void ws_connection::on_read(beast::error_code ec, std::size_t) {
     do_read();
 }
 
-void ws_connection::push(std::int64_t receiver_id, std::shared_ptr<const std::string> frame) {
-    net::post(ws_.get_executor(), [self = shared_from_this(), receiver_id, frame = std::move(frame)]() mutable {
-        if (self->account_id_ == receiver_id || self->holding_account_ == receiver_id) self->on_push(std::move(frame));
+void ws_connection::push(std::int64_t receiver_id, std::shared_ptr<const std::string> frame, session_change change) {
+    net::post(ws_.get_executor(), [self = shared_from_this(), receiver_id, frame = std::move(frame), change]() mutable {
+        if (self->account_id_ == receiver_id || self->holding_account_ == receiver_id)
+            self->on_push(std::move(frame), change);
+    });
+}
+
+void ws_connection::relay_typing(const proto::Typing& typing) {
+    net::post(ws_.get_executor(), [self = shared_from_this(), typing] {
+        // The sending broker vouches only for its own connection's account: whether that
+        // account is this one's partner in the session is this connection's to say.
+        if (self->gone_ || self->account_id_ == 0 || self->account_id_ != typing.receiver_id() ||
+            !self->typing_.from_partner(typing.session_id(), typing.sender_id()))
+            return;
+        self->send(wire::push_typing_frame(typing));
     });
 }
 
@@ -106,8 +118,7 @@ void ws_connection::kick(const std::string& conn_key) {
     net::post(ws_.get_executor(), [self = shared_from_this(), conn_key] {
         if (conn_key != self->conn_key_ || self->gone_) return;
         // The account lives on another connection now: leave it bound there.
-        if (self->account_id_ != 0) self->ctx_->connections().bound().erase(self->account_id_, self.get());
-        self->account_id_ = 0;
+        self->unbind();
         self->close_with(static_cast<websocket::close_code>(k_close_replaced), "replaced by a new connection");
     });
 }
@@ -205,13 +216,27 @@ void ws_connection::on_gone() {
         holding_account_ = 0;
     }
     if (account_id_ != 0) {
-        ctx_->connections().bound().erase(account_id_, this);
-        ctx_->report_offline(account_id_, conn_key_);
-        account_id_ = 0;
+        const auto account_id = account_id_;
+        unbind();
+        ctx_->report_offline(account_id, conn_key_);
     }
     beast::error_code ignored;
     beast::get_lowest_layer(ws_).socket().shutdown(net::ip::tcp::socket::shutdown_both, ignored);
     beast::get_lowest_layer(ws_).socket().close(ignored);
+}
+
+void ws_connection::bind(std::int64_t account_id) {
+    account_id_ = account_id;
+    ctx_->connections().bound().set(account_id, weak_from_this());
+    typing_lease_ = ctx_->typing().listen(account_id);
+}
+
+void ws_connection::unbind() {
+    // bound() only drops the entry if it is still this connection's (not a successor's).
+    if (account_id_ != 0) ctx_->connections().bound().erase(account_id_, this);
+    account_id_ = 0;
+    typing_lease_ = {};
+    typing_.clear();
 }
 
 }  // namespace chat::broker

@@ -18,6 +18,8 @@
 #include "services/broker/src/message_limits.hpp"
 #include "services/broker/src/outbound_queue.hpp"
 #include "services/broker/src/resume_pager.hpp"
+#include "services/broker/src/typing_bus.hpp"
+#include "services/broker/src/typing_relay.hpp"
 #include "shared/bus/requester.hpp"
 #include "shared/proto/chat.pb.h"
 #include "shared/wire/client_frames.hpp"
@@ -25,8 +27,9 @@
 namespace chat::broker {
 
 /// One client's WebSocket connection: reads JSON frames, answers what it can itself,
-/// forwards the rest to logic as NATS requests and writes replies and pushes back. The
-/// policies (DIALOGUE pipeline, ACKs, resume, outbound queue, rate limits) are plain
+/// forwards the rest to logic as NATS requests and writes replies and pushes back; TYPING
+/// goes straight to the partner's broker. The policies (DIALOGUE pipeline, ACKs, resume,
+/// outbound queue, rate limits, the TYPING relay) are plain
 /// members it drives; everything runs on the connection's strand, and other threads
 /// reach it only through post(). ws_connection.cpp holds the I/O (reading, writing,
 /// timers, closing); ws_commands.cpp what each command does.
@@ -45,8 +48,12 @@ public:
     void run(boost::beast::http::request<boost::beast::http::string_body> request);
 
     /// Thread-safe: queues a push for the account this connection is bound to (dropped
-    /// if the connection is bound to another account by the time it runs).
-    void push(std::int64_t receiver_id, std::shared_ptr<const std::string> frame);
+    /// if the connection is bound to another account by the time it runs). `change`: what
+    /// the push says about the account's sessions (the TYPING relay learns it).
+    void push(std::int64_t receiver_id, std::shared_ptr<const std::string> frame, session_change change = {});
+    /// Thread-safe: another broker relayed the partner's TYPING; written only if this
+    /// connection's account is the receiver and the sender is its partner in that session.
+    void relay_typing(const proto::Typing& typing);
     /// Thread-safe: closes the connection if it is still `conn_key` (RECONNECT elsewhere).
     void kick(const std::string& conn_key);
     /// Thread-safe: closes the connection with 1012 "service restart" (broker shutdown),
@@ -83,6 +90,10 @@ private:
     void ask_logic(std::string_view subject, proto::Request request, Done done);
     /// The connection is over: unbind and tell logic the account is offline.
     void on_gone();
+    /// The connection acts for `account_id` from now on: pushes and TYPING reach it here.
+    void bind(std::int64_t account_id);
+    /// The connection no longer acts for its account (LOGOUT, replaced, gone).
+    void unbind();
 
     // ws_commands.cpp: what each command does.
     void handle_frame(std::string_view text);
@@ -98,6 +109,10 @@ private:
     void log_in(std::string_view cmd, std::string_view subject, proto::Request request,
                 login_result (*account_of)(const proto::Reply&));
     void on_match(const wire::match_request& r);
+    void on_cancel_match(const wire::cancel_match_request& r);
+    /// LEAVE, BLOCK and REPORT: for the connection's own account; success ends the session.
+    void end_session(std::string_view cmd, std::string_view subject, std::int64_t session_id, proto::Request request);
+    void on_typing(const wire::typing_request& r);
     void on_viewed_ack(const wire::viewed_ack_request& r);
     void on_logout(const wire::logout_request& r);
     void on_dialogue(wire::dialogue_request&& r);
@@ -106,7 +121,7 @@ private:
     void on_ack(const wire::ack_request& r);
     void flush_acks();
     /// A push for this connection's account: written, or held while a resume runs.
-    void on_push(std::shared_ptr<const std::string> frame);
+    void on_push(std::shared_ptr<const std::string> frame, const session_change& change);
     void start_bus_loss_resume();
     /// Writes a page of missed deliveries, then asks for the next page or ends the resume.
     void deliver_resume(const proto::ResumeReply& page);
@@ -141,6 +156,8 @@ private:
     dialogue_pipeline dialogues_;
     ack_coalescer acks_;
     resume_pager resume_;
+    typing_relay typing_;
+    typing_lease typing_lease_;  // hears chat.typing.<account_id_> while bound
 };
 
 template <typename Then>
@@ -157,6 +174,7 @@ void ws_connection::ask_logic(std::string_view subject, proto::Request request, 
     origin->set_broker_id(ctx_->settings().id);
     origin->set_conn_key(conn_key_);
     origin->set_account_id(account_id_);
+    origin->set_client_address(client_address_);
     ctx_->requester().request(
         std::string(subject), request.SerializeAsString(), ctx_->settings().request_timeout,
         [self = shared_from_this(), done = std::move(done)](bus::request_status status, std::string_view data) {
