@@ -151,6 +151,8 @@ void connection::on_frame(std::string_view text) {
         send(pong_frame(account));
     } else if (cmd == "MATCH") {
         on_match_reply(f);
+    } else if (cmd == "LEAVE") {
+        on_leave_reply(f);
     } else if (cmd == "PUSH_SIGNAL") {
         on_signal(f);
     } else if (cmd == "CRT_ACCOUNT") {
@@ -240,6 +242,15 @@ void connection::on_dialogue_reply(const json& f) {
     if (w.eng.closed_loop && w.eng.clock.sending(now)) send_next(now);
 }
 
+void connection::on_signal(const json& f) {
+    auto type = f.find("signalType");
+    std::string kind = type != f.end() && type->is_string() ? type->get<std::string>() : "?";
+    const std::int64_t session_id = int_field(f, "sessionId");
+    if (kind == "NewSession") return on_new_session(f, session_id);
+    if (kind == "PartnerExit") return on_partner_exit(session_id);
+    w.event("PUSH_SIGNAL " + kind);
+}
+
 void connection::close_session(std::int64_t id) {
     auto s = sessions.find(id);
     if (s != sessions.end()) s->second.open = false;
@@ -278,56 +289,6 @@ void connection::send_ack(session_side& s) {
     if (s.highest_received <= s.ack_sent) return;
     s.ack_sent = s.highest_received;
     send(ack_frame(s.id, s.highest_received));
-}
-
-void connection::send_match() {
-    if (st != state::ready) return;
-    match_in_flight = true;
-    match_sent_ns = now_ns();
-    w.live.match_outstanding.fetch_add(1, std::memory_order_relaxed);
-    send(match_frame(account));
-}
-
-void connection::on_match_reply(const json& f) {
-    if (!match_in_flight) return w.event("MATCH answer without a request");
-    match_in_flight = false;
-    const std::int64_t now = now_ns();
-    w.live.match_outstanding.fetch_sub(1, std::memory_order_relaxed);
-    w.live.match_answered.fetch_add(1, std::memory_order_relaxed);
-    const bool in_window = w.eng.clock.in_window(match_sent_ns);
-    if (in_window) {
-        w.match_latency.record(static_cast<std::uint64_t>(now - match_sent_ns));
-        ++w.window_match_answered;
-    }
-    const int code = code_of(f);
-    if (code == 0) {
-        const std::int64_t session_id = int_field(f, "sessionId");
-        const std::int64_t partner = int_field(f, "partnerId");
-        session(session_id, partner);
-        matches.emplace_back(session_id, partner);
-        w.live.match_ok.fetch_add(1, std::memory_order_relaxed);
-        if (in_window) ++w.window_matched;
-    } else {
-        w.event("MATCH code " + std::to_string(code));
-    }
-    if (match_loop && w.eng.clock.sending(now)) send_match();
-}
-
-void connection::on_signal(const json& f) {
-    auto type = f.find("signalType");
-    std::string kind = type != f.end() && type->is_string() ? type->get<std::string>() : "?";
-    const std::int64_t session_id = int_field(f, "sessionId");
-    if (kind == "NewSession") {
-        std::int64_t partner = 0;
-        auto data = f.find("data");
-        if (data != f.end() && data->is_object()) partner = int_field(*data, "accountId");
-        session(session_id, partner);
-        new_session_signals.push_back(session_id);
-        w.live.new_sessions.fetch_add(1, std::memory_order_relaxed);
-        return;
-    }
-    w.event("PUSH_SIGNAL " + kind);
-    if (kind == "PartnerExit") close_session(session_id);
 }
 
 }  // namespace chat::bench

@@ -18,6 +18,8 @@
 #include <unordered_map>
 #include <vector>
 
+#include "bench/match_mix.hpp"
+
 namespace chat::bench {
 
 namespace beast = boost::beast;
@@ -77,6 +79,8 @@ struct live_counters {
     std::atomic<std::int64_t> outstanding{0};
     std::atomic<std::uint64_t> match_answered{0}, match_ok{0}, new_sessions{0};
     std::atomic<std::int64_t> match_outstanding{0};
+    std::atomic<std::uint64_t> leave_ok{0}, partner_exits{0};
+    std::atomic<std::int64_t> leave_outstanding{0};
     std::atomic<std::uint64_t> dropped{0};
 };
 
@@ -102,8 +106,14 @@ struct connection : std::enable_shared_from_this<connection> {
     void on_login_reply(const json& f);
     void on_dialogue_reply(const json& f);
     void on_push(const json& f);
-    void on_match_reply(const json& f);
     void on_signal(const json& f);
+    // MATCH, LEAVE and the "Next" loop (client_match.cpp).
+    void on_match_reply(const json& f);
+    void on_leave_reply(const json& f);
+    void on_new_session(const json& f, std::int64_t session_id);
+    void on_partner_exit(std::int64_t session_id);
+    void send_leave(std::int64_t session_id);
+    void next_match();  // a matcher's next MATCH once nothing of its own is pending
 
     session_side& session(std::int64_t id, std::int64_t partner);
     void send_match();
@@ -131,11 +141,20 @@ struct connection : std::enable_shared_from_this<connection> {
     std::uint64_t next_seq = 1;
     std::vector<std::int64_t> dirty_sessions;
 
-    bool match_loop = false;  // MATCH again as soon as the answer arrives
+    // MATCH runs (client_match.cpp). Matchers loop MATCH -> LEAVE -> MATCH ("Next");
+    // waiters MATCH with their tag again after each partner leaves.
+    match_role role = match_role::bystander;
     bool match_in_flight = false;
     std::int64_t match_sent_ns = 0;
-    std::vector<std::pair<std::int64_t, std::int64_t>> matches;  // (session, partner), code 0
-    std::vector<std::int64_t> new_session_signals;               // sessions from NewSession
+    std::uint64_t matches_sent = 0;  // interest matchers: whose tags the next MATCH names
+    bool waiting = false;            // answered 13: in the pool until a NewSession comes
+    bool claimed_early = false;      // taken from the pool before our 13 answer arrived
+    bool match_again = false;        // waiter: its partner left while its MATCH was in flight
+    std::unordered_map<std::int64_t, std::int64_t> leaves_pending;  // session -> sent ns
+    std::vector<std::pair<std::int64_t, std::int64_t>> matches;     // (session, partner), code 0
+    std::vector<std::int64_t> new_session_signals;                  // sessions from NewSession
+    std::vector<std::pair<std::int64_t, std::int64_t>> leaves;      // (session, partner), code 0
+    std::vector<std::int64_t> partner_exit_signals;                 // sessions from PartnerExit
 };
 
 }  // namespace chat::bench

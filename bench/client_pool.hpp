@@ -28,6 +28,8 @@ using tcp = asio::ip::tcp;
 
 /// How often the main thread looks at the workers' progress.
 inline constexpr auto k_poll = std::chrono::milliseconds(20);
+/// After the drain, for late duplicates.
+inline constexpr auto k_late_duplicate_wait = std::chrono::milliseconds(500);
 
 struct worker;
 
@@ -64,6 +66,7 @@ struct client_pool {
     bool closed_loop = false;
     std::size_t window = 1;
     std::unordered_set<std::int64_t> bench_accounts;  // written between phases only
+    match_mix mix;                                    // a MATCH run's roles (set before it)
     std::vector<std::unique_ptr<worker>> workers;
 };
 
@@ -115,12 +118,16 @@ struct worker {
     std::uint64_t paced = 0;
 
     // read by the main thread only through run_sync
-    histogram login_latency, ack_latency, delivery_latency, match_latency;
+    histogram login_latency, ack_latency, delivery_latency;
+    histogram match_latency, match_paired_latency, leave_latency;  // MATCH any code, code 0; LEAVE
     std::map<std::string, std::uint64_t> login_failures;
     event_counts events;
     std::uint64_t errors = 0, not_sent = 0, unanswered_on_drop = 0;
     std::uint64_t window_sent = 0, window_acked = 0, window_delivered = 0;
     std::uint64_t window_match_answered = 0, window_matched = 0;
+    std::uint64_t window_matched_on_interests = 0;  // code 0 with commonInterests
+    std::uint64_t window_waits_ended = 0;           // a waiting matcher taken from the pool
+    std::map<int, std::uint64_t> window_matcher_codes, window_waiter_codes, window_leave_codes;
 
     live_counters live;
     std::thread thread;  // last: starts once everything above exists

@@ -19,12 +19,6 @@ namespace chat::bench {
 
 using namespace std::chrono_literals;
 
-namespace {
-
-constexpr auto k_late_duplicate_wait = 500ms;  // after the drain, for late duplicates
-
-}  // namespace
-
 engine::engine(const options& o) : pool_(std::make_unique<client_pool>(o)) {}
 engine::~engine() = default;
 
@@ -164,97 +158,6 @@ dialogue_report engine::run_dialogue() {
     e.merge_events(r.events);
     e.close_clients();
     r.check = verify(sides);
-    return r;
-}
-
-match_report engine::run_match() {
-    auto& e = *pool_;
-    const auto& o = e.opts;
-    match_report r;
-    r.login = e.open_clients(o.match_accounts);
-    if (r.login.logged_in <= o.matchers)
-        throw std::runtime_error("not enough clients logged in to match");
-
-    const std::int64_t start = now_ns() + seconds_to_ns(0.05);
-    e.clock.window_start = start + seconds_to_ns(o.warmup);
-    e.clock.send_end = start + seconds_to_ns(o.warmup + o.duration);
-    r.seconds = o.duration;
-    cpu_meter meter(o.watch);
-
-    // The matchers are clients 0..M-1 (spread over the threads by their index).
-    e.on_every_worker([&](worker& w) {
-        for (auto& c : w.conns) {
-            if (c->index < o.matchers && c->st == connection::state::ready) {
-                ++r.matchers;
-                c->match_loop = true;
-                asio::post(w.ioc, [c] { c->send_match(); });
-            }
-        }
-    });
-    std::fprintf(stderr,
-                 "chat-bench: %zu clients MATCH back to back among %zu online accounts for %.1f s "
-                 "+ %.1f s\n",
-                 r.matchers, r.login.logged_in, o.warmup, o.duration);
-    std::this_thread::sleep_until(from_ns(e.clock.window_start));
-    meter.start();
-    std::uint64_t last = 0;
-    while (now_ns() < e.clock.send_end) {
-        std::this_thread::sleep_until(std::min(steady::now() + 1s, from_ns(e.clock.send_end)));
-        auto ok = e.sum(&live_counters::match_ok);
-        std::fprintf(stderr, "chat-bench:   matched %llu (%llu in the last second or so)\n",
-                     static_cast<unsigned long long>(ok),
-                     static_cast<unsigned long long>(ok - last));
-        last = ok;
-    }
-    r.cpu = meter.stop();
-
-    const auto drain_limit = std::chrono::nanoseconds(seconds_to_ns(o.drain));
-    e.wait_until([&] { return e.sum(&live_counters::match_outstanding) <= 0; }, drain_limit,
-                 "MATCH answers");
-    const std::uint64_t expected = e.expected_new_sessions();
-    e.wait_until([&] { return e.sum(&live_counters::new_sessions) >= expected; }, drain_limit,
-                 "NewSession pushes");
-    std::this_thread::sleep_for(k_late_duplicate_wait);
-
-    // Every successful MATCH must have told its partner exactly once.
-    std::map<std::pair<std::int64_t, std::int64_t>, int>
-        told;  // (session, account) → NewSession count
-    std::vector<std::pair<std::int64_t, std::int64_t>> made;  // (session, partner)
-    e.on_every_worker([&](worker& w) {
-        for (auto& c : w.conns) {
-            for (auto s : c->new_session_signals) ++told[{s, c->account}];
-            for (const auto& m : c->matches) {
-                if (e.is_bench_account(m.second)) made.push_back(m);
-            }
-            if (c->match_in_flight) ++r.unanswered;
-        }
-        r.latency.merge(w.match_latency);
-        r.window_answered += w.window_match_answered;
-        r.window_matched += w.window_matched;
-    });
-    r.matched = made.size();
-    for (const auto& m : made) {
-        auto it = told.find(m);
-        if (it == told.end()) {
-            ++r.new_session_missing;
-            if (r.examples.size() < 10) {
-                r.examples.push_back("session " + std::to_string(m.first) + ": partner " +
-                                     std::to_string(m.second) + " got no NewSession");
-            }
-        }
-    }
-    for (const auto& [key, n] : told) {
-        if (n > 1) {
-            r.new_session_duplicated += static_cast<std::uint64_t>(n - 1);
-            if (r.examples.size() < 10) {
-                r.examples.push_back("session " + std::to_string(key.first) + ": account " +
-                                     std::to_string(key.second) + " got NewSession " +
-                                     std::to_string(n) + " times");
-            }
-        }
-    }
-    e.merge_events(r.events);
-    e.close_clients();
     return r;
 }
 

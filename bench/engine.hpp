@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "bench/histogram.hpp"
+#include "bench/match_check.hpp"
 #include "bench/options.hpp"
 #include "bench/proc_stats.hpp"
 #include "bench/verify.hpp"
@@ -56,23 +57,34 @@ struct dialogue_report {
     cpu_meter::result cpu;
 };
 
+/// Answers by code (0 paired, 13 waiting, 14 banned, 15 at the cap, ...).
+using code_counts = std::map<int, std::uint64_t>;
+
 struct match_report {
     login_report login;
-    std::size_t matchers = 0;
+    std::size_t matchers = 0;           // running the "Next" loop (MATCH, LEAVE, MATCH, ...)
+    std::size_t interest_matchers = 0;  // of them, naming waiters' tags
+    std::size_t waiters = 0;            // clients sent into the pool before the window
+    std::uint64_t seeded_waiting = 0;   // of them, answered 13 (in the pool when it opened)
+    code_counts seed_codes;
     double seconds = 0;
+    // MATCHes sent in the measured window.
     std::uint64_t window_answered = 0;
-    std::uint64_t window_matched = 0;       // code 0
-    std::uint64_t matched = 0;              // whole run
-    histogram latency;                      // MATCH sent → answer (any code), in the window, ns
-    std::uint64_t new_session_missing = 0;  // a match whose partner got no NewSession
-    std::uint64_t new_session_duplicated = 0;  // a NewSession received twice
-    std::uint64_t unanswered = 0;
-    std::vector<std::string> examples;
+    std::uint64_t window_matched = 0;              // code 0: pairings, the headline
+    std::uint64_t window_matched_on_interests = 0;  // of them, with a shared interest
+    std::uint64_t window_waits_ended = 0;  // matchers that waited (13) and a waiter took
+    code_counts matcher_codes, waiter_codes;        // in the window, by who asked
+    code_counts leave_codes;                        // LEAVEs sent in the window
+    std::uint64_t matched = 0;  // whole run: code 0 with a benchmark client as partner
+    histogram latency;          // MATCH sent -> answer (any code), in the window, ns
+    histogram paired_latency;   // the same, code 0 only
+    histogram leave_latency;    // LEAVE sent -> answer, in the window, ns
+    std::size_t still_waiting = 0;  // matchers in the pool when the window closed
+    std::uint64_t unanswered = 0;   // MATCH or LEAVE
+    match_verdict check;
     event_counts events;
     cpu_meter::result cpu;
-    bool ok() const {
-        return new_session_missing == 0 && new_session_duplicated == 0 && unanswered == 0;
-    }
+    bool ok() const { return check.ok() && unanswered == 0; }
 };
 
 struct idle_report {

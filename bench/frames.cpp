@@ -82,4 +82,26 @@ std::string ack_frame(std::int64_t session, std::int64_t msg_id) {
 
 std::string match_frame(std::int64_t account) { return account_frame("MATCH", account); }
 
+std::string match_frame(std::int64_t account, const std::vector<std::string>& interests) {
+    if (interests.empty()) return match_frame(account);
+    std::string frame = R"({"cmd":"MATCH","accountId":)";
+    append_number(frame, account);
+    frame += R"(,"interests":[)";
+    for (std::size_t i = 0; i < interests.size(); ++i) {
+        if (i > 0) frame += ',';
+        frame += '"';
+        frame += interests[i];
+        frame += '"';
+    }
+    frame += "]}";
+    return frame;
+}
+
+std::string leave_frame(std::int64_t session) {
+    std::string frame = R"({"cmd":"LEAVE","sessionId":)";
+    append_number(frame, session);
+    frame += '}';
+    return frame;
+}
+
 }  // namespace chat::bench

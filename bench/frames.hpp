@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "tests/support/frame_fields.hpp"  // int_field, code_of: reading the broker's frames
 
@@ -33,5 +34,8 @@ std::string login_frame(std::string_view nick, std::size_t index);  // CRT_ACCOU
 std::string pong_frame(std::int64_t account);
 std::string ack_frame(std::int64_t session, std::int64_t msg_id);
 std::string match_frame(std::int64_t account);
+/// MATCH with interests (tags without characters JSON would escape, such as "t17").
+std::string match_frame(std::int64_t account, const std::vector<std::string>& interests);
+std::string leave_frame(std::int64_t session);
 
 }  // namespace chat::bench

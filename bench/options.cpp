@@ -75,8 +75,10 @@ Modes
   (default)                 DIALOGUE traffic between matched clients; needs --rate or --closed-loop
   --idle N                  open N logged-in idle connections and report the brokers'
                             memory per connection (needs --broker-pid)
-  --match-accounts N        put N accounts online, then MATCH back to back from
-                            --matchers clients; report MATCH/s and latency
+  --match-accounts N        put N accounts online, --match-waiters of them in the
+                            waiting pool, then --matchers clients MATCH and LEAVE back
+                            to back ("Next"); report pairings (MATCH code 0) per second,
+                            the other codes, LEAVE/s and latency
 
 Options
   --brokers H:P[,H:P]       brokers, connections spread round robin (127.0.0.1:8080)
@@ -95,7 +97,11 @@ Options
   --connect-concurrency C   connections opened and logged in at once (256)
   --broker-pid PID[,PID]    broker process(es) whose VmRSS --idle reads
   --settle S                seconds between the last login and the memory reading (3)
-  --matchers M              clients sending MATCH in --match-accounts mode (16)
+  --matchers M              clients in the MATCH/LEAVE loop in --match-accounts mode (16)
+  --interest-matchers K     of them, K name three waiters' tags in each MATCH (0)
+  --match-waiters W         clients that first MATCH with a tag of their own ("t<i>",
+                            shared with nobody), so they wait in the pool, and MATCH
+                            again after each partner leaves (0)
   --watch NAME=PID[,...]    report CPU use of these processes (and their children, for
                             a postmaster) over the measured window
   --request-timeout S       a phase fails when a request waits longer (30)
@@ -150,6 +156,10 @@ std::optional<options> parse_options(const std::vector<std::string>& args) {
                 o.match_accounts = parse_integer<std::size_t>(flag, value(), 2);
             } else if (flag == "--matchers") {
                 o.matchers = parse_integer<std::size_t>(flag, value(), 1);
+            } else if (flag == "--interest-matchers") {
+                o.interest_matchers = parse_integer<std::size_t>(flag, value(), 0);
+            } else if (flag == "--match-waiters") {
+                o.match_waiters = parse_integer<std::size_t>(flag, value(), 0);
             } else if (flag == "--watch") {
                 for (const auto& item : split(value(), ',')) {
                     auto eq = item.find('=');
@@ -180,8 +190,12 @@ std::optional<options> parse_options(const std::vector<std::string>& args) {
             throw usage_error("--idle needs --broker-pid (the broker's VmRSS is what it measures)");
     } else if (o.match_accounts > 0) {
         o.mode = run_mode::match;
-        if (o.matchers >= o.match_accounts)
-            throw usage_error("--matchers must be below --match-accounts");
+        if (o.matchers + o.match_waiters >= o.match_accounts)
+            throw usage_error("--matchers plus --match-waiters must be below --match-accounts");
+        if (o.interest_matchers > o.matchers)
+            throw usage_error("--interest-matchers cannot exceed --matchers");
+        if (o.interest_matchers > 0 && o.match_waiters == 0)
+            throw usage_error("--interest-matchers name waiters' tags: they need --match-waiters");
     } else {
         o.mode = run_mode::dialogue;
         if (rate_set == o.closed_loop)

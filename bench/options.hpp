@@ -48,7 +48,9 @@ struct options {
 
     // match
     std::size_t match_accounts = 0;
-    std::size_t matchers = 16;  // clients issuing MATCH back to back
+    std::size_t matchers = 16;          // clients in a MATCH, LEAVE, MATCH... loop
+    std::size_t interest_matchers = 0;  // of them, naming waiters' tags (bench/match_mix.hpp)
+    std::size_t match_waiters = 0;      // clients sent into the pool before the window
 
     std::vector<watched_process> watch;  // --watch name=pid,...
     double request_timeout = 30;         // a request unanswered this long fails the phase

@@ -235,63 +235,128 @@ report_output describe(const options& o, const dialogue_report& r) {
     return out;
 }
 
+namespace {
+
+std::string codes_text(const code_counts& codes) {
+    if (codes.empty()) return "none";
+    std::string out;
+    for (const auto& [code, n] : codes) out += fmt::format("{}{}: {}", out.empty() ? "" : ", ", code, n);
+    return out;
+}
+
+json codes_json(const code_counts& codes) {
+    json j = json::object();
+    for (const auto& [code, n] : codes) j[std::to_string(code)] = n;
+    return j;
+}
+
+std::uint64_t count_of(const code_counts& codes, int code) {
+    auto it = codes.find(code);
+    return it == codes.end() ? 0 : it->second;
+}
+
+}  // namespace
+
 report_output describe(const options& o, const match_report& r) {
     report_output out;
+    const auto& v = r.check;
     std::vector<std::string> failures;
-    if (r.new_session_missing > 0)
-        failures.push_back(fmt::format("{} matches never told the partner", r.new_session_missing));
-    if (r.new_session_duplicated > 0)
-        failures.push_back(
-            fmt::format("{} NewSession pushes duplicated", r.new_session_duplicated));
-    if (r.unanswered > 0)
-        failures.push_back(fmt::format("{} MATCHes never answered", r.unanswered));
+    if (v.new_session_missing > 0)
+        failures.push_back(fmt::format("{} matches never told the partner", v.new_session_missing));
+    if (v.new_session_duplicated > 0)
+        failures.push_back(fmt::format("{} NewSession pushes duplicated", v.new_session_duplicated));
+    if (v.partner_exit_missing > 0)
+        failures.push_back(fmt::format("{} LEAVEs never told the partner", v.partner_exit_missing));
+    if (v.partner_exit_duplicated > 0)
+        failures.push_back(fmt::format("{} PartnerExit pushes duplicated", v.partner_exit_duplicated));
+    if (v.partner_exit_unexplained > 0)
+        failures.push_back(fmt::format("{} PartnerExit pushes without a LEAVE", v.partner_exit_unexplained));
+    if (r.unanswered > 0) failures.push_back(fmt::format("{} MATCHes or LEAVEs never answered", r.unanswered));
     if (r.window_matched == 0) failures.push_back("no MATCH succeeded in the measured window");
     out.passed = failures.empty();
     const double secs = r.seconds;
+    const double matched_per_s = static_cast<double>(r.window_matched) / secs;
+    const double left_per_s = static_cast<double>(count_of(r.leave_codes, 0)) / secs;
     std::string& t = out.table;
     t += fmt::format(
-        "chat-bench match: {} accounts online on {} broker(s), {} clients MATCH back to back, "
-        "{:.1f} s "
-        "measured after {:.1f} s warm-up\n",
-        r.login.logged_in, o.brokers.size(), r.matchers, secs, o.warmup);
+        "chat-bench match: {} accounts online on {} broker(s), {} waiting in the pool; {} clients "
+        "({} with interests) MATCH and LEAVE back to back, {:.1f} s measured after {:.1f} s warm-up\n",
+        r.login.logged_in, o.brokers.size(), r.seeded_waiting, r.matchers, r.interest_matchers, secs,
+        o.warmup);
     t += login_row(r.login);
+    t += fmt::format("  {:<18} {} waiters MATCHed with a tag of their own: {}\n", "pool", r.waiters,
+                     codes_text(r.seed_codes));
     t += fmt::format(
-        "  {:<18} {:.0f} MATCH/s answered, {:.0f}/s matched (code 0); {} sessions made in all\n",
-        "throughput", static_cast<double>(r.window_answered) / secs,
-        static_cast<double>(r.window_matched) / secs, r.matched);
+        "  {:<18} {:.0f} MATCH/s paired (code 0; {} of them on a shared interest), {:.0f} MATCH/s "
+        "answered; {:.0f} LEAVE/s\n",
+        "throughput", matched_per_s, r.window_matched_on_interests,
+        static_cast<double>(r.window_answered) / secs, left_per_s);
+    t += fmt::format("  {:<18} matchers {}; waiters {}; LEAVE {}\n", "codes (window)",
+                     codes_text(r.matcher_codes), codes_text(r.waiter_codes), codes_text(r.leave_codes));
+    t += fmt::format("  {:<18} {} waits of matchers ended by a waiter; {} matchers still waiting at the end\n",
+                     "", r.window_waits_ended, r.still_waiting);
     t += latency_header();
-    t += latency_row("MATCH", r.latency);
-    t += fmt::format("  {:<18} NewSession missing {}, duplicated {}; unanswered {}\n",
-                     "verification", r.new_session_missing, r.new_session_duplicated, r.unanswered);
-    t += outcome_rows(r.examples, r.events, r.cpu, out.passed, failures);
+    t += latency_row("MATCH (any code)", r.latency);
+    t += latency_row("MATCH (code 0)", r.paired_latency);
+    t += latency_row("LEAVE", r.leave_latency);
+    t += fmt::format(
+        "  {:<18} NewSession missing {}, duplicated {}, unasked {}; PartnerExit missing {}, "
+        "duplicated {}, unexplained {}; unanswered {}\n",
+        "verification", v.new_session_missing, v.new_session_duplicated, v.new_session_unasked,
+        v.partner_exit_missing, v.partner_exit_duplicated, v.partner_exit_unexplained, r.unanswered);
+    t += outcome_rows(v.examples, r.events, r.cpu, out.passed, failures);
 
     out.line = fmt::format(
-        "chat-bench: mode=match brokers={} online={} matchers={} match_per_s={:.0f} "
-        "matched_per_s={:.0f} "
-        "match_p50_ms={:.2f} match_p99_ms={:.2f} match_max_ms={:.2f} new_session_missing={} "
-        "result={}",
-        o.brokers.size(), r.login.logged_in, r.matchers,
-        static_cast<double>(r.window_answered) / secs, static_cast<double>(r.window_matched) / secs,
-        ms(r.latency.percentile(50)), ms(r.latency.percentile(99)), ms(r.latency.max()),
-        r.new_session_missing, out.passed ? "PASS" : "FAIL");
+        "chat-bench: mode=match brokers={} online={} waiting={} matchers={} interest_matchers={} "
+        "matched_per_s={:.0f} matched_on_interests={} match_per_s={:.0f} leave_per_s={:.0f} "
+        "matchers_13={} matchers_15={} waiters_0={} waiters_13={} "
+        "match_p50_ms={:.2f} match_p99_ms={:.2f} match_max_ms={:.2f} "
+        "leave_p50_ms={:.2f} leave_p99_ms={:.2f} new_session_missing={} partner_exit_missing={} result={}",
+        o.brokers.size(), r.login.logged_in, r.seeded_waiting, r.matchers, r.interest_matchers,
+        matched_per_s, r.window_matched_on_interests, static_cast<double>(r.window_answered) / secs,
+        left_per_s, count_of(r.matcher_codes, 13), count_of(r.matcher_codes, 15),
+        count_of(r.waiter_codes, 0), count_of(r.waiter_codes, 13), ms(r.latency.percentile(50)),
+        ms(r.latency.percentile(99)), ms(r.latency.max()), ms(r.leave_latency.percentile(50)),
+        ms(r.leave_latency.percentile(99)), v.new_session_missing, v.partner_exit_missing,
+        out.passed ? "PASS" : "FAIL");
 
     out.raw = {{"mode", "match"},
                {"brokers", brokers_text(o)},
                {"online", r.login.logged_in},
                {"matchers", r.matchers},
+               {"interest_matchers", r.interest_matchers},
+               {"waiters", r.waiters},
+               {"waiting_at_start", r.seeded_waiting},
+               {"seed_codes", codes_json(r.seed_codes)},
                {"warmup_s", o.warmup},
                {"duration_s", secs},
                {"login", login_json(r.login)},
-               {"window", {{"answered", r.window_answered}, {"matched", r.window_matched}}},
+               {"window",
+                {{"answered", r.window_answered},
+                 {"matched", r.window_matched},
+                 {"matched_on_interests", r.window_matched_on_interests},
+                 {"left", count_of(r.leave_codes, 0)},
+                 {"waits_ended", r.window_waits_ended},
+                 {"matcher_codes", codes_json(r.matcher_codes)},
+                 {"waiter_codes", codes_json(r.waiter_codes)},
+                 {"leave_codes", codes_json(r.leave_codes)}}},
                {"per_second",
                 {{"answered", static_cast<double>(r.window_answered) / secs},
-                 {"matched", static_cast<double>(r.window_matched) / secs}}},
+                 {"matched", matched_per_s},
+                 {"left", left_per_s}}},
                {"matched_total", r.matched},
                {"latency_ns", histogram_json(r.latency)},
-               {"new_session_missing", r.new_session_missing},
-               {"new_session_duplicated", r.new_session_duplicated},
+               {"paired_latency_ns", histogram_json(r.paired_latency)},
+               {"leave_latency_ns", histogram_json(r.leave_latency)},
+               {"still_waiting", r.still_waiting},
+               {"new_session_missing", v.new_session_missing},
+               {"new_session_duplicated", v.new_session_duplicated},
+               {"new_session_unasked", v.new_session_unasked},
+               {"partner_exit_missing", v.partner_exit_missing},
+               {"partner_exit_duplicated", v.partner_exit_duplicated},
+               {"partner_exit_unexplained", v.partner_exit_unexplained},
                {"unanswered", r.unanswered},
-               {"examples", r.examples},
+               {"examples", v.examples},
                {"events", r.events},
                {"cpu", cpu_json(r.cpu)},
                {"failures", failures},

@@ -33,6 +33,10 @@ TEST_CASE("the frames are the protocol's JSON") {
     CHECK(json::parse(pong_frame(9)) == json{{"cmd", "PONG"}, {"accountId", 9}});
     CHECK(json::parse(ack_frame(3, 44)) == json{{"cmd", "ACK"}, {"sessionId", 3}, {"msgId", 44}});
     CHECK(json::parse(match_frame(9)) == json{{"cmd", "MATCH"}, {"accountId", 9}});
+    CHECK(json::parse(match_frame(9, {})) == json{{"cmd", "MATCH"}, {"accountId", 9}});
+    CHECK(json::parse(match_frame(9, {"t1", "t2"})) ==
+          json{{"cmd", "MATCH"}, {"accountId", 9}, {"interests", {"t1", "t2"}}});
+    CHECK(json::parse(leave_frame(31)) == json{{"cmd", "LEAVE"}, {"sessionId", 31}});
 }
 
 TEST_CASE("fields of the broker's frames read as integers, or a default") {

@@ -43,6 +43,12 @@ TEST_CASE("idle and match modes") {
     auto match = parse({"--match-accounts", "10000", "--matchers", "32"});
     CHECK(match.mode == run_mode::match);
     CHECK(match.matchers == 32);
+    CHECK(match.interest_matchers == 0);
+    CHECK(match.match_waiters == 0);
+    auto mixed = parse({"--match-accounts", "10000", "--matchers", "32", "--interest-matchers",
+                        "16", "--match-waiters", "2000"});
+    CHECK(mixed.interest_matchers == 16);
+    CHECK(mixed.match_waiters == 2000);
 }
 
 TEST_CASE("bad command lines are refused with a reason") {
@@ -55,5 +61,13 @@ TEST_CASE("bad command lines are refused with a reason") {
     CHECK_THROWS_AS(parse_options({"--closed-loop", "--payload", "5000"}), usage_error);
     CHECK_THROWS_AS(parse_options({"--idle", "10"}), usage_error);  // no --broker-pid
     CHECK_THROWS_AS(parse_options({"--closed-loop", "--frobnicate"}), usage_error);
+    CHECK_THROWS_AS(parse_options({"--match-accounts", "100", "--matchers", "50",
+                                   "--match-waiters", "50"}),
+                    usage_error);  // nobody left to pick
+    CHECK_THROWS_AS(parse_options({"--match-accounts", "100", "--matchers", "4",
+                                   "--interest-matchers", "5", "--match-waiters", "10"}),
+                    usage_error);
+    CHECK_THROWS_AS(parse_options({"--match-accounts", "100", "--interest-matchers", "2"}),
+                    usage_error);  // interests name waiters
     CHECK_FALSE(parse_options({"--help"}).has_value());
 }
