@@ -64,7 +64,7 @@ ratio=$(jq -n "$max / $ceiling * 100 | round / 100")
     echo "maximum: $max msg/s = $ratio of the ceiling ($ceiling msg/s)"
     echo "CPU at the maximum (% of one CPU): $(jq -r '[.cpu.processes | to_entries[] | "\(.key) \(.value.percent_of_one_cpu | round)"] | join(", ")' "$RAW/max.json"), chat-bench $(num max '.cpu.self_percent | round')"
     echo "idle: $(num idle '.broker_kib_per_connection * 10 | round / 10') KiB of broker memory per idle logged-in connection at $(num idle .connections) connections"
-    echo "MATCH: $(num match '.per_second.matched | round')/s with $ONLINE accounts online, $(num match .matchers) clients matching; p50 $(ms match .latency_ns.p50) ms, p99 $(ms match .latency_ns.p99) ms"
+    echo "MATCH: $(num match '.per_second.matched | round')/s paired with $ONLINE accounts online, $(num match .waiting_at_start) of them waiting, $(num match .matchers) clients matching ($(num match .interest_matchers) with interests, $(num match .window.matched_on_interests) pairings on a shared interest); $(num match '.per_second.left | round') LEAVE/s; MATCH p50 $(ms match .latency_ns.p50) ms, p99 $(ms match .latency_ns.p99) ms"
 } | tee "$OUT/report.txt"
 
 # --- latency.png ----------------------------------------------------------------------------

@@ -37,6 +37,9 @@ readonly MAX_CLIENTS=400 MAX_WINDOW=16           # closed loop: 400 clients x 16
 readonly STEADY_CLIENTS=1000 STEADY_RATE=1000    # the latency targets' load
 readonly IDLE_CONNECTIONS=10000
 readonly MATCH_ONLINE=100000 MATCH_CONNECTED=10000 MATCH_MATCHERS=32
+# 2% of everyone online waits in the pool, each with a tag nobody else has (so nobody
+# but an interest matcher takes them); 8 of the 32 matchers name waiters' tags.
+readonly MATCH_WAITERS=2000 MATCH_INTEREST_MATCHERS=8
 readonly SWEEP_FRACTIONS="0.1 0.25 0.5 0.75 0.9"  # of the measured maximum
 
 QUICK=0
@@ -79,9 +82,9 @@ command -v jq >/dev/null || die "jq is missing (apt-get install jq)"
 # knobs (environment): BROKER_COUNT (1), BROKER_THREADS (2), LOGIC_WORKERS (8 here),
 # DIALOGUE_BATCH_MAX (64), DIALOGUE_TRANSACTIONS (2), DISPATCHER_WORKERS (2), GRACE (0s),
 # LOG_LEVEL (warn), MIGRATIONS (the repository's migrations/), PG_STAT_STATEMENTS (0; 1:
-# load pg_stat_statements, to count and time every statement the services run), and
+# load pg_stat_statements, to count and time every statement the services run),
 # SERVICES (1; 0: PostgreSQL and nats-server only, for chat-ceiling, which brings its
-# own ends).
+# own ends), and SETTINGS (more `--set` values, space-separated).
 stack_args() {
     local args=(--dir "$STACK" --json --tuned --bin-dir "$BIN_DIR" --migrations "${MIGRATIONS:-$REPO_ROOT/migrations}")
     if [[ ${PG_STAT_STATEMENTS:-0} == 1 ]]; then
@@ -104,6 +107,8 @@ stack_args() {
             --set limits.accounts_per_minute_per_address=0
             --set limits.connections_per_minute_per_address=0
             --set 'http.allowed_origins=[]' --set limits.max_queued_frames=100000)
+        local setting
+        for setting in ${SETTINGS:-}; do args+=(--set "$setting"); done
     fi
     printf '%s\n' "${args[@]}"
 }
@@ -217,15 +222,18 @@ stack_down
 # One process may hold at most 20,000 sockets here (the hard open-file limit), so 10,000
 # accounts are connected through the broker and the other 90,000 are stored online on a
 # broker id nobody serves (their NewSession pushes go unread). MATCH's work, the seek
-# into the online index and the session insert, is the same for both kinds.
-stack_up
+# into the online index and the session insert, is the same for both kinds. The
+# matchers loop MATCH, LEAVE, MATCH ("Next"), so nobody reaches the conversation cap; the
+# waiters' interest wait outlasts the run, so they wait until an interest matcher comes.
+SETTINGS="logic:matching.interest_wait=1h" stack_up
 say "match: $((MATCH_ONLINE - MATCH_CONNECTED)) accounts stored online"
 "$PSQL" "$PG_URL" -qc "
     INSERT INTO accounts (nickname, online, broker_id, conn_key, token_expires_at)
     SELECT 'stored' || g, true, 'stored', 'stored/' || g, now() + interval '1 day'
       FROM generate_series(1, $((MATCH_ONLINE - MATCH_CONNECTED))) g;
     ANALYZE accounts;" >/dev/null
-bench match --match-accounts "$MATCH_CONNECTED" --matchers "$MATCH_MATCHERS" --duration 10 --warmup 2
+bench match --match-accounts "$MATCH_CONNECTED" --matchers "$MATCH_MATCHERS" \
+    --interest-matchers "$MATCH_INTEREST_MATCHERS" --match-waiters "$MATCH_WAITERS" --duration 10 --warmup 2
 online=$(($(field match .online) + MATCH_ONLINE - MATCH_CONNECTED))  # during the run
 stack_down
 

@@ -502,6 +502,38 @@ TEST_CASE("concurrency: batches of MATCHes that pick each other's requesters nev
     CHECK(pg.count("SELECT count(*) FROM sessions") > 0);
 }
 
+TEST_CASE("concurrency: a recheck that finds no suitable waiter does not wait for the pool lock") {
+    test::pg_fixture pg;
+    std::int64_t alone = 0, other = 0;
+    {
+        auto s = pg.make_store();
+        alone = online(*s, "alone");
+        other = online(*s, "other");
+        partition_set woken;
+        REQUIRE(s->match({alone, {"only-mine"}}, woken).code == code::waiting);
+        REQUIRE(s->match({other, {"theirs"}}, woken).code == code::waiting);
+    }
+    // Someone holds the pool lock (a long sweep, say).
+    pqxx::connection holder(pg.db.url());
+    pqxx::work hold(holder);
+    hold.exec("SELECT pg_advisory_xact_lock(1667760131, 0)");
+
+    pqxx::connection conn(pg.db.url());
+    pqxx::nontransaction tx(conn);
+    tx.exec("SET lock_timeout = '2s'");
+    const auto recheck = [&](std::int64_t account) {
+        return tx.exec1("SELECT code FROM chat_match('recheck', " + id(account) +
+                        ", '{}', 0.5, 5, interval '10 min', interval '1 h', interval '2 s')")[0]
+            .as<int>();
+    };
+    CHECK(recheck(alone) == 4);  // nobody shares "only-mine": answered without the lock
+    // A waiter who would suit makes the recheck take the lock (and time out here).
+    pg.db.query("UPDATE match_waiters SET interests = '{only-mine}' WHERE account_id = " + id(other));
+    CHECK_THROWS_AS(recheck(alone), pqxx::sql_error);
+    hold.abort();
+    CHECK(waiting(pg) == 2);
+}
+
 TEST_CASE("MATCH with 100,000 online seeks indexes instead of scanning everyone") {
     test::pg_fixture pg;
     pg.db.query(
@@ -542,6 +574,8 @@ TEST_CASE("MATCH with 100,000 online seeks indexes instead of scanning everyone"
             "SET auto_explain.log_level = notice; SET client_min_messages = notice");
     tx.exec("SELECT * FROM chat_match('ask', 5, '{tag1502}', 0.5, 5, interval '10 min', interval '10 s', interval '2 s')");
     tx.exec("SELECT * FROM chat_match('ask', 7, '{}', 0.5, 5, interval '10 min', interval '10 s', interval '2 s')");
+    // Nobody's match_key is at or after 1 (random() < 1): the pick wraps around.
+    tx.exec("SELECT * FROM chat_match('ask', 9, '{}', 1.0, 5, interval '10 min', interval '10 s', interval '2 s')");
     std::string plans;
     for (const auto& n : notices) plans += n;
     INFO(plans);
