@@ -26,7 +26,8 @@ struct scheduler_limits {
     int dialogue_batch_max;     // DIALOGUE messages (items) in one group: logic.dialogue_batch_max
     int dialogue_transactions;  // DIALOGUE groups in flight: logic.dialogue_transactions
     // MATCHes in one transaction at most: enough to share a commit among the matchers of
-    // a busy moment, few enough that a rare deadlock with another group redoes little.
+    // a busy moment, few enough that one waiting for a locked requester holds up little
+    // (a group locks its requesters in id order first, so groups never deadlock).
     std::size_t match_group_max = 32;
     // ACK frames in one transaction at most (each moves a few rows; they never conflict).
     std::size_t ack_group_max = 128;
