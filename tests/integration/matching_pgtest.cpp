@@ -4,6 +4,7 @@
 #include <atomic>
 #include <catch2/catch.hpp>
 #include <chrono>
+#include <functional>
 #include <pqxx/pqxx>
 #include <set>
 #include <thread>
@@ -33,6 +34,39 @@ long long new_sessions(const test::pg_fixture& pg, std::int64_t receiver, std::i
 }
 
 long long waiting(const test::pg_fixture& pg) { return pg.count("SELECT count(*) FROM match_waiters"); }
+
+// `n` accounts online, made through a store with policy `p`.
+std::vector<std::int64_t> online_accounts(const test::pg_fixture& pg, const match_policy& p, int n) {
+    auto s = pg.make_store(p);
+    std::vector<std::int64_t> ids;
+    for (int i = 0; i < n; ++i) ids.push_back(online(*s, "n" + std::to_string(i)));
+    return ids;
+}
+
+using match_group = std::vector<logic::match_request>;
+
+// `threads` threads at once, each with a store (connection) of its own, each sending the
+// groups `groups_of(thread)` returns to match_many one after another, as logic's workers
+// do. Returns how many match_many calls threw.
+int match_from_threads(const test::pg_fixture& pg, const match_policy& p, std::size_t threads,
+                       const std::function<std::vector<match_group>(std::size_t)>& groups_of) {
+    std::atomic<int> errors{0};
+    std::vector<std::thread> running;
+    for (std::size_t t = 0; t < threads; ++t)
+        running.emplace_back([&, t] {
+            auto s = pg.make_store(p);
+            partition_set woken;
+            for (const auto& group : groups_of(t)) {
+                try {
+                    s->match_many(group, woken);
+                } catch (const std::exception&) {
+                    ++errors;
+                }
+            }
+        });
+    for (auto& t : running) t.join();
+    return errors;
+}
 
 match_policy quick_policy() {
     match_policy p;
@@ -394,30 +428,17 @@ TEST_CASE("concurrency: many MATCHes at once from many connections pair each per
     // group 1: one MATCH per transaction; group 4: logic's group commit.
     const std::size_t group = GENERATE(1, 4);
     test::pg_fixture pg;
-    std::vector<std::int64_t> ids;
-    {
-        auto s = pg.make_store();
-        for (int i = 0; i < 48; ++i) ids.push_back(online(*s, "n" + std::to_string(i)));
-    }
+    const auto ids = online_accounts(pg, {}, 48);
     // Everyone gave the interest "x", so nobody is picked at random: each person either
     // takes a waiter or waits, and must end in exactly one conversation, nobody waiting.
-    std::atomic<int> errors{0};
-    std::vector<std::thread> threads;
-    for (std::size_t t = 0; t < 8; ++t)
-        threads.emplace_back([&, t] {
-            auto s = pg.make_store();
-            partition_set woken;
-            for (std::size_t k = t * 6; k < t * 6 + 6; k += group) {
-                std::vector<logic::match_request> asks;
-                for (std::size_t j = k; j < k + group && j < t * 6 + 6; ++j) asks.push_back({ids[j], {"x"}});
-                try {
-                    s->match_many(asks, woken);
-                } catch (const std::exception&) {
-                    ++errors;
-                }
-            }
-        });
-    for (auto& t : threads) t.join();
+    const int errors = match_from_threads(pg, {}, 8, [&](std::size_t t) {
+        std::vector<match_group> groups;
+        for (std::size_t k = t * 6; k < t * 6 + 6; k += group) {
+            auto& asks = groups.emplace_back();
+            for (std::size_t j = k; j < k + group && j < t * 6 + 6; ++j) asks.push_back({ids[j], {"x"}});
+        }
+        return groups;
+    });
     CHECK(errors == 0);
     CHECK(waiting(pg) == 0);
     CHECK(pg.count("SELECT count(*) FROM sessions") == 24);
@@ -429,28 +450,15 @@ TEST_CASE("concurrency: without interests, no pair twice and no two suitable peo
     test::pg_fixture pg;
     auto p = quick_policy();
     p.max_conversations = 3;
-    std::vector<std::int64_t> ids;
-    {
-        auto s = pg.make_store(p);
-        for (int i = 0; i < 24; ++i) ids.push_back(online(*s, "n" + std::to_string(i)));
-    }
-    std::atomic<int> errors{0};
-    std::vector<std::thread> threads;
-    for (std::size_t t = 0; t < 6; ++t)
-        threads.emplace_back([&, t] {
-            auto s = pg.make_store(p);
-            partition_set woken;
-            for (std::size_t round = 0; round < 8; ++round) {
-                std::vector<logic::match_request> asks;
-                for (std::size_t j = 0; j < 2; ++j) asks.push_back({ids[(t * 4 + round * 3 + j) % ids.size()], {}});
-                try {
-                    s->match_many(asks, woken);
-                } catch (const std::exception&) {
-                    ++errors;
-                }
-            }
-        });
-    for (auto& t : threads) t.join();
+    const auto ids = online_accounts(pg, p, 24);
+    const int errors = match_from_threads(pg, p, 6, [&](std::size_t t) {
+        std::vector<match_group> groups;
+        for (std::size_t round = 0; round < 8; ++round) {
+            auto& asks = groups.emplace_back();
+            for (std::size_t j = 0; j < 2; ++j) asks.push_back({ids[(t * 4 + round * 3 + j) % ids.size()], {}});
+        }
+        return groups;
+    });
     CHECK(errors == 0);
     CHECK(pg.count("SELECT count(*) FROM (SELECT account_lo, account_hi FROM sessions GROUP BY 1, 2 HAVING count(*) > 1) d") == 0);
     CHECK(pg.count("SELECT count(*) FROM sessions WHERE account_lo = account_hi") == 0);
@@ -468,34 +476,21 @@ TEST_CASE("concurrency: batches of MATCHes that pick each other's requesters nev
     auto p = quick_policy();
     p.max_conversations = 1000;
     p.repeat_window = 0ms;
-    std::vector<std::int64_t> ids;
-    {
-        auto s = pg.make_store(p);
-        for (int i = 0; i < 16; ++i) ids.push_back(online(*s, "n" + std::to_string(i)));
-    }
+    const auto ids = online_accounts(pg, p, 16);
     const auto deadlocks = [&] {
         return pg.count("SELECT deadlocks FROM pg_stat_database WHERE datname = current_database()");
     };
     const auto before = deadlocks();
-    std::atomic<int> errors{0};
-    std::vector<std::thread> threads;
-    for (std::size_t t = 0; t < 8; ++t)
-        threads.emplace_back([&, t] {
-            auto s = pg.make_store(p);
-            partition_set woken;
-            for (std::size_t round = 0; round < 25; ++round) {
-                // Four requesters each, in an order that differs from thread to thread.
-                std::vector<logic::match_request> asks;
-                for (std::size_t j = 0; j < 4; ++j)
-                    asks.push_back({ids[(t * 5 + round * 7 + j * (t % 2 == 0 ? 3 : 13)) % ids.size()], {}});
-                try {
-                    s->match_many(asks, woken);
-                } catch (const std::exception&) {
-                    ++errors;
-                }
-            }
-        });
-    for (auto& t : threads) t.join();
+    const int errors = match_from_threads(pg, p, 8, [&](std::size_t t) {
+        std::vector<match_group> groups;
+        for (std::size_t round = 0; round < 25; ++round) {
+            // Four requesters each, in an order that differs from thread to thread.
+            auto& asks = groups.emplace_back();
+            for (std::size_t j = 0; j < 4; ++j)
+                asks.push_back({ids[(t * 5 + round * 7 + j * (t % 2 == 0 ? 3 : 13)) % ids.size()], {}});
+        }
+        return groups;
+    });
     std::this_thread::sleep_for(1500ms);  // the closed backends' statistics reach pg_stat_database
     CHECK(errors == 0);
     CHECK(deadlocks() - before == 0);
