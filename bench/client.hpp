@@ -51,6 +51,9 @@ struct run_clock {
 
 struct worker;
 
+/// connection::asked_by when no loop of a people MATCH run is waiting on the client.
+inline constexpr std::size_t k_no_loop = static_cast<std::size_t>(-1);
+
 /// One client's side of a session: what it sent that was acknowledged, what it received
 /// (verify() compares the two sides), and its cumulative ACK state.
 struct session_side {
@@ -111,12 +114,14 @@ struct connection : std::enable_shared_from_this<connection> {
     void on_match_reply(const json& f);
     void on_leave_reply(const json& f);
     void on_new_session(const json& f, std::int64_t session_id);
+    void on_new_session_people(bool shared);
     void on_partner_exit(std::int64_t session_id);
     void send_leave(std::int64_t session_id);
     void next_match();  // a matcher's next MATCH once nothing of its own is pending
 
     session_side& session(std::int64_t id, std::int64_t partner);
-    void send_match();
+    void send_match();  // with the tags of its role
+    void send_match(const std::vector<std::string>& tags);
     void send_dialogue(std::int64_t session_id, std::int64_t due_ns);
     bool send_next(std::int64_t due_ns);  // closed loop: the next session in rotation
     void send_ack(session_side& s);
@@ -141,9 +146,10 @@ struct connection : std::enable_shared_from_this<connection> {
     std::uint64_t next_seq = 1;
     std::vector<std::int64_t> dirty_sessions;
 
-    // MATCH runs (client_match.cpp). Matchers loop MATCH -> LEAVE -> MATCH ("Next");
-    // waiters MATCH with their tag again after each partner leaves.
+    // MATCH runs (client_match.cpp). Matchers loop MATCH -> LEAVE -> MATCH ("Next"), or
+    // loops ask people in turn; waiters MATCH with their tag again when taken or left.
     match_role role = match_role::bystander;
+    std::size_t asked_by = k_no_loop;  // the worker's loop whose MATCH is in flight (people)
     bool match_in_flight = false;
     std::int64_t match_sent_ns = 0;
     std::uint64_t matches_sent = 0;  // interest matchers: whose tags the next MATCH names

@@ -1,5 +1,9 @@
-// A client's MATCH and LEAVE: the answers, the signals they cause, and the "Next" loop
-// of a MATCH run (bench/match_mix.hpp says who does what):
+// A client's MATCH and LEAVE: the answers, the signals they cause, and the loops of a
+// MATCH run (bench/match_mix.hpp says who does what). match_loop::people:
+//   loop     asks the next free person to MATCH -> the answer -> asks the next one
+//   person   answered 13: waits in the pool, asked again once a NewSession ends that
+//   waiter   MATCHes with its tag again as soon as it is paired (back into the pool)
+// match_loop::next:
 //   matcher  MATCH -> 0: LEAVE that session -> its answer -> MATCH ...
 //                  -> 13 (an interest matcher whose waiters were all taken): wait in the
 //                     pool; the NewSession that ends the wait is LEFT like a match
@@ -17,22 +21,40 @@
 namespace chat::bench {
 
 void connection::send_match() {
+    switch (role) {
+        case match_role::interest_matcher:
+            return send_match(matcher_tags(w.eng.mix, index, matches_sent));
+        case match_role::waiter:
+            return send_match({waiter_tag(w.eng.mix, index)});
+        default:
+            return send_match({});
+    }
+}
+
+void connection::send_match(const std::vector<std::string>& tags) {
     if (st != state::ready) return;
     match_in_flight = true;
     claimed_early = false;
     match_sent_ns = now_ns();
     w.live.match_outstanding.fetch_add(1, std::memory_order_relaxed);
-    switch (role) {
-        case match_role::interest_matcher:
-            send(match_frame(account, matcher_tags(w.eng.mix, index, matches_sent)));
-            break;
-        case match_role::waiter:
-            send(match_frame(account, {waiter_tag(w.eng.mix, index)}));
-            break;
-        default:
-            send(match_frame(account));
-    }
+    send(tags.empty() ? match_frame(account) : match_frame(account, tags));
     ++matches_sent;
+}
+
+void worker::run_loop(std::size_t l) {
+    if (!eng.clock.sending(now_ns())) return;
+    while (!people.empty()) {
+        connection* c = people.front();
+        people.pop_front();
+        if (c->st != connection::state::ready || c->match_in_flight || c->waiting) continue;
+        auto& loop = loops[l];
+        c->asked_by = l;
+        c->send_match(loop.index < eng.mix.interest_matchers ? matcher_tags(eng.mix, loop.index, loop.sent)
+                                                              : std::vector<std::string>{});
+        ++loop.sent;
+        return;
+    }
+    event("a MATCH loop found nobody free to ask");
 }
 
 void connection::next_match() {
@@ -67,16 +89,26 @@ void connection::on_match_reply(const json& f) {
             if (common != f.end() && common->is_array() && !common->empty()) ++w.window_matched_on_interests;
         }
         if (is_matcher(role) && w.eng.clock.sending(now)) send_leave(session_id);
+        // People: a waiter paired by its own MATCH goes back into the pool.
+        if (role == match_role::waiter && w.eng.mix.loop == match_loop::people) match_again = true;
     } else if (code == 13) {
         // In the pool, unless a waiter took us before this answer arrived.
         waiting = !claimed_early;
     } else {
         w.event("MATCH code " + std::to_string(code));
     }
-    // A waiter whose partner left while this MATCH was on its way: back into the pool.
+    // A waiter taken (people) or whose partner left (next) while this MATCH was on its
+    // way: back into the pool.
     if (role == match_role::waiter && match_again) {
         match_again = false;
         if (w.eng.clock.sending(now)) send_match();
+    }
+    if (asked_by != k_no_loop) {
+        const auto loop = asked_by;
+        asked_by = k_no_loop;
+        if (!waiting) w.people.push_back(this);  // a waiting person is asked again once taken
+        w.run_loop(loop);
+        return;
     }
     next_match();
 }
@@ -93,6 +125,7 @@ void connection::on_new_session(const json& f, std::int64_t session_id) {
     session(session_id, partner);
     new_session_signals.push_back(session_id);
     w.live.new_sessions.fetch_add(1, std::memory_order_relaxed);
+    if (w.eng.mix.loop == match_loop::people) return on_new_session_people(shared);
     if (!is_matcher(role)) return;
     // A shared interest: a waiter took us from the pool (we asked with interests).
     if (shared) {
@@ -104,6 +137,27 @@ void connection::on_new_session(const json& f, std::int64_t session_id) {
         }
     }
     if (w.eng.clock.sending(now_ns())) send_leave(session_id);
+}
+
+// A people run: nobody leaves; a waiter goes back into the pool, a waiting person back
+// among those the loops ask.
+void connection::on_new_session_people(bool shared) {
+    if (role == match_role::waiter) {
+        if (match_in_flight) {
+            match_again = true;
+        } else if (w.eng.clock.sending(now_ns())) {
+            send_match();
+        }
+        return;
+    }
+    if (!shared) return;  // picked at random
+    if (waiting) {
+        waiting = false;
+        if (w.eng.clock.in_window(now_ns())) ++w.window_waits_ended;
+        w.people.push_back(this);
+    } else if (match_in_flight) {
+        claimed_early = true;
+    }
 }
 
 void connection::send_leave(std::int64_t session_id) {

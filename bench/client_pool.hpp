@@ -97,6 +97,8 @@ struct worker {
     /// Open loop: message k of this worker is due at pace_start + k / rate and goes to
     /// slot k mod |slots|, so every (client, session) pair sends at the same pace.
     void pace();
+    /// A people MATCH run: loop `l` sends its next MATCH from the next free person.
+    void run_loop(std::size_t l);
 
     client_pool& eng;
     const int id;
@@ -116,6 +118,14 @@ struct worker {
     double rate = 0;
     std::int64_t pace_start = 0;
     std::uint64_t paced = 0;
+
+    // people MATCH run: the loops this worker drives and who is asked next
+    struct asking_loop {
+        std::size_t index;      // among all loops: below K it names waiters' tags
+        std::uint64_t sent = 0;  // MATCHes sent, the cursor into the waiters' tags
+    };
+    std::vector<asking_loop> loops;
+    std::deque<connection*> people;  // free to be asked, in turn
 
     // read by the main thread only through run_sync
     histogram login_latency, ack_latency, delivery_latency;

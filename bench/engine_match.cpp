@@ -1,6 +1,7 @@
 // The MATCH run: N clients online (bench/run.sh adds stored accounts), W of them sent
-// into the waiting pool first with tags nobody else has, then M matchers in a "Next"
-// loop (MATCH, LEAVE, MATCH, ...) for warm-up + duration; K of the matchers name waiters'
+// into the waiting pool first with tags nobody else has, then for warm-up + duration
+// either M loops that each ask the next person in turn to MATCH (people), or M matchers
+// in a "Next" loop (MATCH, LEAVE, MATCH, ...); K of the loops or matchers name waiters'
 // tags, the rest none (bench/match_mix.hpp). Afterwards: every answer in, every signal
 // delivered, and check_matches over what the clients saw.
 // clang-format off
@@ -49,6 +50,35 @@ void seed_pool(client_pool& e, match_report& r) {
                  std::chrono::duration<double>(steady::now() - start).count());
 }
 
+// Each matcher client starts its MATCH, LEAVE, MATCH... loop.
+void start_next_loops(client_pool& e, match_report& r) {
+    e.on_every_worker([&](worker& w) {
+        for (auto& c : w.conns) {
+            if (!is_matcher(c->role) || c->st != connection::state::ready) continue;
+            ++r.matchers;
+            if (c->role == match_role::interest_matcher) ++r.interest_matchers;
+            asio::post(w.ioc, [c] { c->next_match(); });
+        }
+    });
+}
+
+// The loops are spread over the workers (loop l on worker l mod T); each worker asks its
+// own clients that are not waiters, in turn.
+void start_people_loops(client_pool& e, match_report& r) {
+    const auto& o = e.opts;
+    const std::size_t workers = e.workers.size();
+    e.on_every_worker([&](worker& w) {
+        for (auto& c : w.conns)
+            if (c->role == match_role::bystander && c->st == connection::state::ready) w.people.push_back(c.get());
+        for (std::size_t l = static_cast<std::size_t>(w.id); l < o.matchers; l += workers) w.loops.push_back({l});
+        if (w.loops.size() >= w.people.size() && !w.loops.empty())
+            throw std::runtime_error("a MATCH run needs more people than loops on each client thread");
+        for (std::size_t l = 0; l < w.loops.size(); ++l) asio::post(w.ioc, [&w, l] { w.run_loop(l); });
+    });
+    r.matchers = o.matchers;
+    r.interest_matchers = o.interest_matchers;
+}
+
 // What the clients saw, for check_matches; the window's counters and histograms.
 match_records collect(client_pool& e, match_report& r) {
     match_records rec;
@@ -61,7 +91,7 @@ match_records collect(client_pool& e, match_report& r) {
             for (auto s : c->partner_exit_signals) rec.partner_exits.emplace_back(s, c->account);
             if (c->match_in_flight) ++r.unanswered;
             r.unanswered += c->leaves_pending.size();
-            if (is_matcher(c->role) && c->waiting) ++r.still_waiting;
+            if (c->role != match_role::waiter && c->waiting) ++r.still_waiting;
         }
         r.latency.merge(w.match_latency);
         r.paired_latency.merge(w.match_paired_latency);
@@ -84,7 +114,7 @@ match_report engine::run_match() {
     auto& e = *pool_;
     const auto& o = e.opts;
     match_report r;
-    e.mix = match_mix{o.matchers, o.interest_matchers, o.match_waiters};
+    e.mix = match_mix{o.matchers, o.interest_matchers, o.match_waiters, o.loop};
     r.login = e.open_clients(o.match_accounts);
     if (r.login.logged_in <= o.matchers + o.match_waiters)
         throw std::runtime_error("not enough clients logged in to match");
@@ -102,18 +132,18 @@ match_report engine::run_match() {
     r.seconds = o.duration;
     cpu_meter meter(o.watch);
 
-    e.on_every_worker([&](worker& w) {
-        for (auto& c : w.conns) {
-            if (!is_matcher(c->role) || c->st != connection::state::ready) continue;
-            ++r.matchers;
-            if (c->role == match_role::interest_matcher) ++r.interest_matchers;
-            asio::post(w.ioc, [c] { c->next_match(); });
-        }
-    });
+    if (o.loop == match_loop::people) {
+        start_people_loops(e, r);
+    } else {
+        start_next_loops(e, r);
+    }
     std::fprintf(stderr,
-                 "chat-bench: %zu clients (%zu with interests) MATCH and LEAVE back to back "
-                 "among %zu online accounts, %llu waiting, for %.1f s + %.1f s\n",
-                 r.matchers, r.interest_matchers, r.login.logged_in,
+                 "chat-bench: %zu %s (%zu with interests) among %zu online accounts, %llu waiting, "
+                 "for %.1f s + %.1f s\n",
+                 r.matchers,
+                 o.loop == match_loop::people ? "loops ask people in turn to MATCH"
+                                              : "clients MATCH and LEAVE back to back",
+                 r.interest_matchers, r.login.logged_in,
                  static_cast<unsigned long long>(r.seeded_waiting), o.warmup, o.duration);
     std::this_thread::sleep_until(from_ns(e.clock.window_start));
     meter.start();

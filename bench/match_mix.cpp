@@ -2,7 +2,13 @@
 
 namespace chat::bench {
 
+namespace {
+// The first waiter's client index.
+std::size_t first_waiter(const match_mix& mix) { return mix.loop == match_loop::people ? 0 : mix.matchers; }
+}  // namespace
+
 match_role role_of(const match_mix& mix, std::size_t index) {
+    if (mix.loop == match_loop::people) return index < mix.waiters ? match_role::waiter : match_role::bystander;
     if (index < mix.interest_matchers) return match_role::interest_matcher;
     if (index < mix.matchers) return match_role::plain_matcher;
     if (index < mix.matchers + mix.waiters) return match_role::waiter;
@@ -10,7 +16,7 @@ match_role role_of(const match_mix& mix, std::size_t index) {
 }
 
 std::string waiter_tag(const match_mix& mix, std::size_t index) {
-    return "t" + std::to_string(index - mix.matchers);
+    return "t" + std::to_string(index - first_waiter(mix));
 }
 
 std::vector<std::string> matcher_tags(const match_mix& mix, std::size_t index, std::uint64_t n) {

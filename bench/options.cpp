@@ -76,9 +76,8 @@ Modes
   --idle N                  open N logged-in idle connections and report the brokers'
                             memory per connection (needs --broker-pid)
   --match-accounts N        put N accounts online, --match-waiters of them in the
-                            waiting pool, then --matchers clients MATCH and LEAVE back
-                            to back ("Next"); report pairings (MATCH code 0) per second,
-                            the other codes, LEAVE/s and latency
+                            waiting pool, then MATCH (see --match-loop); report pairings
+                            (MATCH code 0) per second, the other codes, LEAVE/s and latency
 
 Options
   --brokers H:P[,H:P]       brokers, connections spread round robin (127.0.0.1:8080)
@@ -97,11 +96,14 @@ Options
   --connect-concurrency C   connections opened and logged in at once (256)
   --broker-pid PID[,PID]    broker process(es) whose VmRSS --idle reads
   --settle S                seconds between the last login and the memory reading (3)
-  --matchers M              clients in the MATCH/LEAVE loop in --match-accounts mode (16)
+  --match-loop people|next  people: M loops keep M MATCHes in flight, each MATCH from
+                            the next person in turn, nobody leaves; next: M clients
+                            each MATCH, LEAVE, MATCH... ("Next") (people)
+  --matchers M              loops, or Next-loop clients, in --match-accounts mode (16)
   --interest-matchers K     of them, K name three waiters' tags in each MATCH (0)
   --match-waiters W         clients that first MATCH with a tag of their own ("t<i>",
                             shared with nobody), so they wait in the pool, and MATCH
-                            again after each partner leaves (0)
+                            again when taken (people) or their partner leaves (next) (0)
   --watch NAME=PID[,...]    report CPU use of these processes (and their children, for
                             a postmaster) over the measured window
   --request-timeout S       a phase fails when a request waits longer (30)
@@ -154,6 +156,15 @@ std::optional<options> parse_options(const std::vector<std::string>& args) {
                 o.settle = parse_number(flag, value(), 0);
             } else if (flag == "--match-accounts") {
                 o.match_accounts = parse_integer<std::size_t>(flag, value(), 2);
+            } else if (flag == "--match-loop") {
+                const auto v = value();
+                if (v == "people") {
+                    o.loop = match_loop::people;
+                } else if (v == "next") {
+                    o.loop = match_loop::next;
+                } else {
+                    throw usage_error("--match-loop: people or next, not '" + v + "'");
+                }
             } else if (flag == "--matchers") {
                 o.matchers = parse_integer<std::size_t>(flag, value(), 1);
             } else if (flag == "--interest-matchers") {

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "bench/match_mix.hpp"
 #include "bench/proc_stats.hpp"
 
 namespace chat::bench {
@@ -48,7 +49,8 @@ struct options {
 
     // match
     std::size_t match_accounts = 0;
-    std::size_t matchers = 16;          // clients in a MATCH, LEAVE, MATCH... loop
+    match_loop loop = match_loop::people;  // who asks (bench/match_mix.hpp)
+    std::size_t matchers = 16;          // MATCHes in flight (loops), or Next-loop clients
     std::size_t interest_matchers = 0;  // of them, naming waiters' tags (bench/match_mix.hpp)
     std::size_t match_waiters = 0;      // clients sent into the pool before the window
 

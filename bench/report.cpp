@@ -257,6 +257,8 @@ std::uint64_t count_of(const code_counts& codes, int code) {
 
 }  // namespace
 
+const char* loop_name(match_loop l) { return l == match_loop::people ? "people" : "next"; }
+
 report_output describe(const options& o, const match_report& r) {
     report_output out;
     const auto& v = r.check;
@@ -279,10 +281,15 @@ report_output describe(const options& o, const match_report& r) {
     const double left_per_s = static_cast<double>(count_of(r.leave_codes, 0)) / secs;
     std::string& t = out.table;
     t += fmt::format(
-        "chat-bench match: {} accounts online on {} broker(s), {} waiting in the pool; {} clients "
-        "({} with interests) MATCH and LEAVE back to back, {:.1f} s measured after {:.1f} s warm-up\n",
-        r.login.logged_in, o.brokers.size(), r.seeded_waiting, r.matchers, r.interest_matchers, secs,
-        o.warmup);
+        "chat-bench match: {} accounts online on {} broker(s), {} waiting in the pool; {}, "
+        "{:.1f} s measured after {:.1f} s warm-up\n",
+        r.login.logged_in, o.brokers.size(), r.seeded_waiting,
+        o.loop == match_loop::people
+            ? fmt::format("{} MATCHes in flight ({} naming waiters' tags), each from the next person",
+                          r.matchers, r.interest_matchers)
+            : fmt::format("{} clients ({} with interests) MATCH and LEAVE back to back", r.matchers,
+                          r.interest_matchers),
+        secs, o.warmup);
     t += login_row(r.login);
     t += fmt::format("  {:<18} {} waiters MATCHed with a tag of their own: {}\n", "pool", r.waiters,
                      codes_text(r.seed_codes));
@@ -307,13 +314,13 @@ report_output describe(const options& o, const match_report& r) {
     t += outcome_rows(v.examples, r.events, r.cpu, out.passed, failures);
 
     out.line = fmt::format(
-        "chat-bench: mode=match brokers={} online={} waiting={} matchers={} interest_matchers={} "
+        "chat-bench: mode=match loop={} brokers={} online={} waiting={} matchers={} interest_matchers={} "
         "matched_per_s={:.0f} matched_on_interests={} match_per_s={:.0f} leave_per_s={:.0f} "
         "matchers_13={} matchers_15={} waiters_0={} waiters_13={} "
         "match_p50_ms={:.2f} match_p99_ms={:.2f} match_max_ms={:.2f} "
         "leave_p50_ms={:.2f} leave_p99_ms={:.2f} new_session_missing={} partner_exit_missing={} result={}",
-        o.brokers.size(), r.login.logged_in, r.seeded_waiting, r.matchers, r.interest_matchers,
-        matched_per_s, r.window_matched_on_interests, static_cast<double>(r.window_answered) / secs,
+        loop_name(o.loop), o.brokers.size(), r.login.logged_in, r.seeded_waiting, r.matchers,
+        r.interest_matchers, matched_per_s, r.window_matched_on_interests, static_cast<double>(r.window_answered) / secs,
         left_per_s, count_of(r.matcher_codes, 13), count_of(r.matcher_codes, 15),
         count_of(r.waiter_codes, 0), count_of(r.waiter_codes, 13), ms(r.latency.percentile(50)),
         ms(r.latency.percentile(99)), ms(r.latency.max()), ms(r.leave_latency.percentile(50)),
@@ -321,6 +328,7 @@ report_output describe(const options& o, const match_report& r) {
         out.passed ? "PASS" : "FAIL");
 
     out.raw = {{"mode", "match"},
+               {"loop", loop_name(o.loop)},
                {"brokers", brokers_text(o)},
                {"online", r.login.logged_in},
                {"matchers", r.matchers},

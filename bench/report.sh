@@ -64,7 +64,8 @@ ratio=$(jq -n "$max / $ceiling * 100 | round / 100")
     echo "maximum: $max msg/s = $ratio of the ceiling ($ceiling msg/s)"
     echo "CPU at the maximum (% of one CPU): $(jq -r '[.cpu.processes | to_entries[] | "\(.key) \(.value.percent_of_one_cpu | round)"] | join(", ")' "$RAW/max.json"), chat-bench $(num max '.cpu.self_percent | round')"
     echo "idle: $(num idle '.broker_kib_per_connection * 10 | round / 10') KiB of broker memory per idle logged-in connection at $(num idle .connections) connections"
-    echo "MATCH: $(num match '.per_second.matched | round')/s paired with $ONLINE accounts online, $(num match .waiting_at_start) of them waiting, $(num match .matchers) clients matching ($(num match .interest_matchers) with interests, $(num match .window.matched_on_interests) pairings on a shared interest); $(num match '.per_second.left | round') LEAVE/s; MATCH p50 $(ms match .latency_ns.p50) ms, p99 $(ms match .latency_ns.p99) ms"
+    echo "MATCH: $(num match '.per_second.matched | round')/s paired with $ONLINE accounts online, $(num match .waiting_at_start) of them waiting, $(num match .matchers) MATCHes in flight, each from the next person ($(num match .interest_matchers) of them with interests, $(num match .window.matched_on_interests) pairings on a shared interest); MATCH p50 $(ms match .latency_ns.p50) ms, p99 $(ms match .latency_ns.p99) ms"
+    echo "Next loop: $(num match-next '.per_second.matched | round') pairings/s and $(num match-next '.per_second.left | round') LEAVE/s, $(num match-next .matchers) clients each MATCH, LEAVE, MATCH...; MATCH p50 $(ms match-next .latency_ns.p50) ms, p99 $(ms match-next .latency_ns.p99) ms"
 } | tee "$OUT/report.txt"
 
 # --- latency.png ----------------------------------------------------------------------------
@@ -88,4 +89,4 @@ plot "$OUT/latency.dat" using 1:2 with linespoints title "ack p50", \
      "" using 1:5 with linespoints title "delivery p99"
 EOF
 
-echo "bench: e2e $max msg/s = $ratio of ceiling; ack p99 $(ms steady .ack_latency_ns.p99) ms; delivery p99 $(ms steady .delivery_latency_ns.p99) ms at 1000 msg/s; $(num idle '.broker_kib_per_connection * 10 | round / 10') KiB per idle connection; match $(num match '.per_second.matched | round')/s"
+echo "bench: e2e $max msg/s = $ratio of ceiling; ack p99 $(ms steady .ack_latency_ns.p99) ms; delivery p99 $(ms steady .delivery_latency_ns.p99) ms at 1000 msg/s; $(num idle '.broker_kib_per_connection * 10 | round / 10') KiB per idle connection; match $(num match '.per_second.matched | round')/s; next $(num match-next '.per_second.matched | round')/s"

@@ -15,7 +15,7 @@
 # Output in OUT_DIR: one JSON per run (raw/), bench.json (every number, histogram
 # buckets left out), latency.png (percentiles against offered load), report.txt (the
 # table). The last line printed is
-#   bench: e2e <msgs/s> msg/s = <ratio> of ceiling; ack p99 <ms>; delivery p99 <ms> at 1000 msg/s; <KiB> per idle connection; match <n>/s
+#   bench: e2e <msgs/s> msg/s = <ratio> of ceiling; ack p99 <ms>; delivery p99 <ms> at 1000 msg/s; <KiB> per idle connection; match <n>/s; next <n>/s
 # (--quick prints "bench-quick: e2e <msgs/s> msg/s = <ratio> of ceiling <msgs/s>").
 #
 # Environment: BIN_DIR (the binaries; default build/bin), and the knobs of stack_args below.
@@ -223,19 +223,26 @@ stack_down
 # accounts are connected through the broker and the other 90,000 are stored online on a
 # broker id nobody serves (their NewSession pushes go unread). MATCH's work, the seek
 # into the online index and the session insert, is the same for both kinds. The
-# matchers loop MATCH, LEAVE, MATCH ("Next"), so nobody reaches the conversation cap; the
 # waiters' interest wait outlasts the run, so they wait until an interest matcher comes.
-SETTINGS="logic:matching.interest_wait=1h" stack_up
-say "match: $((MATCH_ONLINE - MATCH_CONNECTED)) accounts stored online"
-"$PSQL" "$PG_URL" -qc "
-    INSERT INTO accounts (nickname, online, broker_id, conn_key, token_expires_at)
-    SELECT 'stored' || g, true, 'stored', 'stored/' || g, now() + interval '1 day'
-      FROM generate_series(1, $((MATCH_ONLINE - MATCH_CONNECTED))) g;
-    ANALYZE accounts;" >/dev/null
-bench match --match-accounts "$MATCH_CONNECTED" --matchers "$MATCH_MATCHERS" \
-    --interest-matchers "$MATCH_INTEREST_MATCHERS" --match-waiters "$MATCH_WAITERS" --duration 10 --warmup 2
+# Two runs, each on a system of its own: MATCH/s, each MATCH from the next person in
+# turn (the figure the target is about), then the "Next" loop (MATCH, LEAVE, MATCH...),
+# whose pairings each cost a LEAVE and a PartnerExit too.
+match_run() {
+    local name=$1 loop=$2
+    SETTINGS="logic:matching.interest_wait=1h" stack_up
+    say "$name: $((MATCH_ONLINE - MATCH_CONNECTED)) accounts stored online"
+    "$PSQL" "$PG_URL" -qc "
+        INSERT INTO accounts (nickname, online, broker_id, conn_key, token_expires_at)
+        SELECT 'stored' || g, true, 'stored', 'stored/' || g, now() + interval '1 day'
+          FROM generate_series(1, $((MATCH_ONLINE - MATCH_CONNECTED))) g;
+        ANALYZE accounts;" >/dev/null
+    bench "$name" --match-loop "$loop" --match-accounts "$MATCH_CONNECTED" --matchers "$MATCH_MATCHERS" \
+        --interest-matchers "$MATCH_INTEREST_MATCHERS" --match-waiters "$MATCH_WAITERS" --duration 10 --warmup 2
+    stack_down
+}
+match_run match people
 online=$(($(field match .online) + MATCH_ONLINE - MATCH_CONNECTED))  # during the run
-stack_down
+match_run match-next next
 
 # --- report ---------------------------------------------------------------------------
 "$REPO_ROOT/bench/report.sh" "$OUT" "$online"

@@ -18,6 +18,12 @@ CREATE INDEX sessions_pair ON sessions (account_lo, account_hi, ended_at);
 -- An account's open sessions, for the conversation cap.
 CREATE INDEX sessions_open_lo ON sessions (account_lo) WHERE ended_at IS NULL;
 CREATE INDEX sessions_open_hi ON sessions (account_hi) WHERE ended_at IS NULL;
+-- A session's members and sequence row are written by chat_open_session below in the
+-- statement that inserts the session, and never on their own: the foreign keys to
+-- sessions checked what cannot happen, and each check locks the new session row (a WAL
+-- record per member): a fifth of a MATCH's time in PostgreSQL.
+ALTER TABLE session_members DROP CONSTRAINT session_members_session_id_fkey;
+ALTER TABLE session_sequences DROP CONSTRAINT session_sequences_session_id_fkey;
 
 -- The waiting pool: people whose MATCH found nobody suitable. A row stays while its
 -- account is away (waiting pauses: only online rows are paired) and goes when the
@@ -180,9 +186,11 @@ $fn$;
 -- The waiters p_account could be given, best first: those sharing an interest (longest
 -- waiting first), then, when p_takes_anyone, those who take anyone. Without a shared
 -- interest both sides must take anyone. The pair rules are not applied here.
+-- A generic plan: left to choose, PostgreSQL plans this query again on every call (its
+-- custom plans drop a branch and look cheaper), which cost four times the query itself.
 CREATE FUNCTION chat_waiter_candidates(p_account bigint, p_interests text[], p_takes_anyone boolean)
 RETURNS TABLE (account_id bigint, interests text[])
-LANGUAGE plpgsql STABLE AS $fn$
+LANGUAGE plpgsql STABLE SET plan_cache_mode = force_generic_plan AS $fn$
 BEGIN
     RETURN QUERY
         (SELECT w.account_id, w.interests FROM match_waiters w
@@ -357,8 +365,12 @@ BEGIN
         v_takes_anyone := true;
     END IF;
 
-    SELECT c.partner_id, c.common INTO partner_id, common_interests
-      FROM chat_claim_waiter(p_account, v_mine, v_takes_anyone, p_cap, p_repeat_window) c;
+    -- Without interests only a waiter who takes anyone could be claimed: most of the time
+    -- there is none, and one probe says so.
+    IF cardinality(v_mine) > 0 OR EXISTS (SELECT 1 FROM match_waiters WHERE takes_anyone_at <= now()) THEN
+        SELECT c.partner_id, c.common INTO partner_id, common_interests
+          FROM chat_claim_waiter(p_account, v_mine, v_takes_anyone, p_cap, p_repeat_window) c;
+    END IF;
     IF partner_id IS NULL AND v_takes_anyone AND p_mode IN ('ask', 'retry') THEN
         partner_id := chat_pick_online(p_account, p_point, p_cap, p_repeat_window);
         common_interests := '{}';

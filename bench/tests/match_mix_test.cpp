@@ -5,8 +5,8 @@
 
 using namespace chat::bench;
 
-TEST_CASE("clients take their MATCH run roles by index") {
-    const match_mix mix{4, 2, 10};  // 4 matchers, 2 of them with interests, 10 waiters
+TEST_CASE("in a Next-loop run clients take their roles by index") {
+    const match_mix mix{4, 2, 10, match_loop::next};  // 4 matchers, 2 with interests, 10 waiters
     CHECK(role_of(mix, 0) == match_role::interest_matcher);
     CHECK(role_of(mix, 1) == match_role::interest_matcher);
     CHECK(role_of(mix, 2) == match_role::plain_matcher);
@@ -18,6 +18,15 @@ TEST_CASE("clients take their MATCH run roles by index") {
     CHECK(waiter_tag(mix, 13) == "t9");
     CHECK(is_matcher(match_role::plain_matcher));
     CHECK_FALSE(is_matcher(match_role::waiter));
+}
+
+TEST_CASE("in a people run the waiters come first and everyone else is asked in turn") {
+    const match_mix mix{4, 2, 10, match_loop::people};  // the 4 matchers are loops, not clients
+    CHECK(role_of(mix, 0) == match_role::waiter);
+    CHECK(role_of(mix, 9) == match_role::waiter);
+    CHECK(role_of(mix, 10) == match_role::bystander);
+    CHECK(waiter_tag(mix, 0) == "t0");
+    CHECK(waiter_tag(mix, 9) == "t9");
 }
 
 TEST_CASE("an interest matcher names consecutive waiters from its own place in the pool") {

@@ -45,6 +45,8 @@ TEST_CASE("idle and match modes") {
     CHECK(match.matchers == 32);
     CHECK(match.interest_matchers == 0);
     CHECK(match.match_waiters == 0);
+    CHECK(match.loop == match_loop::people);
+    CHECK(parse({"--match-accounts", "100", "--match-loop", "next"}).loop == match_loop::next);
     auto mixed = parse({"--match-accounts", "10000", "--matchers", "32", "--interest-matchers",
                         "16", "--match-waiters", "2000"});
     CHECK(mixed.interest_matchers == 16);
@@ -61,6 +63,7 @@ TEST_CASE("bad command lines are refused with a reason") {
     CHECK_THROWS_AS(parse_options({"--closed-loop", "--payload", "5000"}), usage_error);
     CHECK_THROWS_AS(parse_options({"--idle", "10"}), usage_error);  // no --broker-pid
     CHECK_THROWS_AS(parse_options({"--closed-loop", "--frobnicate"}), usage_error);
+    CHECK_THROWS_AS(parse_options({"--match-accounts", "100", "--match-loop", "round"}), usage_error);
     CHECK_THROWS_AS(parse_options({"--match-accounts", "100", "--matchers", "50",
                                    "--match-waiters", "50"}),
                     usage_error);  // nobody left to pick

@@ -165,6 +165,33 @@ TEST_CASE("a full DIALOGUE batch never waits for a transaction slot", "[schedule
     CHECK(ready_soon(s, waiting).tags == tags{"rest"});
 }
 
+TEST_CASE("MATCHes wait while match_transactions groups are in flight, unless a full group is queued",
+          "[scheduler]") {
+    command_scheduler s({.dialogue_batch_max = 64, .dialogue_transactions = 2, .match_transactions = 1,
+                         .match_group_max = 3});
+    s.push(match("m1"));
+    CHECK(next(s).tags == tags{"m1"});  // the one slot is taken
+    s.push(match("m2"));
+    s.push(match("m3"));
+    s.push(other("x"));
+    CHECK(next(s).tags == tags{"x"});  // the MATCHes are not ready, the command is
+
+    auto waiting = next_async(s);
+    CHECK(still_waiting(waiting));
+    s.push(match("m4"));  // three queued: a full group goes at once
+    auto full = ready_soon(s, waiting);
+    CHECK(full.kind == work_kind::matches);
+    CHECK(full.tags == tags{"m2", "m3", "m4"});
+
+    s.push(match("m5"));
+    waiting = next_async(s);
+    CHECK(still_waiting(waiting));
+    s.done(work_kind::matches);
+    CHECK(still_waiting(waiting));  // one of the two in flight ended: still at the limit
+    s.done(work_kind::matches);
+    CHECK(ready_soon(s, waiting).tags == tags{"m5"});
+}
+
 TEST_CASE("the kinds take turns, so a busy kind starves none of the others", "[scheduler]") {
     command_scheduler s({.dialogue_batch_max = 1, .dialogue_transactions = 100, .match_group_max = 1,
                          .ack_group_max = 1});

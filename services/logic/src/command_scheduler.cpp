@@ -13,6 +13,7 @@ work_kind kind_of(const proto::Request& request) {
 }
 
 constexpr int k_dialogues = static_cast<int>(work_kind::dialogues);
+constexpr int k_matches = static_cast<int>(work_kind::matches);
 
 }  // namespace
 
@@ -26,13 +27,20 @@ void command_scheduler::push(command_job job) {
     work_ready_.notify_one();
 }
 
-// DIALOGUEs wait while enough of their transactions are in flight: they go together in
-// the next one (group commit) instead of each in a transaction of its own. A full batch
-// never waits, so throughput does not hang on a few slow commits.
+bool command_scheduler::full_group_queued(int index) const {
+    if (index == k_dialogues) return queued_dialogue_items_ >= limits_.dialogue_batch_max;
+    return queues_[index].size() >= limits_.match_group_max;
+}
+
+// DIALOGUEs and MATCHes wait while enough of their transactions are in flight: they go
+// together in the next one (group commit) instead of each in a transaction of its own.
+// A full group never waits, so throughput does not hang on a few slow commits.
 bool command_scheduler::ready(int index) const {
-    return !queues_[index].empty() &&
-           (index != k_dialogues || dialogue_transactions_ < limits_.dialogue_transactions ||
-            queued_dialogue_items_ >= limits_.dialogue_batch_max);
+    if (queues_[index].empty()) return false;
+    const int limit = index == k_dialogues ? limits_.dialogue_transactions
+                      : index == k_matches ? limits_.match_transactions
+                                           : 0;
+    return limit == 0 || in_flight_[index] < limit || full_group_queued(index);
 }
 
 bool command_scheduler::any_ready() const {
@@ -51,11 +59,11 @@ bool command_scheduler::next(std::vector<command_job>& taken, work_kind& kind) {
     while (!ready(index)) index = (index + 1) % k_kinds;
     turn_ = (index + 1) % k_kinds;
     kind = static_cast<work_kind>(index);
+    ++in_flight_[index];
     auto& queue = queues_[index];
     switch (kind) {
         case work_kind::dialogues: {
             // Everything queued, up to the batch limit in messages.
-            ++dialogue_transactions_;
             int items = 0;
             while (!queue.empty()) {
                 const int next = queue.front().request.dialogue().items_size();
@@ -85,12 +93,12 @@ bool command_scheduler::next(std::vector<command_job>& taken, work_kind& kind) {
 }
 
 void command_scheduler::done(work_kind kind) {
-    if (kind != work_kind::dialogues) return;
     {
         std::lock_guard lock(mutex_);
-        --dialogue_transactions_;
+        --in_flight_[static_cast<int>(kind)];
     }
-    work_ready_.notify_one();  // DIALOGUEs may be waiting for this transaction to end
+    // DIALOGUEs or MATCHes may be waiting for this transaction to end.
+    if (kind == work_kind::dialogues || kind == work_kind::matches) work_ready_.notify_one();
 }
 
 void command_scheduler::stop() {

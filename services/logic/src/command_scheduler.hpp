@@ -21,10 +21,14 @@ struct command_job {
 /// command.
 enum class work_kind { dialogues, matches, acks, commands };
 
-/// How big groups get and how many DIALOGUE transactions run at once.
+/// How big groups get and how many DIALOGUE and MATCH transactions run at once.
 struct scheduler_limits {
     int dialogue_batch_max;     // DIALOGUE messages (items) in one group: logic.dialogue_batch_max
     int dialogue_transactions;  // DIALOGUE groups in flight: logic.dialogue_transactions
+    // MATCH groups in flight: logic.match_transactions. Pairings contend for the same
+    // rows (the pool, whoever is picked), so a few bigger groups cost PostgreSQL less
+    // than one small group per worker.
+    int match_transactions = 2;
     // MATCHes in one transaction at most: enough to share a commit among the matchers of
     // a busy moment, few enough that one waiting for a locked requester holds up little
     // (a group locks its requesters in id order first, so groups never deadlock).
@@ -36,7 +40,8 @@ struct scheduler_limits {
 /// The queues between the NATS threads and logic's workers: commands wait here by kind,
 /// and each worker takes the next group, the kinds taking turns so none starves.
 /// DIALOGUEs wait while `dialogue_transactions` of their groups are in flight, so they
-/// go together in the next one (group commit), except that a full batch never waits.
+/// go together in the next one (group commit), except that a full batch never waits;
+/// MATCHes likewise with `match_transactions` and `match_group_max`.
 /// Thread-safe: one mutex, workers block in next().
 class command_scheduler {
 public:
@@ -50,7 +55,8 @@ public:
     /// ready for this worker. Every true return needs one done(kind).
     bool next(std::vector<command_job>& taken, work_kind& kind);
 
-    /// A worker finished what next() gave it: a DIALOGUE transaction slot is free again.
+    /// A worker finished what next() gave it: a DIALOGUE or MATCH transaction slot is
+    /// free again.
     void done(work_kind kind);
 
     /// From now on next() returns false instead of waiting; what is queued is still
@@ -62,6 +68,7 @@ private:
 
     bool ready(int index) const;  // with mutex_ held
     bool any_ready() const;       // with mutex_ held
+    bool full_group_queued(int index) const;  // with mutex_ held
 
     const scheduler_limits limits_;
     std::mutex mutex_;
@@ -69,7 +76,7 @@ private:
     std::deque<command_job> queues_[k_kinds];  // by work_kind
     bool stopping_ = false;
     int turn_ = 0;                   // the queue looked at first next time
-    int dialogue_transactions_ = 0;  // in flight, at most limits_.dialogue_transactions...
+    int in_flight_[k_kinds] = {};    // groups by kind; DIALOGUEs and MATCHes are limited...
     int queued_dialogue_items_ = 0;  // ... unless a full batch waits
 };
 

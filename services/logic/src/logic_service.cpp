@@ -21,7 +21,8 @@ logic_service::logic_service(logic_settings settings, std::shared_ptr<spdlog::lo
       log_(std::move(log)),
       nats_(bus::connection_options(settings_.nats, "chat-logic"), log_),
       scheduler_({.dialogue_batch_max = settings_.dialogue_batch_max,
-                  .dialogue_transactions = settings_.dialogue_transactions}),
+                  .dialogue_transactions = settings_.dialogue_transactions,
+                  .match_transactions = settings_.match_transactions}),
       judging_(settings_.broker_timeout) {
     for (int i = 0; i < settings_.workers; ++i) workers_.emplace_back([this] { worker_loop(); });
     reaper_ = std::thread([this] { reaper_loop(); });

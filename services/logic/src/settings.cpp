@@ -10,6 +10,7 @@ logic_settings load_logic_settings(const config::source& from) {
         s.workers = logic.get_int("workers", s.workers, 1, 64);
         s.dialogue_batch_max = logic.get_int("dialogue_batch_max", s.dialogue_batch_max, 1, 1000);
         s.dialogue_transactions = logic.get_int("dialogue_transactions", s.dialogue_transactions, 1, 64);
+        s.match_transactions = logic.get_int("match_transactions", s.match_transactions, 1, 64);
         logic.finish();
     }
     {

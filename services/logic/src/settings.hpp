@@ -15,6 +15,8 @@ struct logic_settings {
     // DIALOGUE transactions in flight at once: while they commit, new DIALOGUEs queue up
     // and go together in the next one (few committers, big groups, little CPU per message).
     int dialogue_transactions = 2;
+    // MATCH transactions in flight at once, likewise (pairings contend for the same rows).
+    int match_transactions = 2;
     std::chrono::milliseconds broker_timeout{5000};
     std::chrono::milliseconds sweep_interval{1000};
     presence_policy presence;  // presence.grace and presence.token_ttl
