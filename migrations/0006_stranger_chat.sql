@@ -157,28 +157,30 @@ $fn$;
 
 -- Opens a session between two locked accounts with its NewSession rows: to the partner
 -- always, to the requester too when it did not ask just now (a waiter paired by a retry,
--- someone paired on arrival). NULL when the pair has an open session already.
+-- someone paired on arrival). NULL when the pair has an open session already. One
+-- statement, not five: each statement a function runs costs its own executor start-up.
 CREATE FUNCTION chat_open_session(p_requester bigint, p_partner bigint, p_common text[], p_tell_requester boolean)
 RETURNS bigint
 LANGUAGE plpgsql AS $fn$
 DECLARE
     v_session bigint;
 BEGIN
-    INSERT INTO sessions (account_lo, account_hi, common_interests)
-    VALUES (LEAST(p_requester, p_partner), GREATEST(p_requester, p_partner), p_common)
-    ON CONFLICT (account_lo, account_hi) WHERE ended_at IS NULL DO NOTHING
-    RETURNING id INTO v_session;
-    IF v_session IS NULL THEN
-        RETURN NULL;
-    END IF;
-    INSERT INTO session_members (session_id, account_id) VALUES (v_session, p_requester), (v_session, p_partner);
-    INSERT INTO session_sequences (session_id) VALUES (v_session);
-    INSERT INTO inbox (session_id, receiver_id, kind, peer_id)
-    VALUES (v_session, p_partner, inbox_kind('new_session'), p_requester);
-    IF p_tell_requester THEN
+    WITH s AS (
+        INSERT INTO sessions (account_lo, account_hi, common_interests)
+        VALUES (LEAST(p_requester, p_partner), GREATEST(p_requester, p_partner), p_common)
+        ON CONFLICT (account_lo, account_hi) WHERE ended_at IS NULL DO NOTHING
+        RETURNING id),
+    members AS (
+        INSERT INTO session_members (session_id, account_id)
+        SELECT s.id, v.account FROM s, (VALUES (p_requester), (p_partner)) v(account)),
+    sequence AS (
+        INSERT INTO session_sequences (session_id) SELECT s.id FROM s),
+    told AS (
         INSERT INTO inbox (session_id, receiver_id, kind, peer_id)
-        VALUES (v_session, p_requester, inbox_kind('new_session'), p_partner);
-    END IF;
+        SELECT s.id, v.receiver, inbox_kind('new_session'), v.peer
+          FROM s, (VALUES (p_partner, p_requester, true), (p_requester, p_partner, p_tell_requester)) v(receiver, peer, tell)
+         WHERE v.tell)
+    SELECT s.id INTO v_session FROM s;
     RETURN v_session;
 END
 $fn$;
@@ -408,6 +410,30 @@ BEGIN
 END
 $fn$;
 
+-- A group of MATCHes ('ask') in one statement, so in one round trip and one transaction
+-- (logic calls it without BEGIN: it commits when it returns). The requesters' rows are
+-- locked in id order first: chat_match then waits for no row (candidates are taken with
+-- SKIP LOCKED), so two groups cannot deadlock. p_interests[i] is request i's tags joined
+-- by U+001F, which no tag contains (control characters are refused). One row per
+-- request, in their order.
+CREATE FUNCTION chat_match_many(p_accounts bigint[], p_interests text[], p_cap int, p_repeat_window interval,
+                                p_interest_wait interval, p_retry_after interval)
+RETURNS TABLE (code int, session_id bigint, partner_id bigint, partner_name text,
+               common_interests text[], banned_until timestamptz)
+LANGUAGE plpgsql AS $fn$
+BEGIN
+    IF cardinality(p_accounts) IS DISTINCT FROM cardinality(p_interests) THEN
+        RAISE EXCEPTION 'chat_match_many: % accounts but % interest lists',
+            cardinality(p_accounts), cardinality(p_interests) USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    PERFORM 1 FROM accounts a WHERE a.id = ANY (p_accounts) ORDER BY a.id FOR NO KEY UPDATE;
+    FOR i IN 1 .. cardinality(p_accounts) LOOP
+        RETURN QUERY SELECT m.* FROM chat_match('ask', p_accounts[i], string_to_array(p_interests[i], E'\x1f'),
+                                                random(), p_cap, p_repeat_window, p_interest_wait, p_retry_after) m;
+    END LOOP;
+END
+$fn$;
+
 -- Ends one session of p_account (LEAVE, BLOCK, REPORT): the partner gets PartnerExit.
 -- Returns the partner, or NULL when p_account is not in an open session p_session.
 CREATE FUNCTION chat_end_session(p_session bigint, p_account bigint) RETURNS bigint
@@ -504,6 +530,7 @@ REVOKE EXECUTE ON FUNCTION chat_banned_until(bigint, text), chat_open_sessions(b
     chat_waiter_candidates(bigint, text[], boolean),
     chat_claim_waiter(bigint, text[], boolean, int, interval), chat_pick_online(bigint, float8, int, interval),
     chat_match(text, bigint, text[], float8, int, interval, interval, interval),
+    chat_match_many(bigint[], text[], int, interval, interval, interval),
     chat_end_session(bigint, bigint), chat_block(bigint, bigint, text, text, int, interval, interval)
     FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION chat_banned_until(bigint, text), chat_open_sessions(bigint),
@@ -512,6 +539,7 @@ GRANT EXECUTE ON FUNCTION chat_banned_until(bigint, text), chat_open_sessions(bi
     chat_waiter_candidates(bigint, text[], boolean),
     chat_claim_waiter(bigint, text[], boolean, int, interval), chat_pick_online(bigint, float8, int, interval),
     chat_match(text, bigint, text[], float8, int, interval, interval, interval),
+    chat_match_many(bigint[], text[], int, interval, interval, interval),
     chat_end_session(bigint, bigint), chat_block(bigint, bigint, text, text, int, interval, interval)
     TO chat_logic;
 GRANT SELECT, INSERT, UPDATE, DELETE ON match_waiters TO chat_logic;

@@ -156,6 +156,38 @@ TEST_CASE("rules: a shared interest pairs at once, with the longest waiting firs
     CHECK(waiting(pg) == 0);
 }
 
+TEST_CASE("a group of MATCHes answers each in its order, with its own interests") {
+    test::pg_fixture pg;
+    auto s = pg.make_store();
+    partition_set woken;
+    const auto jazz = online(*s, "jazz");
+    const auto chess = online(*s, "chess");
+    REQUIRE(s->match({jazz, {"jazz"}}, woken).code == code::waiting);
+    REQUIRE(s->match({chess, {"chess", "go"}}, woken).code == code::waiting);
+    const auto a = online(*s, "a");
+    const auto b = online(*s, "b");
+    const auto c = online(*s, "c");
+    const auto d = online(*s, "d");
+
+    // One call (one statement): a names two tags, one of them chess's; b names none and
+    // takes anyone not waiting (chess too, no longer waiting once a took them); c names
+    // jazz's tag; d's only tag is shared by nobody.
+    const auto out = s->match_many({{a, {"Go", "chess"}}, {b, {}}, {c, {" jazz "}}, {d, {"opera"}}}, woken);
+    REQUIRE(out.size() == 4);
+    REQUIRE(out[0].code == code::ok);
+    CHECK(out[0].partner_id == chess);
+    CHECK(out[0].common_interests == std::vector<std::string>{"chess", "go"});
+    REQUIRE(out[1].code == code::ok);
+    CHECK(out[1].partner_id != jazz);
+    CHECK(out[1].partner_id != b);
+    CHECK(out[1].common_interests.empty());
+    REQUIRE(out[2].code == code::ok);
+    CHECK(out[2].partner_id == jazz);
+    CHECK(out[2].common_interests == std::vector<std::string>{"jazz"});
+    CHECK(out[3].code == code::waiting);
+    CHECK(pg.value("SELECT interests FROM match_waiters WHERE account_id = " + id(d)) == "{opera}");
+}
+
 TEST_CASE("rules: among waiters, a shared interest comes before a longer wait") {
     test::pg_fixture pg;
     auto s = pg.make_store();

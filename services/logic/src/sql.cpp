@@ -6,7 +6,7 @@ void prepare_all(pqxx::connection& conn) {
     const std::pair<const char*, const char*> statements[] = {
         {k_create_account, k_create_account_sql},
         {k_match, k_match_sql},
-        {k_lock_requesters, k_lock_requesters_sql},
+        {k_match_many, k_match_many_sql},
         {k_stop_waiting, k_stop_waiting_sql},
         {k_is_waiting, k_is_waiting_sql},
         {k_due_waiters, k_due_waiters_sql},

@@ -23,11 +23,14 @@ SELECT code, session_id, partner_id, partner_name, array_to_string(common_intere
   FROM chat_match($1, $2, $3::text[], $4::float8, $5::int, $6::bigint * interval '1 millisecond',
                   $7::bigint * interval '1 millisecond', $8::bigint * interval '1 millisecond'))sql";
 
-// A batch of MATCHes locks its requesters' rows first, in id order: chat_match then waits
-// for no row (candidates are taken with SKIP LOCKED), so two batches cannot deadlock.
-inline constexpr const char* k_lock_requesters = "lock_requesters";
-inline constexpr const char* k_lock_requesters_sql = R"sql(
-SELECT id FROM accounts WHERE id = ANY($1::bigint[]) ORDER BY id FOR NO KEY UPDATE)sql";
+// A group of MATCHes in one statement, its own transaction (chat_match_many): $1 the
+// requesters, $2 each one's tags joined by U+001F.
+inline constexpr const char* k_match_many = "match_many";
+inline constexpr const char* k_match_many_sql = R"sql(
+SELECT code, session_id, partner_id, partner_name, array_to_string(common_interests, E'\x1f'),
+       to_char(banned_until AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"')
+  FROM chat_match_many($1::bigint[], $2::text[], $3::int, $4::bigint * interval '1 millisecond',
+                       $5::bigint * interval '1 millisecond', $6::bigint * interval '1 millisecond'))sql";
 
 inline constexpr const char* k_stop_waiting = "stop_waiting";
 inline constexpr const char* k_stop_waiting_sql = R"sql(

@@ -126,8 +126,8 @@ public:
     }
 
     match_outcome match(const match_request& request, partition_set& woken);
-    /// Several MATCHes in one transaction (group commit); outcomes in the order of
-    /// `requests`. An account may appear more than once (it gets two partners). Those
+    /// Several MATCHes in one statement and transaction (chat_match_many: one round trip,
+    /// one commit); outcomes in the order of `requests`. An account may appear more than once (it gets two partners). Those
     /// who joined the pool are rechecked right after the commit (docs in chat_match).
     std::vector<match_outcome> match_many(const std::vector<match_request>& requests, partition_set& woken);
 
@@ -201,6 +201,7 @@ private:
     /// Runs chat_match (migrations/0006) in `tx`.
     match_outcome run_match(pqxx::transaction_base& tx, const char* mode, std::int64_t account_id,
                             const std::vector<std::string>& interests);
+    match_outcome match_outcome_of(const pqxx::row& row) const;
     /// Inside a transaction: the missed deliveries since `window` (a timestamp).
     resume_page read_resume(pqxx::work& tx, std::int64_t account_id, const std::string& window,
                             const std::vector<std::pair<std::int64_t, std::int64_t>>& from);

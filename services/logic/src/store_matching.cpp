@@ -3,6 +3,8 @@
 // (migrations/0006_stranger_chat.sql): here they are only called.
 #include <fmt/format.h>
 
+#include <stdexcept>
+
 #include "services/logic/src/sql.hpp"
 #include "services/logic/src/store.hpp"
 #include "services/logic/src/store_internal.hpp"
@@ -28,14 +30,29 @@ std::string refusal_text(wire::code code, const match_policy& policy) {
     }
 }
 
+// One request's tags as chat_match_many takes them: joined by U+001F, which no tag
+// contains (request_checks refuses control characters).
+std::string joined_tags(const std::vector<std::string>& tags) {
+    std::string out;
+    for (const auto& t : tags) {
+        if (!out.empty()) out += '\x1f';
+        out += t;
+    }
+    return out;
+}
+
 }  // namespace
 
 match_outcome store::run_match(pqxx::transaction_base& tx, const char* mode, std::int64_t account_id,
                                const std::vector<std::string>& interests) {
     const auto point = std::uniform_real_distribution<double>(0.0, 1.0)(rng_);
-    const auto row = tx.exec_prepared1(sql::k_match, mode, account_id, db::text_array(interests), point,
-                                       matching_.max_conversations, ms(matching_.repeat_window),
-                                       ms(matching_.interest_wait), ms(matching_.retry_after));
+    return match_outcome_of(tx.exec_prepared1(sql::k_match, mode, account_id, db::text_array(interests), point,
+                                              matching_.max_conversations, ms(matching_.repeat_window),
+                                              ms(matching_.interest_wait), ms(matching_.retry_after)));
+}
+
+// A row of k_match or k_match_many.
+match_outcome store::match_outcome_of(const pqxx::row& row) const {
     match_outcome out;
     out.code = static_cast<wire::code>(row[0].as<int>());
     if (out.code != wire::code::ok) {
@@ -55,16 +72,23 @@ match_outcome store::match(const match_request& request, partition_set& woken) {
 }
 
 std::vector<match_outcome> store::match_many(const std::vector<match_request>& requests, partition_set& woken) {
+    std::vector<std::int64_t> requesters;
+    std::vector<std::string> tags;
+    for (const auto& r : requests) {
+        requesters.push_back(r.account_id);
+        tags.push_back(joined_tags(r.interests));
+    }
     auto out = with_retry([&] {
+        // One statement: its own transaction, committed when it returns.
+        pqxx::nontransaction tx(*conn_);
+        const auto rows = tx.exec_prepared(sql::k_match_many, db::bigint_array(requesters), db::text_array(tags),
+                                           matching_.max_conversations, ms(matching_.repeat_window),
+                                           ms(matching_.interest_wait), ms(matching_.retry_after));
+        if (rows.size() != requests.size())
+            throw std::runtime_error(fmt::format("chat_match_many answered {} rows for {} MATCHes", rows.size(),
+                                                 requests.size()));
         std::vector<match_outcome> outcomes;
-        pqxx::work tx(*conn_);
-        if (requests.size() > 1) {
-            std::vector<std::int64_t> requesters;
-            for (const auto& r : requests) requesters.push_back(r.account_id);
-            tx.exec_prepared(sql::k_lock_requesters, db::bigint_array(requesters));
-        }
-        for (const auto& r : requests) outcomes.push_back(run_match(tx, "ask", r.account_id, r.interests));
-        tx.commit();
+        for (const auto& row : rows) outcomes.push_back(match_outcome_of(row));
         return outcomes;
     });
     // Two people who joined the pool at the same moment could not see each other: look
