@@ -161,6 +161,8 @@ cmd_up() {
     cat <<EOF
 
 chat is up: http://127.0.0.1:8080/ (WebSocket ws://127.0.0.1:8080/ws)
+metrics: http://127.0.0.1:8080/metrics (broker), http://127.0.0.1:18301/metrics (logic),
+         http://127.0.0.1:18302/metrics (dispatcher); /healthz and /readyz beside each
 logs in ${SYSTEM_DIR#"$REPO_ROOT"/}/ (./deploy/dev.sh logs -f); stop with ./deploy/dev.sh down
 EOF
 }

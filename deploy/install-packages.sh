@@ -14,6 +14,7 @@ readonly BASE=(
     libboost-dev libboost-system-dev libnats-dev nats-server
     libprotobuf-dev protobuf-compiler nlohmann-json3-dev libpqxx-dev
     libyaml-cpp-dev libspdlog-dev libfmt-dev catch2 libssl-dev
+    prometheus-cpp-dev # metrics in the Prometheus text format (its core library only)
     postgresql curl jq
     libxml2-utils # xmllint: dev.sh test reads ctest's JUnit report
     chromium      # the web client's browser tests

@@ -27,6 +27,23 @@ TEST_CASE("free_port gives distinct bindable ports", "[stack]") {
     CHECK_FALSE(port_accepts(a));
 }
 
+TEST_CASE("a chat-stack --set goes to the services whose config has the key, else those with its section", "[stack]") {
+    const auto configs = std::filesystem::path(CHAT_SOURCE_DIR) / "deploy/config";
+    std::string assignment;
+    // Logic and the dispatcher have an http section too, but only the broker this key.
+    CHECK(kinds_for("http.allowed_origins=[]", configs, assignment) == std::vector{service_kind::broker});
+    CHECK(assignment == "http.allowed_origins=[]");
+    CHECK(kinds_for("http.port=0", configs, assignment) ==
+          std::vector{service_kind::logic, service_kind::dispatcher});
+    CHECK(kinds_for("log.level=warn", configs, assignment).size() == 3);
+    // A key no shipped config spells out goes where its section is.
+    CHECK(kinds_for("http.unheard_of=1", configs, assignment) ==
+          std::vector{service_kind::broker, service_kind::logic, service_kind::dispatcher});
+    CHECK(kinds_for("logic:http.port=5", configs, assignment) == std::vector{service_kind::logic});
+    CHECK(assignment == "http.port=5");
+    CHECK_THROWS_AS(kinds_for("nosuch.key=1", configs, assignment), std::invalid_argument);
+}
+
 TEST_CASE("role URLs: the user replaced, the passfile added, hosts and parameters kept", "[stack]") {
     CHECK(url_as("postgresql://postgres@127.0.0.1:5/chat", "chat_logic", "/d/secrets/pgpass") ==
           "postgresql://chat_logic@127.0.0.1:5/chat?passfile=/d/secrets/pgpass");

@@ -4,6 +4,7 @@
 
 #include <cstdio>
 #include <fstream>
+#include <functional>
 #include <map>
 #include <set>
 #include <stdexcept>
@@ -20,6 +21,9 @@ namespace {
 using namespace std::chrono_literals;
 
 constexpr std::uint16_t k_broker_port = 8080;
+// Logic's and the dispatcher's status listeners (/metrics, /healthz, /readyz) with
+// --fixed-ports: logic-1 18301, dispatcher-1 18302, logic-2 18303, dispatcher-2 18304...
+constexpr std::uint16_t k_status_port = 18301;
 constexpr std::uint16_t k_nats_port = 14222;
 constexpr std::uint16_t k_nats_monitor_port = 18222;
 constexpr std::uint16_t k_nats_cluster_port = 16222;
@@ -73,12 +77,25 @@ std::vector<service_kind> kinds_for(const std::string& set, const std::filesyste
         return {kind_from(set.substr(0, colon))};
     }
     assignment = set;
-    const auto top = set.substr(0, std::min(set.find('.'), equals));
-    std::vector<service_kind> kinds;
+    // The kinds whose config has the whole key path (http.allowed_origins is the broker's
+    // although logic has an http section too); failing that, those with its section.
+    const auto key = set.substr(0, equals);
+    const auto top = key.substr(0, key.find('.'));
+    // (Recursion, not a loop: assigning one yaml-cpp Node to another rewrites the tree.)
+    std::function<bool(const YAML::Node&, std::size_t)> has_path = [&](const YAML::Node& node, std::size_t start) {
+        if (start > key.size()) return true;
+        const auto dot = std::min(key.find('.', start), key.size());
+        if (!node.IsMap()) return false;
+        const YAML::Node child = node[key.substr(start, dot - start)];
+        return child && has_path(child, dot + 1);
+    };
+    std::vector<service_kind> kinds, with_section;
     for (auto kind : k_kinds) {
-        auto config = YAML::LoadFile((config_dir / (std::string(kind_name(kind)) + ".yaml")).string());
-        if (config[top]) kinds.push_back(kind);
+        const auto config = YAML::LoadFile((config_dir / (std::string(kind_name(kind)) + ".yaml")).string());
+        if (has_path(config, 0)) kinds.push_back(kind);
+        if (config[top]) with_section.push_back(kind);
     }
+    if (kinds.empty()) kinds = with_section;
     if (kinds.empty())
         throw std::invalid_argument("--set " + set + ": no service config in " + config_dir.string() +
                                     " has a '" + top + "' section");
@@ -370,6 +387,8 @@ std::vector<std::string> system::service_argv(service_kind kind, std::size_t ind
         if (options_.nginx) set("http.trusted_proxies=[127.0.0.1]");
     } else {
         set("postgres.url=" + role_url(kind == service_kind::logic ? k_logic_role : k_dispatcher_role));
+        set("http.address=127.0.0.1");
+        set("http.port=" + std::to_string(port));
     }
     for (auto& user : options_.sets) {
         std::string assignment;
@@ -390,6 +409,8 @@ void system::add_service(service_kind kind, std::size_t index) {
         svc.name = "broker-" + svc.id;
     } else {
         svc.name = std::string(kind_name(kind)) + "-" + std::to_string(index + 1);
+        const auto fixed = k_status_port + 2 * index + (kind == service_kind::dispatcher ? 1 : 0);
+        svc.port = options_.fixed_ports ? static_cast<std::uint16_t>(fixed) : free_port();
     }
     auto argv = service_argv(kind, index, svc.id, svc.port);
     if (::access(argv[0].c_str(), X_OK) != 0)
@@ -730,6 +751,10 @@ nlohmann::json system::state() {
                          {"running", svc.process->running()},
                          {"log", svc.process->log_file().string()},
                          {"argv", svc.process->argv()}};
+        if (svc.kind != service_kind::broker) {
+            s["port"] = svc.port;
+            s["url"] = "http://127.0.0.1:" + std::to_string(svc.port);  // the status listener
+        }
         if (svc.kind == service_kind::broker) {
             s["id"] = svc.id;
             s["port"] = svc.port;

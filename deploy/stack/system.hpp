@@ -146,6 +146,8 @@ class system {
         return *get(service_kind::dispatcher, index).process;
     }
     std::uint16_t broker_port(std::size_t index = 0) { return get(service_kind::broker, index).port; }
+    /// Where logic's or the dispatcher's status listener is (/metrics, /healthz, /readyz).
+    std::uint16_t status_port(service_kind kind, std::size_t index = 0) { return get(kind, index).port; }
     /// The load balancer, or null when the system has none.
     nginx_server* nginx() { return nginx_.get(); }
     const std::string& broker_id(std::size_t index = 0) { return get(service_kind::broker, index).id; }

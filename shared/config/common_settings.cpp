@@ -111,6 +111,15 @@ postgres_settings read_postgres(section& root) {
     return out;
 }
 
+status_http_settings read_status_http(section& root) {
+    auto s = root.child("http");
+    status_http_settings out;
+    out.address = s.get_string("address", out.address);
+    out.port = s.get_int("port", out.port, 0, 65535);
+    s.finish();
+    return out;
+}
+
 log_settings read_log(section& root) {
     auto s = root.child("log");
     log_settings out;

@@ -34,6 +34,13 @@ struct postgres_settings {
     std::string url;
 };
 
+/// The `http:` section of logic and the dispatcher: their status listener (/metrics,
+/// /healthz, /readyz). Loopback by default: the metrics are for the operators' Prometheus.
+struct status_http_settings {
+    std::string address = "127.0.0.1";
+    int port = 0;  // 0: no listener
+};
+
 /// The `log:` section.
 struct log_settings {
     std::string level = "info";
@@ -44,6 +51,7 @@ struct log_settings {
 nats_settings read_nats(section& root);
 postgres_settings read_postgres(section& root);
 log_settings read_log(section& root);
+status_http_settings read_status_http(section& root);
 
 /// The URLs of a `nats.url` list, trimmed; throws config_error when there is none or
 /// one has no host.

@@ -79,6 +79,13 @@ class service_stack {
 
     std::size_t broker_count() const { return static_cast<std::size_t>(options_.brokers); }
     std::uint16_t broker_port(std::size_t index = 0) const { return system_->broker_port(index); }
+    /// Logic's and the dispatcher's status listeners (/metrics, /healthz, /readyz).
+    std::uint16_t logic_status_port(std::size_t index = 0) const {
+        return system_->status_port(stack::service_kind::logic, index);
+    }
+    std::uint16_t dispatcher_status_port(std::size_t index = 0) const {
+        return system_->status_port(stack::service_kind::dispatcher, index);
+    }
     const std::string& broker_id(std::size_t index = 0) const { return system_->broker_id(index); }
     child_process& broker(std::size_t index = 0) { return system_->broker(index); }
     child_process& logic(std::size_t index = 0) { return system_->logic(index); }

@@ -10,6 +10,7 @@
 #include <memory>
 #include <string>
 
+#include "services/broker/src/broker_metrics.hpp"
 #include "services/broker/src/client_address.hpp"
 #include "services/broker/src/connection_registry.hpp"
 #include "services/broker/src/settings.hpp"
@@ -37,6 +38,9 @@ public:
     connection_registry& connections() { return connections_; }
     /// TYPING to and from other brokers (its own NATS connection).
     typing_bus& typing() { return typing_; }
+    /// The metrics /metrics serves, and what the connections record into them.
+    const metrics::service_metrics& metrics() const { return metrics_; }
+    broker_metrics& recorded() { return recorded_; }
     /// Who may name the client's address in X-Forwarded-For (http.trusted_proxies).
     const trusted_proxies& proxies() const { return proxies_; }
 
@@ -71,6 +75,8 @@ private:
     std::atomic<std::uint64_t> next_conn_{1};
     std::atomic<bool> stopping_{false};
     const trusted_proxies proxies_;
+    metrics::service_metrics metrics_{"broker"};
+    broker_metrics recorded_{metrics_};
     bus::connection nats_;
     bus::requester requester_;
     connection_registry connections_;

@@ -40,7 +40,7 @@ dialogue_next dialogue_pipeline::on_reply(const proto::Reply* reply, std::string
     answers_.reserve(in_flight_.size() + (transient ? queue_.size() : 0));
     for (std::size_t i = 0; i < in_flight_.size(); ++i) {
         auto& item = in_flight_[i];
-        auto& answer = answers_.emplace_back(dialogue_answer{std::move(item.request_id_echo), item.session_id, {}});
+        auto& answer = answers_.emplace_back(dialogue_answer{std::move(item.request_id_echo), item.session_id, {}, item.received});
         auto& result = answer.result;
         if (!reply) {
             result.set_code(wire::to_int(code::internal_error));
@@ -58,7 +58,7 @@ dialogue_next dialogue_pipeline::on_reply(const proto::Reply* reply, std::string
         // Given up: what waited behind the batch fails too, so the client resends
         // everything in its original order.
         for (auto& item : queue_) {
-            auto& answer = answers_.emplace_back(dialogue_answer{std::move(item.request_id_echo), item.session_id, {}});
+            auto& answer = answers_.emplace_back(dialogue_answer{std::move(item.request_id_echo), item.session_id, {}, item.received});
             answer.result.set_code(wire::to_int(code::internal_error));
             answer.result.set_msg("an earlier message could not be stored; resend in order");
         }

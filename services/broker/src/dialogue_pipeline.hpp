@@ -16,6 +16,7 @@ struct queued_dialogue {
     nlohmann::json request_id_echo;
     std::int64_t session_id;
     proto::Dialogue dialogue;
+    std::chrono::steady_clock::time_point received{};  // for chat_request_duration_seconds
 };
 
 /// The answer to one DIALOGUE: the caller writes it as a DIALOGUE frame.
@@ -23,6 +24,7 @@ struct dialogue_answer {
     nlohmann::json request_id_echo;
     std::int64_t session_id;
     proto::DialogueResult result;
+    std::chrono::steady_clock::time_point received{};  // the DIALOGUE's frame
 };
 
 /// What the caller does after an event of the pipeline.

@@ -130,6 +130,19 @@ void http_connection::on_read(beast::error_code ec, std::size_t) {
         return write(text_response(up ? http::status::ok : http::status::service_unavailable, version, keep_alive,
                                    up ? "ok\n" : "not connected to NATS\n"));
     }
+    if (path == "/readyz") {
+        const char* missing = !ctx_->nats().connected() ? "not connected to NATS\n"
+                              : ctx_->stopping()         ? "this broker is restarting\n"
+                                                         : nullptr;
+        return write(text_response(missing ? http::status::service_unavailable : http::status::ok, version,
+                                   keep_alive, missing ? missing : "ok\n"));
+    }
+    if (path == "/metrics") {
+        auto res = text_response(http::status::ok, version, keep_alive, ctx_->metrics().render());
+        res.set(http::field::content_type, metrics::k_text_format);
+        res.set(http::field::cache_control, "no-store");
+        return write(std::move(res));
+    }
     const auto file = resolve_static(ctx_->settings().web_root, path);
     if (!file) {
         const bool built = std::filesystem::exists(std::filesystem::path(ctx_->settings().web_root) / "index.html");

@@ -31,6 +31,7 @@ void ws_connection::handle_frame(std::string_view text) {
     if (restarting_) return;  // unanswered: the client sends it again after its RECONNECT
     auto parsed = wire::parse_client_frame(text);
     if (auto* error = std::get_if<wire::frame_error>(&parsed)) {
+        ctx_->recorded().answered(error->cmd, static_cast<int>(error->error_code), broker_metrics::clock::now());
         send(wire::error_frame(error->cmd, error->error_code, error->msg, error->request_id_echo));
         return;
     }
@@ -40,6 +41,9 @@ void ws_connection::handle_frame(std::string_view text) {
 void ws_connection::handle_request(wire::client_request&& request) {
     if (message_limits::counted(request) && !limits_.allow(account_id_)) {
         const auto* dialogue = std::get_if<wire::dialogue_request>(&request);
+        ctx_->recorded().rate_limited();
+        ctx_->recorded().answered(wire::command_name(request), static_cast<int>(code::rate_limited),
+                                  broker_metrics::clock::now());
         send(wire::error_frame(wire::command_name(request), code::rate_limited,
                                "slow down: too many messages; retry in a moment",
                                dialogue ? dialogue->request_id_echo : nlohmann::json()));
@@ -48,8 +52,10 @@ void ws_connection::handle_request(wire::client_request&& request) {
     std::visit(
         [this](auto&& r) {
             using T = std::decay_t<decltype(r)>;
-            if constexpr (std::is_same_v<T, wire::ping_request>)
+            if constexpr (std::is_same_v<T, wire::ping_request>) {
+                ctx_->recorded().answered("PING", 0, broker_metrics::clock::now());
                 send(wire::pong_frame(account_id_));
+            }
             else if constexpr (std::is_same_v<T, wire::pong_request>)
                 ;  // hearing from the client is all a PONG is for
             else if constexpr (std::is_same_v<T, wire::create_account_request>)
@@ -93,10 +99,12 @@ void ws_connection::handle_request(wire::client_request&& request) {
 
 bool ws_connection::acting_as(std::string_view cmd, std::int64_t named_account, const nlohmann::json& request_id) {
     if (account_id_ == 0) {
+        ctx_->recorded().answered(cmd, static_cast<int>(code::not_logged_in), broker_metrics::clock::now());
         send(wire::error_frame(cmd, code::not_logged_in, "log in first (CRT_ACCOUNT or RECONNECT)", request_id));
         return false;
     }
     if (named_account != account_id_) {
+        ctx_->recorded().answered(cmd, static_cast<int>(code::forbidden), broker_metrics::clock::now());
         send(wire::error_frame(cmd, code::forbidden, "a connection can only act as its own account", request_id));
         return false;
     }
@@ -106,6 +114,8 @@ bool ws_connection::acting_as(std::string_view cmd, std::int64_t named_account, 
 void ws_connection::on_create_account(wire::create_account_request&& r) {
     if (account_id_ == 0 && !login_in_flight_ && !ctx_->allow_account_creation(client_address_)) {
         ctx_->log().debug("connection {} from {}: CRT_ACCOUNT over the per-address limit", conn_key_, client_address_);
+        ctx_->recorded().rate_limited();
+        ctx_->recorded().answered("CRT_ACCOUNT", static_cast<int>(code::rate_limited), broker_metrics::clock::now());
         send(wire::error_frame("CRT_ACCOUNT", code::rate_limited, "too many new accounts from your address; retry later"));
         return;
     }
@@ -161,7 +171,10 @@ void ws_connection::log_in(std::string_view cmd, std::string_view subject, proto
         else
             typing_.reset();
         send(std::move(frame));
-        if (reply->has_reconnect()) deliver_resume(reply->reconnect().resume());
+        if (reply->has_reconnect()) {
+            ctx_->recorded().resumed();
+            deliver_resume(reply->reconnect().resume());
+        }
     });
 }
 
@@ -224,10 +237,13 @@ void ws_connection::on_typing(const wire::typing_request& r) {
             typing.set_receiver_id(decision.partner_id);
             typing.set_session_id(r.session_id);
             typing.set_typing(r.typing);
+            ctx_->recorded().answered("TYPING", 0, broker_metrics::clock::now());
             return ctx_->typing().publish(typing);
         }
         case typing_verdict::repeat: return;  // the partner already shows this state
         case typing_verdict::too_fast:
+            ctx_->recorded().rate_limited();
+            ctx_->recorded().answered("TYPING", static_cast<int>(code::rate_limited), broker_metrics::clock::now());
             return send(wire::session_error_frame("TYPING", r.session_id, code::rate_limited,
                                                   "slow down: at most 4 TYPING per second per conversation"));
         case typing_verdict::not_in_session:
@@ -268,7 +284,7 @@ void ws_connection::on_logout(const wire::logout_request& r) {
 
 void ws_connection::on_dialogue(wire::dialogue_request&& r) {
     if (!acting_as("DIALOGUE", r.sender_id, r.request_id_echo)) return;
-    queued_dialogue q{std::move(r.request_id_echo), r.session_id, {}};
+    queued_dialogue q{std::move(r.request_id_echo), r.session_id, {}, broker_metrics::clock::now()};
     q.dialogue.set_request_id(std::move(r.request_id));
     q.dialogue.set_sender_id(r.sender_id);
     q.dialogue.set_session_id(r.session_id);
@@ -293,7 +309,10 @@ void ws_connection::on_dialogue_reply(bus::request_status status, const proto::R
             if (dialogues_.retry() == dialogue_next::send) send_dialogue_batch();
         });
     }
-    for (const auto& a : dialogues_.answers()) send(wire::dialogue_frame(a.request_id_echo, a.session_id, a.result));
+    for (const auto& a : dialogues_.answers()) {
+        ctx_->recorded().answered("DIALOGUE", a.result.code(), a.received);
+        send(wire::dialogue_frame(a.request_id_echo, a.session_id, a.result));
+    }
     // Shutting down, the next batch is not started: the client sends it again after RECONNECT.
     if (restarting_) return close_for_restart();
     if (next == dialogue_next::send) send_dialogue_batch();
@@ -329,16 +348,21 @@ void ws_connection::on_push(std::shared_ptr<const std::string> frame, const sess
     // The relay learns a change when the client does: held pushes' changes wait with them.
     switch (resume_.hold(frame)) {
         case hold_result::write:
+            ctx_->recorded().pushed();
             typing_.apply(change);
             return send(std::move(frame));
-        case hold_result::held: return typing_.defer(change);
+        case hold_result::held: ctx_->recorded().pushed(); return typing_.defer(change);
         case hold_result::over_limit:
+            ctx_->recorded().slow_client_dropped();
             ctx_->log().warn("connection {} held too many pushes while resuming; dropping it", conn_key_);
             return on_gone();
     }
 }
 
-void ws_connection::start_bus_loss_resume() { on_resume_next(resume_.bus_lost(account_id_ != 0)); }
+void ws_connection::start_bus_loss_resume() {
+    if (account_id_ != 0) ctx_->recorded().resumed();
+    on_resume_next(resume_.bus_lost(account_id_ != 0));
+}
 
 void ws_connection::deliver_resume(const proto::ResumeReply& page) {
     for (const auto& d : page.deliveries()) {

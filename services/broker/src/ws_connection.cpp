@@ -52,6 +52,8 @@ void ws_connection::run(beast::http::request<beast::http::string_body> request) 
 void ws_connection::on_accept(beast::error_code ec) {
     if (ec) return;  // the upgrade failed; nothing to clean up
     ctx_->connections().join(conn_id_, weak_from_this());
+    ctx_->recorded().connection_opened();
+    counted_ = true;
     ctx_->log().debug("connection {} from {}", conn_key_, client_address_);
     last_heard_ = std::chrono::steady_clock::now();
     schedule_ping();
@@ -162,6 +164,7 @@ void ws_connection::send(std::shared_ptr<const std::string> frame) {
         case outbound_queue::push_result::queued: return;
         case outbound_queue::push_result::too_slow:
             // Its undelivered messages wait for its RECONNECT (they are not acknowledged).
+            ctx_->recorded().slow_client_dropped();
             ctx_->log().warn("connection {} (account {}, {}) is not reading its frames; dropping it", conn_key_,
                              account_id_, client_address_);
             return on_gone();
@@ -205,6 +208,7 @@ void ws_connection::on_ping_timer(beast::error_code ec) {
 void ws_connection::on_gone() {
     if (gone_) return;
     gone_ = true;
+    if (counted_) ctx_->recorded().connection_closed();
     ping_timer_.cancel();
     retry_timer_.cancel();
     resume_timer_.cancel();

@@ -150,6 +150,7 @@ private:
     bool closing_ = false;  // a close frame is on its way: one close per connection
     bool restarting_ = false;  // the broker shuts down: answer what logic has, then 1012
     bool gone_ = false;
+    bool counted_ = false;  // in chat_connections (from the accepted upgrade to on_gone)
 
     outbound_queue outbound_;
     message_limits limits_;
@@ -175,16 +176,23 @@ void ws_connection::ask_logic(std::string_view subject, proto::Request request, 
     origin->set_conn_key(conn_key_);
     origin->set_account_id(account_id_);
     origin->set_client_address(client_address_);
+    const auto cmd = client_command_of(request);  // static storage: safe to capture
+    const auto started = broker_metrics::clock::now();
     ctx_->requester().request(
         std::string(subject), request.SerializeAsString(), ctx_->settings().request_timeout,
-        [self = shared_from_this(), done = std::move(done)](bus::request_status status, std::string_view data) {
+        [self = shared_from_this(), done = std::move(done), cmd, started](bus::request_status status,
+                                                                           std::string_view data) {
             // Decoded here on the NATS thread; handled on the connection's strand.
             auto reply = std::make_shared<proto::Reply>();
             if (status == bus::request_status::replied &&
                 !reply->ParseFromArray(data.data(), static_cast<int>(data.size())))
                 status = bus::request_status::failed;
-            boost::asio::post(self->ws_.get_executor(), [self, status, reply, done] {
-                done(status, status == bus::request_status::replied ? reply.get() : nullptr);
+            boost::asio::post(self->ws_.get_executor(), [self, status, reply, done, cmd, started] {
+                const bool replied = status == bus::request_status::replied;
+                done(status, replied ? reply.get() : nullptr);
+                if (!cmd.empty())
+                    self->ctx_->recorded().answered(cmd, replied ? reply->code() : static_cast<int>(wire::code::internal_error),
+                                                    started);
             });
         });
 }

@@ -20,6 +20,12 @@ dispatcher_service::dispatcher_service(dispatcher_settings settings, std::shared
       log_(std::move(log)),
       nats_(bus::connection_options(settings_.nats, "chat-dispatcher"), log_) {
     for (auto& o : owner_) o = -1;
+    if (settings_.http.port != 0) {
+        status_ = std::make_unique<metrics::status_server>(settings_.http.address,
+                                                           static_cast<unsigned short>(settings_.http.port), metrics_,
+                                                           [this] { return readiness(); }, log_);
+        log_->info("status on http://{}:{}/ (/metrics, /healthz, /readyz)", settings_.http.address, status_->port());
+    }
     for (int i = 0; i < settings_.workers; ++i) states_.push_back(std::make_unique<worker_state>());
     for (int i = 0; i < settings_.workers; ++i) workers_.emplace_back([this, i] { worker_loop(i); });
     wake_sub_ = nats_.subscribe(std::string(bus::subjects::k_dispatch_wake),
@@ -77,6 +83,12 @@ void dispatcher_service::on_routed_push(bus::message&& m) {
     }
 }
 
+std::string dispatcher_service::readiness() const {
+    if (!nats_.connected()) return "not connected to NATS";
+    if (drainers_connected_ == 0) return "not connected to PostgreSQL";
+    return {};
+}
+
 void dispatcher_service::set_owner(int partition, int worker) {
     if (partition >= 0 && partition < k_max_partitions) owner_[partition] = worker;
 }
@@ -99,6 +111,11 @@ void dispatcher_service::run_drainer(int index) {
     auto conn = db::connect_with_retry(settings_.postgres.url, stopping_, *log_);
     if (!conn) return;
     drainer d(std::move(conn), settings_.batch_max);
+    ++drainers_connected_;
+    struct connected_guard {
+        std::atomic<int>& count;
+        ~connected_guard() { --count; }
+    } connected{drainers_connected_};
     auto& state = *states_[index];
     auto next_rebalance = clock::now();
     auto next_sweep = clock::now() + settings_.sweep_interval;
@@ -118,6 +135,7 @@ void dispatcher_service::run_drainer(int index) {
         if (clock::now() >= next_sweep) {
             work.insert(d.owned().begin(), d.owned().end());
             next_sweep = clock::now() + settings_.sweep_interval;
+            if (index == 0) recorded_.inbox_rows(d.inbox_rows());  // one count per process
         }
         {
             std::lock_guard lock(state.mutex);
@@ -127,7 +145,7 @@ void dispatcher_service::run_drainer(int index) {
         std::erase_if(work, [&](int p) { return !d.owned().count(p); });
         if (!work.empty()) {
             try {
-                while (d.drain(work, nats_) == settings_.batch_max && !stopping_) {
+                while (d.drain(work, nats_, &recorded_) == settings_.batch_max && !stopping_) {
                 }
             } catch (const bus::nats_error& e) {
                 // Rows stay in the inbox; the next wake-up or sweep delivers them.

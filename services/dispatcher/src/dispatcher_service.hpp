@@ -12,8 +12,10 @@
 #include <thread>
 #include <vector>
 
+#include "services/dispatcher/src/dispatch_metrics.hpp"
 #include "services/dispatcher/src/settings.hpp"
 #include "shared/bus/nats_connection.hpp"
+#include "shared/metrics/status_server.hpp"
 
 namespace chat::dispatcher {
 
@@ -43,10 +45,16 @@ private:
     void worker_loop(int index);
     void run_drainer(int index);
     void set_owner(int partition, int worker);
+    /// Empty when ready (NATS and PostgreSQL connected), else what is missing (/readyz).
+    std::string readiness() const;
 
     dispatcher_settings settings_;
     std::shared_ptr<spdlog::logger> log_;
+    metrics::service_metrics metrics_{"dispatcher"};
+    dispatch_metrics recorded_{metrics_};
     bus::connection nats_;
+    std::atomic<int> drainers_connected_{0};
+    std::unique_ptr<metrics::status_server> status_;  // http.port: /metrics, /healthz, /readyz
     std::atomic<bool> stopping_{false};
     std::vector<std::unique_ptr<worker_state>> states_;
     std::array<std::atomic<int>, k_max_partitions> owner_;  // partition → worker index, or -1

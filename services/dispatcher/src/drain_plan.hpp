@@ -25,6 +25,7 @@ struct inbox_row {
     std::string content;                    // messages only
     std::optional<std::string> peer_name;   // NEW_SESSION only
     std::vector<std::string> common_interests;  // NEW_SESSION only
+    double age_seconds = 0;                     // since its transaction began, when read
 };
 
 /// One serialized proto::Push for the accounts on broker `broker_id`.

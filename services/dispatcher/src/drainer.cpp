@@ -74,6 +74,7 @@ std::vector<inbox_row> drainer::read_rows(const std::set<int>& partitions) {
         if (!r[9].is_null()) row.content = r[9].as<std::string>();
         if (!r[10].is_null()) row.peer_name = r[10].as<std::string>();
         if (!r[11].is_null()) row.common_interests = db::split_unit_separated(r[11].as<std::string>());
+        row.age_seconds = r[12].as<double>();
     }
     return rows;
 }
@@ -83,14 +84,29 @@ void drainer::delete_rows(const std::vector<std::int64_t>& ids) {
     tx.exec_prepared(sql::k_delete_delivered, db::bigint_array(ids));
 }
 
-int drainer::drain(const std::set<int>& partitions, bus::connection& nats) {
-    auto plan = plan_drain(read_rows(partitions));
+int drainer::drain(const std::set<int>& partitions, bus::connection& nats, dispatch_metrics* recorded) {
+    using steady = std::chrono::steady_clock;
+    const auto started = steady::now();
+    const auto rows = read_rows(partitions);
+    const auto read = steady::now();
+    auto plan = plan_drain(rows);
     if (plan.handled.empty()) return 0;
     // The pushes must have reached nats-server before their rows go; if publishing fails
     // the rows stay and are delivered again by the next drain.
     publish_pushes(nats, plan.pushes);
+    if (recorded != nullptr) {
+        const double since_read = std::chrono::duration<double>(steady::now() - read).count();
+        for (const auto& row : rows)
+            if (row.online && row.broker_id) recorded->delivered(row.age_seconds + since_read);
+    }
     delete_rows(plan.handled);
+    if (recorded != nullptr) recorded->drained(std::chrono::duration<double>(steady::now() - started).count());
     return static_cast<int>(plan.handled.size());
+}
+
+long long drainer::inbox_rows() {
+    pqxx::nontransaction tx(*conn_);
+    return tx.exec_prepared1(sql::k_inbox_rows)[0].as<long long>();
 }
 
 }  // namespace chat::dispatcher

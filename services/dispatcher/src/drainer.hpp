@@ -7,6 +7,7 @@
 #include <set>
 #include <vector>
 
+#include "services/dispatcher/src/dispatch_metrics.hpp"
 #include "services/dispatcher/src/drain_plan.hpp"
 #include "shared/bus/nats_connection.hpp"
 
@@ -33,8 +34,12 @@ public:
 
     /// Delivers up to batch_max rows of these partitions (owned ones), oldest first:
     /// read_rows, plan_drain, publish_pushes, delete_rows, in that order, so rows go only
-    /// once nats-server has their pushes. Returns how many rows it handled.
-    int drain(const std::set<int>& partitions, bus::connection& nats);
+    /// once nats-server has their pushes. Returns how many rows it handled. Records the
+    /// drain's time and each push's delivery time in `recorded` when given.
+    int drain(const std::set<int>& partitions, bus::connection& nats, dispatch_metrics* recorded = nullptr);
+
+    /// How many rows the inbox holds, every partition's (chat_inbox_rows).
+    long long inbox_rows();
 
     /// drain()'s first step: up to batch_max rows of these partitions, in inbox id order.
     std::vector<inbox_row> read_rows(const std::set<int>& partitions);

@@ -15,6 +15,7 @@ struct dispatcher_settings {
     config::nats_settings nats;
     config::postgres_settings postgres;
     config::log_settings log;
+    config::status_http_settings http;  // http.address / http.port: /metrics, /healthz, /readyz
 };
 
 /// Reads deploy/config/dispatcher.yaml-shaped files; unknown keys are an error.

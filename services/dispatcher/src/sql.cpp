@@ -9,6 +9,7 @@ void prepare_all(pqxx::connection& conn) {
     conn.prepare(k_drain, k_drain_sql);
     conn.prepare(k_delete_delivered, k_delete_delivered_sql);
     conn.prepare(k_inbox_partitions, k_inbox_partitions_sql);
+    conn.prepare(k_inbox_rows, k_inbox_rows_sql);
 }
 
 }  // namespace chat::dispatcher::sql

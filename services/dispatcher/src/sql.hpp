@@ -32,7 +32,8 @@ inline constexpr const char* k_unlock_sql = "SELECT pg_advisory_unlock($1::int, 
 inline constexpr const char* k_drain = "drain";
 inline constexpr const char* k_drain_sql = R"sql(
 SELECT i.id, i.session_id, i.receiver_id, i.kind, i.msg_id, i.peer_id,
-       a.online, a.broker_id, m.sender_id, m.content, p.nickname, array_to_string(s.common_interests, E'\x1f')
+       a.online, a.broker_id, m.sender_id, m.content, p.nickname, array_to_string(s.common_interests, E'\x1f'),
+       extract(epoch FROM clock_timestamp() - i.created_at)::float8
   FROM inbox i
   JOIN accounts a ON a.id = i.receiver_id
   LEFT JOIN messages m ON i.kind = inbox_kind('message') AND m.session_id = i.session_id AND m.msg_id = i.msg_id
@@ -46,6 +47,9 @@ SELECT i.id, i.session_id, i.receiver_id, i.kind, i.msg_id, i.peer_id,
 // commit later and must not be lost).
 inline constexpr const char* k_delete_delivered = "delete_delivered";
 inline constexpr const char* k_delete_delivered_sql = "DELETE FROM inbox WHERE id = ANY($1::bigint[])";
+
+inline constexpr const char* k_inbox_rows = "inbox_rows";
+inline constexpr const char* k_inbox_rows_sql = "SELECT count(*) FROM inbox";
 
 inline constexpr const char* k_inbox_partitions = "inbox_partitions";
 inline constexpr const char* k_inbox_partitions_sql = "SELECT chat_inbox_partitions()";

@@ -24,6 +24,12 @@ logic_service::logic_service(logic_settings settings, std::shared_ptr<spdlog::lo
                   .dialogue_transactions = settings_.dialogue_transactions,
                   .match_transactions = settings_.match_transactions}),
       judging_(settings_.broker_timeout) {
+    if (settings_.http.port != 0) {
+        status_ = std::make_unique<metrics::status_server>(settings_.http.address,
+                                                           static_cast<unsigned short>(settings_.http.port), metrics_,
+                                                           [this] { return readiness(); }, log_);
+        log_->info("status on http://{}:{}/ (/metrics, /healthz, /readyz)", settings_.http.address, status_->port());
+    }
     for (int i = 0; i < settings_.workers; ++i) workers_.emplace_back([this] { worker_loop(); });
     reaper_ = std::thread([this] { reaper_loop(); });
     command_sub_ = nats_.queue_subscribe(std::string(subjects::k_all_commands), std::string(subjects::k_logic_queue),
@@ -138,12 +144,15 @@ std::unique_ptr<store> logic_service::connect_worker() {
 }
 
 void logic_service::run_work(command_handler& handler, work_kind kind, std::vector<command_job>& jobs) {
+    const auto started = std::chrono::steady_clock::now();
     if (kind == work_kind::commands) {
         auto& j = jobs.front();
         side_effects effects;
         const auto r = run_alone<pqxx::broken_connection>(
             j.request, [&](const proto::Request& request, side_effects& e) { return handler.handle(request, e); },
             effects, *log_);
+        recorded_.transaction("command", std::chrono::steady_clock::now() - started, 1);
+        recorded_.answered(j.request, r);
         // The reply goes first: a push caused by this command (a NewSession for an
         // account just created) then reaches a broker that has bound the connection.
         if (!j.reply_to.empty()) reply(j.reply_to, r);
@@ -162,8 +171,16 @@ void logic_service::run_work(command_handler& handler, work_kind kind, std::vect
         requests,
         [&](const std::vector<const proto::Request*>& group, side_effects& e) { return (handler.*handle)(group, e); },
         *log_, what);
-    for (std::size_t i = 0; i < jobs.size(); ++i)
+    std::size_t size = jobs.size();
+    if (kind == work_kind::dialogues) {
+        size = 0;
+        for (const auto& j : jobs) size += static_cast<std::size_t>(j.request.dialogue().items_size());
+    }
+    recorded_.transaction(what, std::chrono::steady_clock::now() - started, size);
+    for (std::size_t i = 0; i < jobs.size(); ++i) {
+        recorded_.answered(jobs[i].request, out.replies[i]);
         if (!jobs[i].reply_to.empty()) reply(jobs[i].reply_to, out.replies[i]);
+    }
     publish_effects(out.effects);
 }
 
@@ -187,8 +204,10 @@ void logic_service::reaper_loop() {
                 continue;  // judged no earlier than a full timeout from now
             }
             sweep(*db, may_judge);
+            postgres_ok_ = true;
         } catch (const pqxx::broken_connection& e) {
             log_->warn("reaper lost the PostgreSQL connection: {}", e.what());
+            postgres_ok_ = false;
             db.reset();
             judging_.heartbeat_trouble(clock::now());
         } catch (const std::exception& e) {
@@ -217,6 +236,7 @@ void logic_service::sweep(store& db, bool may_judge) {
     side_effects paired;
     if (const int n = db.retry_waiters(paired.woken); n > 0) log_->debug("paired {} waiters on retry", n);
     publish_effects(paired);
+    recorded_.waiting(db.waiting_count());
     if (!may_judge) return;
     side_effects effects;
     std::vector<std::string> reaped;
@@ -250,6 +270,12 @@ void logic_service::publish_effects(const side_effects& effects) {
         // The dispatcher's periodic sweep still delivers what a lost wake-up announced.
         log_->warn("publishing after commit failed: {}", e.what());
     }
+}
+
+std::string logic_service::readiness() const {
+    if (!nats_.connected()) return "not connected to NATS";
+    if (!postgres_ok_) return "not connected to PostgreSQL";
+    return {};
 }
 
 void logic_service::reply(const std::string& to, const proto::Reply& r) {

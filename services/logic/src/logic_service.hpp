@@ -14,8 +14,10 @@
 #include "services/logic/src/command_scheduler.hpp"
 #include "services/logic/src/heartbeat_book.hpp"
 #include "services/logic/src/judging_window.hpp"
+#include "services/logic/src/logic_metrics.hpp"
 #include "services/logic/src/settings.hpp"
 #include "shared/bus/nats_connection.hpp"
+#include "shared/metrics/status_server.hpp"
 #include "shared/proto/chat.pb.h"
 
 namespace chat::logic {
@@ -49,10 +51,16 @@ private:
     void sweep(store& db, bool may_judge);
     void publish_effects(const side_effects& effects);
     void reply(const std::string& to, const proto::Reply& r);
+    /// Empty when ready (NATS and PostgreSQL connected), else what is missing (/readyz).
+    std::string readiness() const;
 
     logic_settings settings_;
     std::shared_ptr<spdlog::logger> log_;
+    metrics::service_metrics metrics_{"logic"};
+    logic_metrics recorded_{metrics_};
     bus::connection nats_;
+    std::atomic<bool> postgres_ok_{false};  // the reaper's last sweep reached PostgreSQL
+    std::unique_ptr<metrics::status_server> status_;  // http.port: /metrics, /healthz, /readyz
 
     command_scheduler scheduler_;
     heartbeat_book heartbeats_;

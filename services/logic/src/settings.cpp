@@ -39,6 +39,7 @@ logic_settings load_logic_settings(const config::source& from) {
     s.nats = config::read_nats(root);
     s.postgres = config::read_postgres(root);
     s.log = config::read_log(root);
+    s.http = config::read_status_http(root);
     root.finish();
     return s;
 }

@@ -24,6 +24,7 @@ struct logic_settings {
     config::nats_settings nats;
     config::postgres_settings postgres;
     config::log_settings log;
+    config::status_http_settings http;  // http.address / http.port: /metrics, /healthz, /readyz
 };
 
 /// Reads deploy/config/logic.yaml-shaped files; unknown keys are an error.

@@ -7,6 +7,7 @@ void prepare_all(pqxx::connection& conn) {
         {k_create_account, k_create_account_sql},
         {k_match, k_match_sql},
         {k_match_many, k_match_many_sql},
+        {k_waiting_count, k_waiting_count_sql},
         {k_stop_waiting, k_stop_waiting_sql},
         {k_is_waiting, k_is_waiting_sql},
         {k_due_waiters, k_due_waiters_sql},

@@ -41,6 +41,9 @@ inline constexpr const char* k_is_waiting_sql = R"sql(
 SELECT EXISTS (SELECT 1 FROM match_waiters WHERE account_id = $1))sql";
 
 // Online waiters whose next try is due, oldest due first.
+inline constexpr const char* k_waiting_count = "waiting_count";
+inline constexpr const char* k_waiting_count_sql = R"sql(SELECT count(*) FROM match_waiters)sql";
+
 inline constexpr const char* k_due_waiters = "due_waiters";
 inline constexpr const char* k_due_waiters_sql = R"sql(
 SELECT w.account_id FROM match_waiters w JOIN accounts a ON a.id = w.account_id AND a.online

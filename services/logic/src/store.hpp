@@ -141,6 +141,8 @@ public:
     /// Tries waiters whose time came (their interest wait ran out, or their last try
     /// found nobody a while ago); returns how many were paired.
     int retry_waiters(partition_set& woken);
+    /// How many people are in the waiting pool (chat_matching_waiting).
+    long long waiting_count();
 
     /// LEAVE: ok, or session_closed when not in that open session.
     wire::code leave(std::int64_t session_id, std::int64_t account_id, partition_set& woken);

@@ -140,6 +140,11 @@ int store::retry_waiters(partition_set& woken) {
     return paired;
 }
 
+long long store::waiting_count() {
+    pqxx::nontransaction tx(*conn_);
+    return tx.exec_prepared1(sql::k_waiting_count)[0].as<long long>();
+}
+
 wire::code store::leave(std::int64_t session_id, std::int64_t account_id, partition_set& woken) {
     const bool ended = with_retry([&] {
         pqxx::nontransaction tx(*conn_);

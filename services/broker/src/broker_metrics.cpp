@@ -1,0 +1,70 @@
+#include "services/broker/src/broker_metrics.hpp"
+
+#include <string>
+
+namespace chat::broker {
+namespace {
+
+// A client names cmd: only the protocol's commands become label values, so no client can
+// grow the series without bound.
+std::string label_of(std::string_view cmd) {
+    static constexpr std::string_view known[] = {"CRT_ACCOUNT", "RECONNECT", "MATCH", "CANCEL_MATCH", "DIALOGUE",
+                                                 "VIEWED_ACK", "ACK", "LOGOUT", "LEAVE", "BLOCK", "REPORT",
+                                                 "TYPING", "PING", "PONG"};
+    for (auto k : known)
+        if (cmd == k) return std::string(cmd);
+    return "INVALID";
+}
+
+prometheus::Counter& counter(prometheus::Registry& r, const char* name, const char* help) {
+    return prometheus::BuildCounter().Name(name).Help(help).Register(r).Add({});
+}
+
+}  // namespace
+
+broker_metrics::broker_metrics(metrics::service_metrics& metrics)
+    : connections_(prometheus::BuildGauge()
+                       .Name("chat_connections")
+                       .Help("Open WebSocket connections.")
+                       .Register(metrics.registry())
+                       .Add({})),
+      commands_(prometheus::BuildCounter()
+                    .Name("chat_commands_total")
+                    .Help("Client commands answered, by command and reply code.")
+                    .Register(metrics.registry())),
+      durations_(prometheus::BuildHistogram()
+                     .Name("chat_request_duration_seconds")
+                     .Help("From a command's frame read to its answer written out, by command.")
+                     .Register(metrics.registry())),
+      pushes_(counter(metrics.registry(), "chat_pushes_total", "Pushes written (or held for a resume) to clients.")),
+      slow_dropped_(counter(metrics.registry(), "chat_slow_clients_dropped_total",
+                            "Connections dropped because the client did not read its frames.")),
+      rate_limited_(counter(metrics.registry(), "chat_rate_limited_total",
+                            "Commands refused with code 12 (too fast).")),
+      resumes_(counter(metrics.registry(), "chat_resumes_total",
+                       "Resumes of missed deliveries finished (after RECONNECT or a lost bus).")) {}
+
+std::string_view client_command_of(const proto::Request& request) {
+    switch (request.body_case()) {
+        case proto::Request::kCreateAccount: return "CRT_ACCOUNT";
+        case proto::Request::kReconnect: return "RECONNECT";
+        case proto::Request::kMatch: return "MATCH";
+        case proto::Request::kCancelMatch: return "CANCEL_MATCH";
+        case proto::Request::kViewedAck: return "VIEWED_ACK";
+        case proto::Request::kAck: return "ACK";
+        case proto::Request::kLogout: return "LOGOUT";
+        case proto::Request::kLeave: return "LEAVE";
+        case proto::Request::kBlock: return "BLOCK";
+        case proto::Request::kReport: return "REPORT";
+        default: return {};
+    }
+}
+
+void broker_metrics::answered(std::string_view cmd, int code, clock::time_point started) {
+    const auto name = label_of(cmd);
+    commands_.Add({{"cmd", name}, {"code", std::to_string(code)}}).Increment();
+    durations_.Add({{"cmd", name}}, metrics::latency_buckets())
+        .Observe(std::chrono::duration<double>(clock::now() - started).count());
+}
+
+}  // namespace chat::broker

@@ -1,0 +1,52 @@
+#include "services/logic/src/logic_metrics.hpp"
+
+#include <algorithm>
+#include <cctype>
+
+namespace chat::logic {
+
+std::string command_name(const proto::Request& request) {
+    const auto* field = proto::Request::descriptor()->FindFieldByNumber(request.body_case());
+    if (field == nullptr) return "NONE";
+    std::string name = field->name();
+    std::transform(name.begin(), name.end(), name.begin(), [](unsigned char c) { return std::toupper(c); });
+    return name;
+}
+
+namespace {
+
+prometheus::Histogram::BucketBoundaries size_buckets() { return {1, 2, 4, 8, 16, 32, 64, 128, 256, 512}; }
+
+}  // namespace
+
+logic_metrics::logic_metrics(metrics::service_metrics& metrics)
+    : commands_(prometheus::BuildCounter()
+                    .Name("chat_logic_commands_total")
+                    .Help("Commands logic answered, by command and reply code.")
+                    .Register(metrics.registry())),
+      transaction_seconds_(prometheus::BuildHistogram()
+                               .Name("chat_logic_transaction_seconds")
+                               .Help("Time from taking a group of commands to having its outcome (its "
+                                     "transactions committed), by kind of group.")
+                               .Register(metrics.registry())),
+      batch_size_(prometheus::BuildHistogram()
+                      .Name("chat_logic_batch_size")
+                      .Help("Commands in one transaction (DIALOGUE: messages), by kind of group.")
+                      .Register(metrics.registry())),
+      waiting_(prometheus::BuildGauge()
+                   .Name("chat_matching_waiting")
+                   .Help("People in the waiting pool, as of logic's last sweep.")
+                   .Register(metrics.registry())
+                   .Add({})) {}
+
+void logic_metrics::answered(const proto::Request& request, const proto::Reply& reply) {
+    commands_.Add({{"cmd", command_name(request)}, {"code", std::to_string(reply.code())}}).Increment();
+}
+
+void logic_metrics::transaction(const char* kind, std::chrono::steady_clock::duration took, std::size_t size) {
+    transaction_seconds_.Add({{"kind", kind}}, metrics::latency_buckets())
+        .Observe(std::chrono::duration<double>(took).count());
+    batch_size_.Add({{"kind", kind}}, size_buckets()).Observe(static_cast<double>(size));
+}
+
+}  // namespace chat::logic

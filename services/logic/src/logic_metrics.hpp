@@ -1,0 +1,41 @@
+#pragma once
+
+#include <prometheus/counter.h>
+#include <prometheus/gauge.h>
+#include <prometheus/histogram.h>
+
+#include <chrono>
+#include <cstddef>
+#include <string>
+
+#include "shared/metrics/service_metrics.hpp"
+#include "shared/proto/chat.pb.h"
+
+namespace chat::logic {
+
+/// A request's command as docs/protocol.md spells it: "DIALOGUE", "CANCEL_MATCH", ...
+std::string command_name(const proto::Request& request);
+
+/// What logic records (docs/operations.md, "Metrics"): the commands it answered by
+/// command and code, how long its transactions took and how many commands (DIALOGUE:
+/// messages) each held, and how many people wait in the pool. Thread-safe.
+class logic_metrics {
+public:
+    explicit logic_metrics(metrics::service_metrics& metrics);
+
+    /// chat_logic_commands_total{cmd,code}
+    void answered(const proto::Request& request, const proto::Reply& reply);
+    /// chat_logic_transaction_seconds{kind} and chat_logic_batch_size{kind}; kind is
+    /// dialogue, match, ack or command.
+    void transaction(const char* kind, std::chrono::steady_clock::duration took, std::size_t size);
+    /// chat_matching_waiting
+    void waiting(long long people) { waiting_.Set(static_cast<double>(people)); }
+
+private:
+    prometheus::Family<prometheus::Counter>& commands_;
+    prometheus::Family<prometheus::Histogram>& transaction_seconds_;
+    prometheus::Family<prometheus::Histogram>& batch_size_;
+    prometheus::Gauge& waiting_;
+};
+
+}  // namespace chat::logic

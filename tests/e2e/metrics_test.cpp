@@ -1,0 +1,97 @@
+// /metrics, /healthz and /readyz on every service (docs/operations.md, "Metrics"): each
+// named metric is there, and the ones chat moves do move.
+#include <regex>
+#include <thread>
+
+#include "tests/e2e/e2e.hpp"
+
+using namespace chat::test;
+using namespace chat::test::e2e;
+
+namespace {
+
+std::string scrape(std::uint16_t port) {
+    const auto res = http_get(port, "/metrics");
+    REQUIRE(res);
+    REQUIRE(res->status == 200);
+    return res->body;
+}
+
+// The value of the sample `series` (name with its labels as printed), or -1 when absent.
+double sample(const std::string& text, const std::string& series) {
+    std::size_t at = 0;
+    while ((at = text.find(series + " ", at)) != std::string::npos) {
+        if (at == 0 || text[at - 1] == '\n') return std::stod(text.substr(at + series.size() + 1));
+        at += series.size();
+    }
+    return -1;
+}
+
+bool has_family(const std::string& text, const std::string& name, const std::string& type) {
+    return text.find("# TYPE " + name + " " + type + "\n") != std::string::npos;
+}
+
+void check_common(const std::string& text, const std::string& service) {
+    CHECK(text.find("chat_build_info{service=\"" + service + "\",version=\"") != std::string::npos);
+    CHECK(sample(text, "process_cpu_seconds_total") > 0);
+    CHECK(sample(text, "process_resident_memory_bytes") > 1e6);
+}
+
+}  // namespace
+
+TEST_CASE("every service serves /metrics, /healthz and /readyz, and chat moves the metrics") {
+    service_stack stack;
+    const auto broker = stack.broker_port();
+    const auto logic = stack.logic_status_port();
+    const auto dispatcher = stack.dispatcher_status_port();
+    for (const auto port : {broker, logic, dispatcher}) {
+        INFO("port " << port);
+        CHECK(http_get(port, "/healthz")->status == 200);
+        // Ready once each has reached PostgreSQL (logic's first sweep, a drainer): soon.
+        bool ready = false;
+        for (int i = 0; i < 50 && !ready; ++i) {
+            ready = http_get(port, "/readyz")->status == 200;
+            if (!ready) std::this_thread::sleep_for(100ms);
+        }
+        CHECK(ready);
+    }
+
+    auto pair = make_pair(stack);
+    constexpr int k_messages = 20;
+    send_burst(*pair.a, pair.session, k_messages, "m");
+    collect_dialogue(*pair.b, pair.session, k_messages);
+    // Refused, and counted as INVALID: a client cannot make up label values.
+    pair.a->send({{"cmd", "FROBNICATE"}});
+    const auto refused = pair.a->next_frame();
+    REQUIRE(refused);
+    const int refused_code = code_of(*refused);
+    CHECK(refused_code != 0);
+
+    const auto b = scrape(broker);
+    check_common(b, "broker");
+    CHECK(sample(b, "chat_connections") == 2);
+    CHECK(sample(b, "chat_commands_total{cmd=\"DIALOGUE\",code=\"0\"}") == k_messages);
+    CHECK(sample(b, "chat_commands_total{cmd=\"MATCH\",code=\"0\"}") == 1);
+    CHECK(sample(b, "chat_commands_total{cmd=\"CRT_ACCOUNT\",code=\"0\"}") == 2);
+    CHECK(sample(b, "chat_commands_total{cmd=\"INVALID\",code=\"" + std::to_string(refused_code) + "\"}") == 1);
+    CHECK(b.find("FROBNICATE") == std::string::npos);
+    CHECK(sample(b, "chat_request_duration_seconds_count{cmd=\"DIALOGUE\"}") == k_messages);
+    CHECK(sample(b, "chat_pushes_total") >= k_messages + 1);  // the messages and b's NewSession
+    CHECK(has_family(b, "chat_slow_clients_dropped_total", "counter"));
+    CHECK(has_family(b, "chat_rate_limited_total", "counter"));
+    CHECK(has_family(b, "chat_resumes_total", "counter"));
+
+    const auto l = scrape(logic);
+    check_common(l, "logic");
+    CHECK(sample(l, "chat_logic_commands_total{cmd=\"MATCH\",code=\"0\"}") == 1);
+    CHECK(sample(l, "chat_logic_commands_total{cmd=\"DIALOGUE\",code=\"0\"}") >= 1);  // batches
+    CHECK(sample(l, "chat_logic_batch_size_sum{kind=\"dialogue\"}") == k_messages);
+    CHECK(sample(l, "chat_logic_transaction_seconds_count{kind=\"match\"}") == 1);
+    CHECK(sample(l, "chat_matching_waiting") == 0);
+
+    const auto d = scrape(dispatcher);
+    check_common(d, "dispatcher");
+    CHECK(sample(d, "chat_dispatch_delivery_seconds_count") >= k_messages + 1);
+    CHECK(sample(d, "chat_dispatch_drain_seconds_count") >= 1);
+    CHECK(sample(d, "chat_inbox_rows") >= 0);
+}
