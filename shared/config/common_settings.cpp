@@ -128,6 +128,9 @@ log_settings read_log(section& root) {
     bool known = false;
     for (auto* l : levels) known |= out.level == l;
     if (!known) throw config_error(fmt::format("log.level '{}' is not one of trace..off", out.level));
+    out.format = s.get_string("format", out.format);
+    if (out.format != "text" && out.format != "json")
+        throw config_error(fmt::format("log.format '{}' is neither text nor json", out.format));
     s.finish();
     return out;
 }

@@ -44,6 +44,7 @@ struct status_http_settings {
 /// The `log:` section.
 struct log_settings {
     std::string level = "info";
+    std::string format = "text";  // text, or json: one JSON object per line for log shippers
 };
 
 /// Reads the section and the password file it names; throws config_error when the

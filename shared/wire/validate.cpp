@@ -44,6 +44,11 @@ std::string_view trim(std::string_view s) {
 
 }  // namespace
 
+std::size_t valid_utf8_length(std::string_view s, std::size_t i) {
+    char32_t cp;
+    return i < s.size() ? utf8_sequence_length(s, i, cp) : 0;
+}
+
 bool is_valid_utf8(std::string_view s) {
     char32_t cp;
     for (std::size_t i = 0; i < s.size();) {

@@ -9,6 +9,8 @@ namespace chat::wire {
 
 /// True when `s` is well-formed UTF-8 (no overlongs, surrogates or code points past U+10FFFF).
 bool is_valid_utf8(std::string_view s);
+/// The length of the well-formed UTF-8 sequence starting at s[i], or 0 when it is not one.
+std::size_t valid_utf8_length(std::string_view s, std::size_t i);
 
 /// Each check returns an error sentence for the client, or nothing when the value is fine.
 std::optional<std::string> check_nickname(std::string_view nickname);

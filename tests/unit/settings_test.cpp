@@ -55,10 +55,15 @@ TEST_CASE("the shipped configs load with their documented values") {
     CHECK(logic.presence.grace == std::chrono::seconds(30));
     CHECK(logic.presence.token_ttl == std::chrono::hours(720));
     CHECK(logic.postgres.url.find("15432") != std::string::npos);
+    CHECK(logic.match_transactions == 2);
+    CHECK(logic.http.address == "127.0.0.1");
+    CHECK(logic.http.port == 18301);
+    CHECK(logic.log.format == "text");
 
     const auto dispatcher = chat::dispatcher::load_dispatcher_settings((k_config_dir / "dispatcher.yaml").string());
     CHECK(dispatcher.batch_max == 500);
     CHECK(dispatcher.sweep_interval == std::chrono::seconds(1));
+    CHECK(dispatcher.http.port == 18302);
 }
 
 TEST_CASE("unknown keys are refused, naming the key") {
@@ -90,6 +95,12 @@ TEST_CASE("missing required keys and bad values are refused") {
     CHECK_THROWS_AS(chat::logic::load_logic_settings(zero_workers.file.string()), config_error);
     temp_config bad_level("dispatcher: {}\npostgres: {url: x}\nlog: {level: loud}\n");
     CHECK_THROWS_AS(chat::dispatcher::load_dispatcher_settings(bad_level.file.string()), config_error);
+    temp_config bad_format("dispatcher: {}\npostgres: {url: x}\nlog: {format: xml}\n");
+    CHECK_THROWS_AS(chat::dispatcher::load_dispatcher_settings(bad_format.file.string()), config_error);
+    temp_config bad_http_port("dispatcher: {}\npostgres: {url: x}\nhttp: {port: 70000}\n");
+    CHECK_THROWS_AS(chat::dispatcher::load_dispatcher_settings(bad_http_port.file.string()), config_error);
+    temp_config json_logs("dispatcher: {}\npostgres: {url: x}\nlog: {format: json}\n");
+    CHECK(chat::dispatcher::load_dispatcher_settings(json_logs.file.string()).log.format == "json");
     CHECK_THROWS_AS(chat::broker::load_broker_settings("/nonexistent.yaml"), config_error);
 }
 

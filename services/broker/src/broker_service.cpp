@@ -173,7 +173,7 @@ void broker_service::wait_for_goodbyes(std::chrono::steady_clock::time_point dea
 
 int run_broker(const config::source& config) {
     auto settings = load_broker_settings(config);
-    auto log = log::make_service_logger("broker", settings.log.level);
+    auto log = log::make_service_logger("broker", settings.log.level, settings.log.format);
     broker_service service(settings, log);
     service.run();
     return 0;

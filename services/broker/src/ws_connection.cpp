@@ -54,7 +54,8 @@ void ws_connection::on_accept(beast::error_code ec) {
     ctx_->connections().join(conn_id_, weak_from_this());
     ctx_->recorded().connection_opened();
     counted_ = true;
-    ctx_->log().debug("connection {} from {}", conn_key_, client_address_);
+    // One line per connection opened and closed (docs/operations.md, "Logs").
+    ctx_->log().info("connection opened conn={} address={}", conn_key_, client_address_);
     last_heard_ = std::chrono::steady_clock::now();
     schedule_ping();
     do_read();
@@ -208,7 +209,10 @@ void ws_connection::on_ping_timer(beast::error_code ec) {
 void ws_connection::on_gone() {
     if (gone_) return;
     gone_ = true;
-    if (counted_) ctx_->recorded().connection_closed();
+    if (counted_) {
+        ctx_->recorded().connection_closed();
+        ctx_->log().info("connection closed conn={} account={} address={}", conn_key_, account_id_, client_address_);
+    }
     ping_timer_.cancel();
     retry_timer_.cancel();
     resume_timer_.cancel();
@@ -230,6 +234,7 @@ void ws_connection::on_gone() {
 }
 
 void ws_connection::bind(std::int64_t account_id) {
+    ctx_->log().info("connection logged in conn={} account={}", conn_key_, account_id);
     account_id_ = account_id;
     ctx_->connections().bound().set(account_id, weak_from_this());
     typing_lease_ = ctx_->typing().listen(account_id);

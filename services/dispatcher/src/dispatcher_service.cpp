@@ -162,7 +162,7 @@ void dispatcher_service::run_drainer(int index) {
 int run_dispatcher(const config::source& config) {
     return util::serve_until_stopped("finishing the drains under way", [&] {
         auto settings = load_dispatcher_settings(config);
-        auto log = log::make_service_logger("dispatcher", settings.log.level);
+        auto log = log::make_service_logger("dispatcher", settings.log.level, settings.log.format);
         return std::make_pair(std::make_unique<dispatcher_service>(settings, log), log);
     });
 }

@@ -289,7 +289,7 @@ void logic_service::reply(const std::string& to, const proto::Reply& r) {
 int run_logic(const config::source& config) {
     return util::serve_until_stopped("finishing in-flight commands", [&] {
         auto settings = load_logic_settings(config);
-        auto log = log::make_service_logger("logic", settings.log.level);
+        auto log = log::make_service_logger("logic", settings.log.level, settings.log.format);
         return std::make_pair(std::make_unique<logic_service>(settings, log), log);
     });
 }

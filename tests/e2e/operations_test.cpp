@@ -1,6 +1,8 @@
-// /metrics, /healthz and /readyz on every service (docs/operations.md, "Metrics"): each
-// named metric is there, and the ones chat moves do move.
-#include <regex>
+// What operators rely on (docs/operations.md): /metrics, /healthz and /readyz on every
+// service, each named metric there and moving with chat; JSON logs with a line per
+// connection and never a message's content.
+#include <fstream>
+#include <nlohmann/json.hpp>
 #include <thread>
 
 #include "tests/e2e/e2e.hpp"
@@ -94,4 +96,50 @@ TEST_CASE("every service serves /metrics, /healthz and /readyz, and chat moves t
     CHECK(sample(d, "chat_dispatch_delivery_seconds_count") >= k_messages + 1);
     CHECK(sample(d, "chat_dispatch_drain_seconds_count") >= 1);
     CHECK(sample(d, "chat_inbox_rows") >= 0);
+}
+
+TEST_CASE("with log.format json every log line is a JSON object; connections are logged, contents never") {
+    stack_options options;
+    options.sets = {"log.format=json"};
+    service_stack stack(options);
+    std::int64_t alice = 0, bob = 0;
+    {
+        auto pair = make_pair(stack);
+        alice = pair.alice.id;
+        bob = pair.bob.id;
+        pair.a->send({{"cmd", "DIALOGUE"}, {"requestId", "r1"}, {"sessionId", pair.session}, {"senderId", alice},
+                      {"content", "a \"secret\" no log may hold\n"}});
+        collect_dialogue(*pair.b, pair.session, 1);
+    }  // both clients close
+    // The broker logs each close once it has seen it.
+    std::this_thread::sleep_for(1s);
+
+    for (const std::string name : {"broker-b1", "logic-1", "dispatcher-1"}) {
+        std::ifstream in(stack.dir() / (name + ".log"));
+        REQUIRE(in);
+        std::string line, all;
+        int lines = 0;
+        while (std::getline(in, line)) {
+            INFO(name << ": " << line);
+            const auto entry = nlohmann::json::parse(line, nullptr, false);
+            REQUIRE_FALSE(entry.is_discarded());
+            CHECK(entry.contains("time"));
+            CHECK(entry.contains("level"));
+            CHECK(entry.contains("msg"));
+            CHECK(entry.value("service", "") == name.substr(0, name.find('-')));
+            all += entry.value("msg", "") + "\n";
+            ++lines;
+        }
+        CHECK(lines > 0);
+        CHECK(all.find("secret") == std::string::npos);
+        if (name == "broker-b1") {
+            for (const auto id : {alice, bob}) {
+                INFO("account " << id);
+                CHECK(all.find("logged in conn=") != std::string::npos);
+                CHECK(all.find("account=" + std::to_string(id) + "\n") != std::string::npos);  // logged in
+                CHECK(all.find("account=" + std::to_string(id) + " address=") != std::string::npos);  // closed
+            }
+            CHECK(all.find("connection opened conn=") != std::string::npos);
+        }
+    }
 }
