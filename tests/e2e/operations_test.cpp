@@ -98,7 +98,7 @@ TEST_CASE("every service serves /metrics, /healthz and /readyz, and chat moves t
     CHECK(sample(d, "chat_inbox_rows") >= 0);
 }
 
-TEST_CASE("with log.format json every log line is a JSON object; connections are logged, contents never") {
+TEST_CASE("with log.format json every log line is a JSON object, connections are logged and contents never") {
     stack_options options;
     options.sets = {"log.format=json"};
     service_stack stack(options);
