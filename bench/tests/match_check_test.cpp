@@ -29,7 +29,7 @@ TEST_CASE("a partner never told, or told twice, fails") {
     CHECK(v.examples.size() == 3);
 }
 
-TEST_CASE("a PartnerExit nobody caused fails; a NewSession nobody asked for is counted") {
+TEST_CASE("a PartnerExit nobody caused fails, a NewSession nobody asked for is counted") {
     match_records r;
     r.new_sessions = {{5, 30}};     // e.g. the pool's sweep paired a waiter
     r.partner_exits = {{5, 30}};    // but nobody left session 5

@@ -176,7 +176,7 @@ TEST_CASE("a system with a NATS cluster, a standby and two of each service survi
     CHECK(seen == "42");
 }
 
-TEST_CASE("chat-stack up leaves PostgreSQL and NATS running; down stops exactly them",
+TEST_CASE("chat-stack up leaves PostgreSQL and NATS running, down stops exactly them",
           "[stack]") {
     temp_dir dir("chat-stack-cli");
     std::filesystem::permissions(dir.path(), std::filesystem::perms::others_exec,

@@ -203,7 +203,7 @@ TEST_CASE("only logic answers requests, once each, and logic cannot publish a pu
     CHECK(test::wait_until([&] { return b1.received(replies) == 2; }, 3s));
 }
 
-TEST_CASE("brokers relay TYPING to each other on chat.typing.*; logic and the dispatcher cannot") {
+TEST_CASE("brokers relay TYPING to each other on chat.typing.*, logic and the dispatcher cannot") {
     stack::system s(bus_only(1, true, false));
     every_user users(s);
     REQUIRE(users.connected());

@@ -101,7 +101,7 @@ TEST_CASE("rules: nobody suitable means waiting, and someone coming online is ma
     CHECK(on_login.size() == 1);
 }
 
-TEST_CASE("rules: a MATCH while waiting answers 13 and changes nothing; CANCEL_MATCH ends waiting") {
+TEST_CASE("rules: a MATCH while waiting answers 13 and changes nothing, CANCEL_MATCH ends waiting") {
     test::pg_fixture pg;
     auto s = pg.make_store();
     partition_set woken;

@@ -51,7 +51,7 @@ std::vector<std::string> answered(const dialogue_pipeline& p) {
 
 }  // namespace
 
-TEST_CASE("dialogue pipeline: one batch in flight; what arrives meanwhile is the next batch") {
+TEST_CASE("dialogue pipeline: one batch in flight, what arrives meanwhile is the next batch") {
     dialogue_pipeline p;
     CHECK(p.add(item(1)) == dialogue_next::send);
     CHECK(ids(p.in_flight()) == std::vector<std::string>{"r1"});

@@ -131,7 +131,7 @@ TEST_CASE("resume: an unanswered page is retried with backoff, then the connecti
     CHECK(r.active());  // never released past a gap: the held pushes are not written
 }
 
-TEST_CASE("resume: a page that arrives resets the tries; a refusal closes at once") {
+TEST_CASE("resume: a page that arrives resets the tries, a refusal closes at once") {
     resume_pager r(100);
     r.start();
     CHECK(r.on_page_failed(false) == resume_next::retry_later);

@@ -66,7 +66,7 @@ TEST_CASE("typing: an incoming TYPING is shown only when its sender is the sessi
     CHECK_FALSE(r.from_partner(5, 23));
 }
 
-TEST_CASE("typing: a repeat of the state last relayed within 1 s is dropped; a change is not") {
+TEST_CASE("typing: a repeat of the state last relayed within 1 s is dropped, a change is not") {
     typing_relay r;
     r.open(5, 23);
     CHECK(r.outgoing(5, true, t0).verdict == typing_verdict::relay);
@@ -78,7 +78,7 @@ TEST_CASE("typing: a repeat of the state last relayed within 1 s is dropped; a c
     CHECK(r.outgoing(5, false, t0 + 2s).verdict == typing_verdict::relay);
 }
 
-TEST_CASE("typing: at most 4 relayed per second per session; the next is refused until one leaves the window") {
+TEST_CASE("typing: at most 4 relayed per second per session, the next is refused until one leaves the window") {
     typing_relay r;
     r.open(5, 23);
     r.open(6, 24);

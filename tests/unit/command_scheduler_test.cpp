@@ -122,7 +122,7 @@ TEST_CASE("MATCHes go in groups of at most 32, ACKs of 128, other commands one a
     CHECK(next(s).tags == tags{"y"});
 }
 
-TEST_CASE("DIALOGUEs wait while dialogue_transactions groups are in flight; other kinds do not", "[scheduler]") {
+TEST_CASE("DIALOGUEs wait while dialogue_transactions groups are in flight, other kinds do not", "[scheduler]") {
     command_scheduler s({.dialogue_batch_max = 64, .dialogue_transactions = 2});
     s.push(dialogue("d1", 1));
     CHECK(next(s).tags == tags{"d1"});

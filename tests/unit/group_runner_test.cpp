@@ -76,7 +76,7 @@ bool failed(const Reply& r) { return r.code() == to_int(code::internal_error); }
 
 }  // namespace
 
-TEST_CASE("a good group is one transaction; replies line up with the requests", "[group_runner]") {
+TEST_CASE("a good group is one transaction, replies line up with the requests", "[group_runner]") {
     const auto requests = requests_for(4);
     fake_transaction<> tx;
     const auto out = run_grouped<pqxx::broken_connection>(pointers(requests), tx, quiet_log(), "match");
