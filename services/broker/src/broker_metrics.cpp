@@ -44,22 +44,6 @@ broker_metrics::broker_metrics(metrics::service_metrics& metrics)
       resumes_(counter(metrics.registry(), "chat_resumes_total",
                        "Resumes of missed deliveries finished (after RECONNECT or a lost bus).")) {}
 
-std::string_view client_command_of(const proto::Request& request) {
-    switch (request.body_case()) {
-        case proto::Request::kCreateAccount: return "CRT_ACCOUNT";
-        case proto::Request::kReconnect: return "RECONNECT";
-        case proto::Request::kMatch: return "MATCH";
-        case proto::Request::kCancelMatch: return "CANCEL_MATCH";
-        case proto::Request::kViewedAck: return "VIEWED_ACK";
-        case proto::Request::kAck: return "ACK";
-        case proto::Request::kLogout: return "LOGOUT";
-        case proto::Request::kLeave: return "LEAVE";
-        case proto::Request::kBlock: return "BLOCK";
-        case proto::Request::kReport: return "REPORT";
-        default: return {};
-    }
-}
-
 void broker_metrics::answered(std::string_view cmd, int code, clock::time_point started) {
     const auto name = label_of(cmd);
     commands_.Add({{"cmd", name}, {"code", std::to_string(code)}}).Increment();

@@ -8,13 +8,8 @@
 #include <string_view>
 
 #include "shared/metrics/service_metrics.hpp"
-#include "shared/proto/chat.pb.h"
 
 namespace chat::broker {
-
-/// The client command a request to logic answers, as the protocol spells it; empty for
-/// DIALOGUE batches (recorded per message) and for what no client asked (resume pages).
-std::string_view client_command_of(const proto::Request& request);
 
 /// What the broker records (docs/operations.md, "Metrics"). Thread-safe.
 class broker_metrics {

@@ -21,6 +21,7 @@
 #include "services/broker/src/typing_bus.hpp"
 #include "services/broker/src/typing_relay.hpp"
 #include "shared/bus/requester.hpp"
+#include "shared/metrics/command_label.hpp"
 #include "shared/proto/chat.pb.h"
 #include "shared/wire/client_frames.hpp"
 
@@ -176,7 +177,10 @@ void ws_connection::ask_logic(std::string_view subject, proto::Request request, 
     origin->set_conn_key(conn_key_);
     origin->set_account_id(account_id_);
     origin->set_client_address(client_address_);
-    const auto cmd = client_command_of(request);  // static storage: safe to capture
+    // The client command this answers (static storage: safe to capture); none for
+    // DIALOGUE batches (recorded per message) and resume pages (no client asked).
+    const auto cmd = request.has_dialogue() || request.has_resume() ? std::string_view()
+                                                                    : metrics::command_label(request);
     const auto started = broker_metrics::clock::now();
     ctx_->requester().request(
         std::string(subject), request.SerializeAsString(), ctx_->settings().request_timeout,

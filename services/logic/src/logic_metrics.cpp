@@ -1,18 +1,8 @@
 #include "services/logic/src/logic_metrics.hpp"
 
-#include <algorithm>
-#include <cctype>
+#include "shared/metrics/command_label.hpp"
 
 namespace chat::logic {
-
-std::string command_name(const proto::Request& request) {
-    const auto* field = proto::Request::descriptor()->FindFieldByNumber(request.body_case());
-    if (field == nullptr) return "NONE";
-    std::string name = field->name();
-    std::transform(name.begin(), name.end(), name.begin(), [](unsigned char c) { return std::toupper(c); });
-    return name;
-}
-
 namespace {
 
 prometheus::Histogram::BucketBoundaries size_buckets() { return {1, 2, 4, 8, 16, 32, 64, 128, 256, 512}; }
@@ -40,7 +30,8 @@ logic_metrics::logic_metrics(metrics::service_metrics& metrics)
                    .Add({})) {}
 
 void logic_metrics::answered(const proto::Request& request, const proto::Reply& reply) {
-    commands_.Add({{"cmd", command_name(request)}, {"code", std::to_string(reply.code())}}).Increment();
+    commands_.Add({{"cmd", std::string(metrics::command_label(request))}, {"code", std::to_string(reply.code())}})
+        .Increment();
 }
 
 void logic_metrics::transaction(const char* kind, std::chrono::steady_clock::duration took, std::size_t size) {

@@ -13,9 +13,6 @@
 
 namespace chat::logic {
 
-/// A request's command as docs/protocol.md spells it: "DIALOGUE", "CANCEL_MATCH", ...
-std::string command_name(const proto::Request& request);
-
 /// What logic records (docs/operations.md, "Metrics"): the commands it answered by
 /// command and code, how long its transactions took and how many commands (DIALOGUE:
 /// messages) each held, and how many people wait in the pool. Thread-safe.
