@@ -49,7 +49,8 @@ usage() {
 usage: ./deploy/dev.sh COMMAND
 
   up                  install missing packages, build, start PostgreSQL, NATS, logic,
-                      dispatcher and broker on deploy/config's ports (chat-stack up)
+                      dispatcher and broker on deploy/config's ports, and Prometheus on
+                      9090 watching them (chat-stack up)
   up --cluster        the cluster instead: 3 NATS nodes, PostgreSQL with a standby and
                       automatic failover, 2 of each service, nginx on 8080 in front of
                       the brokers (docs/operations.md, "The cluster")
@@ -155,7 +156,7 @@ cmd_up() {
         [[ ! -f $SYSTEM_DIR/state.json ]] || "$CHAT_STACK" down --dir "$SYSTEM_DIR" >/dev/null 2>&1 || true
         SYSTEM_DIR=$want
         info "starting $what (chat-stack up)"
-        "$CHAT_STACK" up --dir "$SYSTEM_DIR" --fixed-ports --tuned "${shape[@]}" >/dev/null
+        "$CHAT_STACK" up --dir "$SYSTEM_DIR" --fixed-ports --tuned --monitoring "${shape[@]}" >/dev/null
     fi
     "$CHAT_STACK" status --dir "$SYSTEM_DIR"
     cat <<EOF
@@ -163,6 +164,8 @@ cmd_up() {
 chat is up: http://127.0.0.1:8080/ (WebSocket ws://127.0.0.1:8080/ws)
 metrics: http://127.0.0.1:8080/metrics (broker), http://127.0.0.1:18301/metrics (logic),
          http://127.0.0.1:18302/metrics (dispatcher); /healthz and /readyz beside each
+Prometheus: http://127.0.0.1:9090/ (every target, the alerts of deploy/prometheus/alerts.yml;
+         Grafana dashboard: deploy/grafana/chat-dashboard.json)
 logs in ${SYSTEM_DIR#"$REPO_ROOT"/}/ (./deploy/dev.sh logs -f); stop with ./deploy/dev.sh down
 EOF
 }

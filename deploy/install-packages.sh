@@ -15,6 +15,9 @@ readonly BASE=(
     libprotobuf-dev protobuf-compiler nlohmann-json3-dev libpqxx-dev
     libyaml-cpp-dev libspdlog-dev libfmt-dev catch2 libssl-dev
     prometheus-cpp-dev # metrics in the Prometheus text format (its core library only)
+    # dev.sh up's monitoring: Prometheus (promtool checks the alert rules in the tests)
+    # and the exporter that turns PostgreSQL's statistics into metrics.
+    prometheus prometheus-postgres-exporter
     postgresql curl jq
     libxml2-utils # xmllint: dev.sh test reads ctest's JUnit report
     chromium      # the web client's browser tests
@@ -58,3 +61,15 @@ as_root() {
 echo "==> installing ${missing[*]}"
 as_root env DEBIAN_FRONTEND=noninteractive apt-get update -q
 as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}"
+# Debian starts a package's service on install: a system-wide Prometheus on :9090 and an
+# exporter on :9187, where dev.sh runs its own private ones. Stop and disable those we
+# just installed (a machine that had them before keeps them as they were).
+services=()
+for pkg in "${missing[@]}"; do
+    case $pkg in
+        prometheus | prometheus-postgres-exporter) services+=("$pkg.service") ;;
+    esac
+done
+if ((${#services[@]} > 0)) && [[ -d /run/systemd/system ]]; then
+    as_root systemctl disable --now "${services[@]}" || true
+fi

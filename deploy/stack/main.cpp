@@ -29,7 +29,7 @@ up options:
   --json                 print the state as JSON (else a summary)
   --cluster              the cluster of docs/operations.md: PostgreSQL with automatic
                          failover, 3 NATS nodes, 2 brokers behind nginx, 2 logic, 2
-                         dispatchers (options given after it still apply)
+                         dispatchers, Prometheus (options given after it still apply)
   --fixed-ports          deploy/config's ports: broker 8080 (8081, ...), NATS 14222 and
                          monitoring 18222 (+1 per node), PostgreSQL 15432 (standby 15433)
   --only PARTS           start only these of postgres,nats,services (e.g. postgres,nats)
@@ -37,6 +37,11 @@ up options:
   --brokers-first        start the brokers before logic and the dispatchers
   --nginx                nginx in front of the brokers: serves the web client and
                          proxies /ws (with --fixed-ports on 8080, brokers from 8081)
+  --monitoring           Prometheus scraping every service and every PostgreSQL node
+                         (through prometheus-postgres-exporter), with the alert rules of
+                         deploy/prometheus/alerts.yml (with --fixed-ports on 9090, the
+                         exporters on 9187, ...); ready once every target is up
+  --scrape-interval S    how often Prometheus scrapes, in seconds (default 5)
   --nats-nodes N         a full-mesh NATS cluster "chat" of N nodes (default 1)
   --locked-bus           NATS users and permissions: one user per service kind and per
                          broker, each allowed only its own subjects; random passwords in
@@ -128,6 +133,18 @@ void print_summary(chat::stack::system& s) {
         row(p, p.value("url", std::string()) + " -> the brokers  /healthz " +
                    (front && front->healthy() ? "200" : "no answer"));
     }
+    if (state.contains("monitoring")) {
+        auto& m = state["monitoring"];
+        for (auto& e : m["exporters"]) {
+            e["name"] = "exporter-" + e.value("node", std::string());
+            row(e, "http://127.0.0.1:" + std::to_string(e.value("port", 0)) + "/metrics (PostgreSQL " +
+                       e.value("node", std::string()) + ")");
+        }
+        auto watch = s.monitoring();
+        const auto down = watch ? watch->targets_down() : std::string("?");
+        m["prometheus"]["name"] = m["name"];
+        row(m["prometheus"], m.value("url", std::string()) + "  targets: " + (down.empty() ? "all up" : down));
+    }
     std::printf("database %s; logs in %s\n", state.value("database_url", std::string()).c_str(),
                 state.value("dir", std::string()).c_str());
     const auto& bus = state["nats_security"];
@@ -172,6 +189,8 @@ int run(int argc, char** argv) {
         else if (a == "--dispatchers") o.dispatchers = to_int(a, value());
         else if (a == "--brokers-first") o.brokers_first = true;
         else if (a == "--nginx") o.nginx = true;
+        else if (a == "--monitoring") o.monitoring = true;
+        else if (a == "--scrape-interval") o.scrape_interval = std::chrono::seconds(to_int(a, value()));
         else if (a == "--nats-nodes") o.nats_nodes = to_int(a, value());
         else if (a == "--locked-bus") o.locked_bus = true;
         else if (a == "--nats-tls") o.nats_tls = true;

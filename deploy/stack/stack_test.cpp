@@ -9,6 +9,7 @@
 #include <thread>
 
 #include "deploy/stack/files.hpp"
+#include "deploy/stack/monitoring.hpp"
 #include "deploy/stack/nats.hpp"
 #include "deploy/stack/net.hpp"
 #include "deploy/stack/process.hpp"
@@ -42,6 +43,40 @@ TEST_CASE("a chat-stack --set goes to the services whose config has the key, els
     CHECK(kinds_for("logic:http.port=5", configs, assignment) == std::vector{service_kind::logic});
     CHECK(assignment == "http.port=5");
     CHECK_THROWS_AS(kinds_for("nosuch.key=1", configs, assignment), std::invalid_argument);
+}
+
+TEST_CASE("prometheus.yml lists every instance under its job, named, with the rules and the interval", "[stack]") {
+    monitoring_options o;
+    o.port = 9090;
+    o.scrape_interval = std::chrono::seconds(3);
+    o.config_dir = "/src/deploy/prometheus";
+    o.services = {{"chat-broker", "broker-b1", 8081}, {"chat-broker", "broker-b2", 8082},
+                  {"chat-logic", "logic-1", 18301}, {"chat-logic", "logic-2", 18303},
+                  {"chat-dispatcher", "dispatcher-1", 18302}};
+    o.databases = {{"pg-1", "postgresql://postgres@127.0.0.1:15432/postgres", 9187},
+                   {"pg-2", "postgresql://postgres@127.0.0.1:15433/postgres", 9188}};
+    const auto text = prometheus_config(o);
+    CHECK(text.find("  scrape_interval: 3s\n") != std::string::npos);
+    CHECK(text.find("  - \"/src/deploy/prometheus/alerts.yml\"\n") != std::string::npos);
+    const auto broker_job = text.find("job_name: \"chat-broker\"");
+    const auto logic_job = text.find("job_name: \"chat-logic\"");
+    REQUIRE(broker_job != std::string::npos);
+    REQUIRE(logic_job != std::string::npos);
+    // Both brokers in the broker job, each with its name.
+    for (const auto* line : {"      - targets: [\"127.0.0.1:8081\"]\n        labels: {name: \"broker-b1\"}\n",
+                             "      - targets: [\"127.0.0.1:8082\"]\n        labels: {name: \"broker-b2\"}\n"}) {
+        const auto at = text.find(line);
+        CHECK(at > broker_job);
+        CHECK((at < logic_job || logic_job < broker_job));
+    }
+    for (const auto* target : {"127.0.0.1:18303\"]\n        labels: {name: \"logic-2\"}",
+                               "127.0.0.1:9188\"]\n        labels: {name: \"pg-2\"}",
+                               "job_name: \"postgres\"", "job_name: \"prometheus\"", "127.0.0.1:9090"})
+        CHECK(text.find(target) != std::string::npos);
+    CHECK(exporter_url("postgresql://postgres@127.0.0.1:5/postgres") ==
+          "postgresql://postgres@127.0.0.1:5/postgres?sslmode=disable");
+    CHECK(exporter_url("postgresql://h/db?x=1") == "postgresql://h/db?x=1&sslmode=disable");
+    CHECK(exporter_url("postgresql://h/db?sslmode=require") == "postgresql://h/db?sslmode=require");
 }
 
 TEST_CASE("role URLs: the user replaced, the passfile added, hosts and parameters kept", "[stack]") {

@@ -29,6 +29,8 @@ constexpr std::uint16_t k_nats_monitor_port = 18222;
 constexpr std::uint16_t k_nats_cluster_port = 16222;
 constexpr std::uint16_t k_postgres_port = 15432;
 constexpr std::uint16_t k_pg_monitor_port = 15431;  // pg_auto_failover's monitor
+constexpr std::uint16_t k_prometheus_port = 9090;
+constexpr std::uint16_t k_postgres_exporter_port = 9187;  // the exporters' usual port, +1 per node
 
 const service_kind k_kinds[] = {service_kind::broker, service_kind::logic, service_kind::dispatcher};
 
@@ -56,6 +58,7 @@ void cluster_shape(options& o) {
     o.logics = 2;
     o.dispatchers = 2;
     o.nginx = true;
+    o.monitoring = true;
 }
 
 const char* kind_name(service_kind kind) {
@@ -153,6 +156,8 @@ system::system(options opts) : options_(std::move(opts)) {
         }
         if (!missing.empty())
             throw std::runtime_error("the system did not become ready: " + missing + "\n" + logs());
+        // Last: Prometheus is ready once it has scraped every one of them.
+        if (options_.monitoring) start_monitoring();
         if (options_.detached) write_state();
     } catch (...) {
         // A half-started system is no use to anyone, detached or not.
@@ -182,6 +187,7 @@ std::unique_ptr<system> system::attach(const std::filesystem::path& dir) {
         s->postgres_ha_ = std::make_unique<postgres_ha>(state["postgres_ha"], true);
     for (auto& node : state["nats"]) s->nats_.push_back(std::make_unique<nats_server>(node, true));
     if (state.contains("nginx")) s->nginx_ = std::make_unique<nginx_server>(state["nginx"], true);
+    if (state.contains("monitoring")) s->monitoring_ = std::make_unique<class monitoring>(state["monitoring"], true);
     if (auto bus = state.value("nats_security", nlohmann::json::object()); bus.is_object()) {
         const auto files = bus.value("password_files", nlohmann::json::object());
         for (auto& [name, file] : files.items())
@@ -207,6 +213,7 @@ std::unique_ptr<system> system::attach(const std::filesystem::path& dir) {
 
 system::~system() {
     if (options_.detached) {
+        if (monitoring_) monitoring_->release();
         if (nginx_) nginx_->release();
         for (auto& svc : services_) svc.process->release();
         for (auto& node : nats_) node->release();
@@ -218,6 +225,7 @@ system::~system() {
 }
 
 void system::shutdown() {
+    if (monitoring_) monitoring_->stop();
     if (nginx_) nginx_->stop();
     for (auto it = services_.rbegin(); it != services_.rend(); ++it) it->process->stop();
     for (auto it = nats_.rbegin(); it != nats_.rend(); ++it) (*it)->stop();
@@ -350,6 +358,27 @@ void system::start_nginx() {
     nginx_ = std::make_unique<nginx_server>(front);
 }
 
+void system::start_monitoring() {
+    monitoring_options watch;
+    watch.dir = dir_;
+    watch.port = options_.fixed_ports ? k_prometheus_port : 0;
+    watch.scrape_interval = options_.scrape_interval;
+    watch.config_dir = source_dir() / "deploy/prometheus";
+    watch.detached = options_.detached;
+    watch.ready_timeout = options_.ready_timeout;
+    for (auto& svc : services_)
+        watch.services.push_back({std::string("chat-") + kind_name(svc.kind), svc.name, svc.port});
+    auto watch_database = [&](const std::string& name, const std::string& url) {
+        const auto port = options_.fixed_ports ? k_postgres_exporter_port + watch.databases.size() : 0;
+        watch.databases.push_back({name, url, static_cast<std::uint16_t>(port)});
+    };
+    for (auto& node : postgres_) watch_database(node->name(), node->url_for("postgres"));
+    if (postgres_ha_)
+        for (auto& name : postgres_ha_->names())
+            if (name != postgres_ha::k_monitor) watch_database(name, postgres_ha_->admin_url(name));
+    monitoring_ = std::make_unique<class monitoring>(watch);
+}
+
 const nats_user& system::nats_user_named(const std::string& name) const {
     for (const auto& user : nats_users_)
         if (user.name == name) return user;
@@ -443,6 +472,8 @@ std::vector<std::string> system::names() {
     for (auto& node : nats_) all.push_back(node->name());
     for (auto& svc : services_) all.push_back(svc.name);
     if (nginx_) all.push_back(nginx_server::k_name);
+    if (monitoring_)
+        for (auto& name : monitoring_->names()) all.push_back(name);
     return all;
 }
 
@@ -455,6 +486,7 @@ child_process* system::process_named(const std::string& name) {
     for (auto& svc : services_)
         if (svc.name == name) return svc.process.get();
     if (nginx_ && name == nginx_server::k_name) return &nginx_->process();
+    if (monitoring_) return monitoring_->process_named(name);
     return nullptr;
 }
 
@@ -770,6 +802,7 @@ nlohmann::json system::state() {
         j["nginx"] = n;
     }
     // Where a person opens the web client: the load balancer, else the first broker.
+    if (monitoring_) j["monitoring"] = monitoring_->to_json();
     if (nginx_)
         j["url"] = nginx_->url();
     else if (count(service_kind::broker) > 0)

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "deploy/stack/files.hpp"
+#include "deploy/stack/monitoring.hpp"
 #include "deploy/stack/nats.hpp"
 #include "deploy/stack/nginx.hpp"
 #include "deploy/stack/postgres.hpp"
@@ -73,6 +74,11 @@ struct options {
     /// nginx in front of the brokers ("nginx"), serving the web client and proxying /ws;
     /// with fixed ports it takes 8080 and the brokers move to 8081, 8082, ...
     bool nginx = false;
+    /// Prometheus scraping every service and, through prometheus-postgres-exporter,
+    /// every PostgreSQL node the system started (monitoring.hpp); with fixed ports on
+    /// 9090, the exporters on 9187, 9188, ...
+    bool monitoring = false;
+    std::chrono::seconds scrape_interval{5};
     /// User overrides, "key.path=value" (given to every service whose shipped config
     /// has the top-level key: `limits.x` to brokers, `nats.url` to all) or
     /// "KIND:key.path=value" (KIND broker, logic or dispatcher) for one kind only.
@@ -83,7 +89,8 @@ struct options {
 
 /// The cluster's shape (chat-stack --cluster, dev.sh up --cluster, chat-faults
 /// --cluster): PostgreSQL with automatic failover, a 3-node NATS cluster with a locked
-/// bus over TLS, 2 brokers behind nginx, 2 logic processes and 2 dispatchers.
+/// bus over TLS, 2 brokers behind nginx, 2 logic processes and 2 dispatchers, and
+/// Prometheus watching all of them.
 void cluster_shape(options& o);
 
 enum class service_kind { broker, logic, dispatcher };
@@ -150,6 +157,8 @@ class system {
     std::uint16_t status_port(service_kind kind, std::size_t index = 0) { return get(kind, index).port; }
     /// The load balancer, or null when the system has none.
     nginx_server* nginx() { return nginx_.get(); }
+    /// Prometheus and the exporters, or null when the system has none.
+    class monitoring* monitoring() { return monitoring_.get(); }
     const std::string& broker_id(std::size_t index = 0) { return get(service_kind::broker, index).id; }
 
     /// Every process by name: "postgres", "standby" (or with postgres_ha "pg-monitor",
@@ -202,6 +211,7 @@ class system {
     void use_database(const std::string& admin_url, const std::string& owner_url);
     void start_nats();
     void start_nginx();
+    void start_monitoring();
     std::vector<std::string> service_argv(service_kind kind, std::size_t index,
                                           const std::string& id, std::uint16_t port);
     void add_service(service_kind kind, std::size_t index);
@@ -224,6 +234,7 @@ class system {
     // Last, so they stop first: nothing may outlive the database or NATS.
     std::vector<service> services_;
     std::unique_ptr<nginx_server> nginx_;  // the front door goes before the brokers
+    std::unique_ptr<class monitoring> monitoring_;  // and the watchers before everything
 };
 
 /// "key.path=value" → the service kinds it is meant for (see options::sets); throws
