@@ -66,7 +66,7 @@ usage: ./deploy/dev.sh COMMAND
                       ${BENCH_FLOOR} of the ceiling it measures (BENCH_FLOOR); one summary line
   test --sanitize=address
                       only the AddressSanitizer + UBSan part (preset asan, build-asan/):
-                      every C++ test but the fault suite
+                      every C++ test but the fault suite and the package
   test --sanitize=thread
                       only the ThreadSanitizer part (preset tsan, build-tsan/): the e2e
                       suites that drive the broker concurrently (${TSAN_SUITES[*]})
