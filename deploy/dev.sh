@@ -5,7 +5,7 @@
 #
 #   ./deploy/dev.sh up [--cluster] | down | status | logs [-f] [NAME] | restart
 #                   | test [--sanitize=address|thread] | faults [--cluster] | fuzz [seconds]
-#                   | bench | migrate | help
+#                   | bench | migrate | package | help
 #
 # `up` keeps everything in .run/system/ (with --cluster: .run/cluster/) at the repository
 # root: state.json (what runs where), one NAME.pid and NAME.log per process, PostgreSQL's
@@ -67,7 +67,7 @@ usage: ./deploy/dev.sh COMMAND
                       ${BENCH_FLOOR} of the ceiling it measures (BENCH_FLOOR); one summary line
   test --sanitize=address
                       only the AddressSanitizer + UBSan part (preset asan, build-asan/):
-                      every C++ test but the fault suite
+                      every C++ test but the fault suite and the package
   test --sanitize=thread
                       only the ThreadSanitizer part (preset tsan, build-tsan/): the e2e
                       suites that drive the broker concurrently (${TSAN_SUITES[*]})
@@ -77,6 +77,8 @@ usage: ./deploy/dev.sh COMMAND
                       cluster, killing one node of each kind, then a rolling restart
   bench               build, then the benchmark suite (bench/run.sh); writes docs/perf/
   migrate             apply migrations/ to the database of 'up'
+  package             build, then the Debian package build/chat_VERSION_ARCH.deb
+                      (CPack; docs/operations.md, "Install from the package")
   help                this text
 EOF
 }
@@ -214,6 +216,15 @@ cmd_migrate() {
         --migrations "$REPO_ROOT/migrations"
 }
 
+# `package`: the binaries and the web client, then CPack's package of them.
+cmd_package() {
+    packages
+    build_all || die "the build failed"
+    info "making the Debian package (cpack)"
+    (cd "$BUILD_DIR" && cpack) || die "cpack failed"
+    ls "$BUILD_DIR"/chat_*.deb
+}
+
 # ---------------------------------------------------------------- test
 
 # The parts of `test` (run_part, ctest_run, run_sanitized_tests, fuzz_part, ...).
@@ -301,6 +312,7 @@ main() {
         faults) cmd_faults "$@" ;;
         bench) cmd_bench "$@" ;;
         migrate) cmd_migrate ;;
+        package) cmd_package ;;
         help | -h | --help) usage ;;
         *)
             usage >&2

@@ -21,6 +21,9 @@ readonly BASE=(
     postgresql curl jq
     libxml2-utils # xmllint: dev.sh test reads ctest's JUnit report
     chromium      # the web client's browser tests
+    # The Debian package (dev.sh package, tests/package): dpkg-shlibdeps finds its
+    # dependencies; systemd-analyze checks its units (systemd need not run).
+    dpkg-dev systemd
     # The cluster (dev.sh up --cluster): PostgreSQL's HA manager, the load balancer in
     # front of the brokers, and openssl for the bus's self-signed CA.
     postgresql-15-auto-failover nginx-light openssl

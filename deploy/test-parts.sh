@@ -105,13 +105,14 @@ export_sanitizer_options() {
 }
 
 # run_sanitized_tests address|thread: builds what the tests need with the asan or tsan
-# preset, then runs them (ASan+UBSan: every C++ test but the fault suite; TSan: the
-# TSAN_SUITES). Sets PART_DETAIL.
+# preset, then runs them (ASan+UBSan: every C++ test but the fault suite and the
+# package's; TSan: the TSAN_SUITES). Sets PART_DETAIL.
 run_sanitized_tests() {
     local mode=$1 preset dir targets tests
     local suites="${TSAN_SUITES[*]}"
     case $mode in
-        address) preset=asan targets=(chat_tests) tests=(-LE faults) ;;
+        # The package tests (label package) check packaging, not code: the dev build's.
+        address) preset=asan targets=(chat_tests) tests=(-LE 'faults|package') ;;
         thread) preset=tsan targets=(chat-stack "${TSAN_SUITES[@]/#/e2e_}") tests=(-R "^e2e[.](${suites// /|})[.]") ;;
     esac
     dir=$REPO_ROOT/build-$preset

@@ -3,6 +3,7 @@
 #include <fstream>
 
 #include "shared/db/migrations.hpp"
+#include "shared/db/migrations_dir.hpp"
 
 namespace fs = std::filesystem;
 using chat::db::load_migrations;
@@ -39,4 +40,13 @@ TEST_CASE("migration files must be numbered 1, 2, 3 without gaps or duplicates")
 
 TEST_CASE("a missing migrations directory is an error") {
     CHECK_THROWS_AS(load_migrations("/nonexistent/migrations"), migration_error);
+}
+
+TEST_CASE("chat migrate finds the installed migrations beside its bin directory") {
+    migration_dir root;  // a prefix: bin/chat and share/chat/migrations, as the package lays them out
+    fs::create_directories(root.dir / "bin");
+    CHECK(chat::db::default_migrations_dir(root.dir / "bin" / "chat") == "migrations");  // the source tree's
+    fs::create_directories(root.dir / "share" / "chat" / "migrations");
+    CHECK(chat::db::default_migrations_dir(root.dir / "bin" / "chat") == root.dir / "share" / "chat" / "migrations");
+    CHECK(chat::db::default_migrations_dir({}) == "migrations");
 }
