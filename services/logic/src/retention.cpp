@@ -59,10 +59,10 @@ std::optional<purge_counts> purge_round(pqxx::connection& conn, const retention_
     };
     // The sessions and the reports functions answer (count, count, more).
     auto two_kinds = [&](const char* statement, std::chrono::milliseconds window, const char* first_kind,
-                         long long& first, const char* second_kind, long long& second) {
+                         long long& first_total, const char* second_kind, long long& second_total) {
         while (batch(statement, window, policy.batch, [&](const pqxx::row& r) {
-            first += r[0].as<long long>();
-            second += r[1].as<long long>();
+            first_total += r[0].as<long long>();
+            second_total += r[1].as<long long>();
             deleted(first_kind, r[0].as<long long>());
             deleted(second_kind, r[1].as<long long>());
             return r[2].as<bool>();
