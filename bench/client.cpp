@@ -230,6 +230,7 @@ void connection::on_dialogue_reply(const json& f) {
         auto s = sessions.find(p.session);
         if (s != sessions.end()) s->second.acked.emplace_back(seq, int_field(f, "msgId"));
         w.live.acked.fetch_add(1, std::memory_order_relaxed);
+        if (!w.eng.opts.ack_log_path.empty()) w.ack_log.emplace_back(p.sent_ns, now - p.sent_ns);
         if (w.eng.clock.in_window(p.sent_ns)) {
             w.ack_latency.record(static_cast<std::uint64_t>(now - p.sent_ns));
             ++w.window_acked;

@@ -129,6 +129,7 @@ struct worker {
 
     // read by the main thread only through run_sync
     histogram login_latency, ack_latency, delivery_latency;
+    std::vector<std::pair<std::int64_t, std::int64_t>> ack_log;  // --ack-log: (due, steady ns; latency ns)
     histogram match_latency, match_paired_latency, leave_latency;  // MATCH any code, code 0; LEAVE
     std::map<std::string, std::uint64_t> login_failures;
     event_counts events;

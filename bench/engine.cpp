@@ -7,11 +7,14 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cstdio>
 #include <map>
 #include <set>
 #include <stdexcept>
+#include <string>
 #include <thread>
+#include <vector>
 
 #include "bench/client_pool.hpp"
 
@@ -21,6 +24,27 @@ using namespace std::chrono_literals;
 
 engine::engine(const options& o) : pool_(std::make_unique<client_pool>(o)) {}
 engine::~engine() = default;
+
+namespace {
+
+// --ack-log: "<unix ms the DIALOGUE was due> <ack latency in us>" per line, in send order.
+// The clients keep steady-clock times; the wall clock is what other logs (logic's metrics
+// polled by bench/retention.sh) can be lined up with.
+void write_ack_log(const std::string& path, std::vector<std::pair<std::int64_t, std::int64_t>>& log) {
+    std::sort(log.begin(), log.end());
+    const auto wall_minus_steady = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                       std::chrono::system_clock::now().time_since_epoch())
+                                       .count() -
+                                   now_ns();
+    std::FILE* out = std::fopen(path.c_str(), "w");
+    if (!out) throw std::runtime_error("cannot write " + path);
+    for (const auto& [due, latency] : log)
+        std::fprintf(out, "%lld %lld\n", static_cast<long long>((due + wall_minus_steady) / 1'000'000),
+                     static_cast<long long>(latency / 1000));
+    if (std::fclose(out) != 0) throw std::runtime_error("cannot write " + path);
+}
+
+}  // namespace
 
 dialogue_report engine::run_dialogue() {
     auto& e = *pool_;
@@ -128,6 +152,7 @@ dialogue_report engine::run_dialogue() {
     r.drain_seconds = std::chrono::duration<double>(steady::now() - drain_start).count();
 
     std::vector<side_record> sides;
+    std::vector<std::pair<std::int64_t, std::int64_t>> ack_log;
     e.on_every_worker([&](worker& w) {
         w.pacer.cancel();
         for (auto& c : w.conns) {
@@ -145,6 +170,7 @@ dialogue_report engine::run_dialogue() {
         }
         r.unanswered += w.unanswered_on_drop;
         r.ack_latency.merge(w.ack_latency);
+        ack_log.insert(ack_log.end(), w.ack_log.begin(), w.ack_log.end());
         r.delivery_latency.merge(w.delivery_latency);
         r.errors += w.errors;
         r.not_sent += w.not_sent;
@@ -152,6 +178,7 @@ dialogue_report engine::run_dialogue() {
         r.window_acked += w.window_acked;
         r.window_delivered += w.window_delivered;
     });
+    if (!o.ack_log_path.empty()) write_ack_log(o.ack_log_path, ack_log);
     r.sent = e.sum(&live_counters::sent);
     r.acked = e.sum(&live_counters::acked);
     r.deliveries = e.sum(&live_counters::deliveries);

@@ -108,6 +108,9 @@ Options
                             a postmaster) over the measured window
   --request-timeout S       a phase fails when a request waits longer (30)
   --json FILE               write every number, raw, to FILE
+  --ack-log FILE            dialogue: one line per DIALOGUE answered code 0 in the whole
+                            run, "<unix ms it was due> <ack latency us>", in send order
+                            (percentiles over any stretch of time: bench/retention.sh)
   --nick NAME               nickname prefix (bench)
   --help
 )";
@@ -183,6 +186,8 @@ std::optional<options> parse_options(const std::vector<std::string>& args) {
                 o.request_timeout = parse_number(flag, value(), 0.1);
             } else if (flag == "--json") {
                 o.json_path = value();
+            } else if (flag == "--ack-log") {
+                o.ack_log_path = value();
             } else if (flag == "--nick") {
                 o.nick = value();
                 if (o.nick.empty() || o.nick.size() > 20)

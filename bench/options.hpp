@@ -57,6 +57,7 @@ struct options {
     std::vector<watched_process> watch;  // --watch name=pid,...
     double request_timeout = 30;         // a request unanswered this long fails the phase
     std::string json_path;
+    std::string ack_log_path;  // --ack-log: every acknowledged DIALOGUE's send time and ack latency
     std::string nick = "bench";
 };
 

@@ -69,6 +69,16 @@ int section::get_int(const std::string& key, int fallback, int min, int max) {
     return result;
 }
 
+bool section::get_bool(const std::string& key, bool fallback) {
+    auto value = scalar(key);
+    if (!value) return fallback;
+    try {
+        return value->as<bool>();
+    } catch (const YAML::Exception&) {
+        throw config_error(fmt::format("{}.{} must be true or false", path_, key));
+    }
+}
+
 std::chrono::milliseconds section::get_duration(const std::string& key, std::chrono::milliseconds fallback) {
     auto value = scalar(key);
     if (!value) return fallback;

@@ -31,6 +31,8 @@ public:
     std::string get_string(const std::string& key, const std::string& fallback);
     std::string require_string(const std::string& key);
     int get_int(const std::string& key, int fallback, int min, int max);
+    /// YAML's true/false (also yes/no, on/off).
+    bool get_bool(const std::string& key, bool fallback);
     std::chrono::milliseconds get_duration(const std::string& key, std::chrono::milliseconds fallback);
     /// A sequence of strings; empty when the key is absent.
     std::vector<std::string> get_string_list(const std::string& key);

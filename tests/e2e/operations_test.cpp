@@ -143,3 +143,42 @@ TEST_CASE("with log.format json every log line is a JSON object, connections are
         }
     }
 }
+
+TEST_CASE("retention: the running logic deletes a conversation once it ended longer ago than retention.messages") {
+    stack_options options;
+    // A window of seconds (the repeat window, which it may not undercut, off) and a round
+    // every 200 ms; the rest as shipped.
+    options.sets = {"matching.repeat_window=0s", "retention.messages=2s", "retention.interval=200ms"};
+    service_stack stack(options);
+    auto pair = make_pair(stack);
+    send_burst(*pair.a, pair.session, 3, "old");
+    collect_dialogue(*pair.b, pair.session, 3);
+    const auto session = std::to_string(pair.session);
+    auto rows = [&](const std::string& table, const std::string& column) {
+        return std::stoll(stack.db().query("SELECT count(*) FROM " + table + " WHERE " + column + " = " + session));
+    };
+    // Open, it stays however long it lasts.
+    std::this_thread::sleep_for(3s);
+    CHECK(rows("messages", "session_id") == 3);
+
+    const auto left = pair.a->request({{"cmd", "LEAVE"}, {"sessionId", pair.session}});
+    REQUIRE(code_of(left) == 0);
+    const auto ended = std::chrono::steady_clock::now();
+    while (rows("sessions", "id") > 0 && std::chrono::steady_clock::now() - ended < 20s)
+        std::this_thread::sleep_for(100ms);
+    // Not before its window ran out; soon after.
+    const auto took = std::chrono::steady_clock::now() - ended;
+    CHECK(took >= 2s);
+    CHECK(rows("sessions", "id") == 0);
+    CHECK(rows("messages", "session_id") == 0);
+    CHECK(rows("session_members", "session_id") == 0);
+    // The two people remain (online), and chat on: they may be paired again.
+    CHECK(std::stoll(stack.db().query("SELECT count(*) FROM accounts")) == 2);
+    CHECK(match_expecting(*pair.a, *pair.b) > pair.session);
+
+    const auto text = scrape(stack.logic_status_port());
+    CHECK(sample(text, "chat_retention_deleted_total{kind=\"messages\"}") == 3);
+    CHECK(sample(text, "chat_retention_deleted_total{kind=\"sessions\"}") == 1);
+    const auto log = stack.logs(200);
+    CHECK(log.find("retention: deleted 3 messages in 1 conversations") != std::string::npos);
+}

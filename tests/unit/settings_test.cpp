@@ -206,6 +206,47 @@ TEST_CASE("nats.url is one URL or a comma-separated list, each with a host") {
     CHECK_THROWS_AS(chat::logic::load_logic_settings(source(shipped, {"nats.url=, ,"})), config_error);
 }
 
+TEST_CASE("retention: the shipped windows, overrides in hours and days, and windows the rules need") {
+    using chat::config::source;
+    const auto shipped = (k_config_dir / "logic.yaml").string();
+    const auto load = [&](std::vector<std::string> sets) {
+        return chat::logic::load_logic_settings(source(shipped, std::move(sets))).retention;
+    };
+    const auto r = load({});
+    CHECK(r.enabled);
+    CHECK(r.messages == std::chrono::hours(7 * 24));
+    CHECK(r.accounts == std::chrono::hours(30 * 24));
+    CHECK(r.reports == std::chrono::hours(90 * 24));
+    CHECK(r.interval == std::chrono::seconds(60));
+    CHECK(r.batch == 1000);
+    CHECK(r.pause == std::chrono::milliseconds(50));
+    // The defaults in code are the shipped ones.
+    const chat::logic::retention_policy defaults;
+    CHECK(defaults.messages == r.messages);
+    CHECK(defaults.accounts == r.accounts);
+    CHECK(defaults.reports == r.reports);
+
+    const auto set = load({"retention.messages=168h", "retention.accounts=720h", "retention.reports=2160h",
+                           "retention.enabled=false", "retention.batch=50", "retention.pause=0ms"});
+    CHECK(set.messages == r.messages);
+    CHECK(set.accounts == r.accounts);
+    CHECK(set.reports == r.reports);
+    CHECK_FALSE(set.enabled);
+    CHECK(set.batch == 50);
+    CHECK(set.pause.count() == 0);
+    CHECK(load({"retention.messages=0s"}).messages.count() == 0);  // kept forever
+
+    CHECK_THROWS_AS(load({"retention.enabled=maybe"}), config_error);
+    CHECK_THROWS_AS(load({"retention.batch=0"}), config_error);
+    CHECK_THROWS_AS(load({"retention.interval=0s"}), config_error);
+    CHECK_THROWS_AS(load({"retention.messages=7x"}), config_error);
+    CHECK_THROWS_AS(load({"retention.keep=1d"}), config_error);
+    // Shorter than the repeat window or the report window, the rules would miss rows.
+    CHECK_THROWS_AS(load({"retention.messages=5m"}), config_error);
+    CHECK(load({"retention.messages=5m", "matching.repeat_window=1m"}).messages == std::chrono::minutes(5));
+    CHECK_THROWS_AS(load({"retention.reports=1h"}), config_error);
+}
+
 TEST_CASE("nats.user needs nats.password_file, whose first line is the password") {
     using chat::config::source;
     const auto shipped = (k_config_dir / "dispatcher.yaml").string();

@@ -27,7 +27,15 @@ logic_metrics::logic_metrics(metrics::service_metrics& metrics)
                    .Name("chat_matching_waiting")
                    .Help("People in the waiting pool, as of logic's last sweep.")
                    .Register(metrics.registry())
-                   .Add({})) {}
+                   .Add({})),
+      retention_deleted_(prometheus::BuildCounter()
+                             .Name("chat_retention_deleted_total")
+                             .Help("Rows retention deleted, by kind (messages, sessions, accounts, reports, bans).")
+                             .Register(metrics.registry())) {
+    // Every kind from the start, so a rate() over them is 0 rather than absent.
+    for (const char* kind : {"messages", "sessions", "accounts", "reports", "bans"})
+        retention_deleted_.Add({{"kind", kind}});
+}
 
 void logic_metrics::answered(const proto::Request& request, const proto::Reply& reply) {
     commands_.Add({{"cmd", std::string(metrics::command_label(request))}, {"code", std::to_string(reply.code())}})
@@ -38,6 +46,10 @@ void logic_metrics::transaction(const char* kind, std::chrono::steady_clock::dur
     transaction_seconds_.Add({{"kind", kind}}, metrics::latency_buckets())
         .Observe(std::chrono::duration<double>(took).count());
     batch_size_.Add({{"kind", kind}}, size_buckets()).Observe(static_cast<double>(size));
+}
+
+void logic_metrics::retention_deleted(const char* kind, long long rows) {
+    if (rows > 0) retention_deleted_.Add({{"kind", kind}}).Increment(static_cast<double>(rows));
 }
 
 }  // namespace chat::logic

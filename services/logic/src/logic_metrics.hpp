@@ -15,7 +15,8 @@ namespace chat::logic {
 
 /// What logic records (docs/operations.md, "Metrics"): the commands it answered by
 /// command and code, how long its transactions took and how many commands (DIALOGUE:
-/// messages) each held, and how many people wait in the pool. Thread-safe.
+/// messages) each held, how many people wait in the pool, and what retention deleted.
+/// Thread-safe.
 class logic_metrics {
 public:
     explicit logic_metrics(metrics::service_metrics& metrics);
@@ -27,12 +28,15 @@ public:
     void transaction(const char* kind, std::chrono::steady_clock::duration took, std::size_t size);
     /// chat_matching_waiting
     void waiting(long long people) { waiting_.Set(static_cast<double>(people)); }
+    /// chat_retention_deleted_total{kind}: messages, sessions, accounts, reports or bans.
+    void retention_deleted(const char* kind, long long rows);
 
 private:
     prometheus::Family<prometheus::Counter>& commands_;
     prometheus::Family<prometheus::Histogram>& transaction_seconds_;
     prometheus::Family<prometheus::Histogram>& batch_size_;
     prometheus::Gauge& waiting_;
+    prometheus::Family<prometheus::Counter>& retention_deleted_;
 };
 
 }  // namespace chat::logic

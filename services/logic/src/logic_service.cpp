@@ -32,6 +32,8 @@ logic_service::logic_service(logic_settings settings, std::shared_ptr<spdlog::lo
     }
     for (int i = 0; i < settings_.workers; ++i) workers_.emplace_back([this] { worker_loop(); });
     reaper_ = std::thread([this] { reaper_loop(); });
+    if (settings_.retention.enabled)
+        retention_ = std::make_unique<retention>(settings_.retention, settings_.postgres.url, recorded_, log_);
     command_sub_ = nats_.queue_subscribe(std::string(subjects::k_all_commands), std::string(subjects::k_logic_queue),
                                          [this](bus::message&& m) { on_command(std::move(m)); });
     heartbeat_sub_ =
@@ -54,6 +56,7 @@ void logic_service::stop() {
     reaper_wake_.notify_all();
     for (auto& w : workers_) w.join();
     reaper_.join();
+    if (retention_) retention_->stop();
     nats_.drain(std::chrono::seconds(5));
     log_->info("logic stopped");
 }

@@ -15,6 +15,7 @@
 #include "services/logic/src/heartbeat_book.hpp"
 #include "services/logic/src/judging_window.hpp"
 #include "services/logic/src/logic_metrics.hpp"
+#include "services/logic/src/retention.hpp"
 #include "services/logic/src/settings.hpp"
 #include "shared/bus/nats_connection.hpp"
 #include "shared/metrics/status_server.hpp"
@@ -25,8 +26,8 @@ namespace chat::logic {
 /// Serves the command subjects in the queue group chat-logic: NATS threads only decode
 /// and hand commands to the command_scheduler; `workers` threads, each with its own
 /// PostgreSQL connection, run the groups it gives them (group commit); a reaper thread
-/// records broker heartbeats and takes away the accounts of silent brokers. This class
-/// wires those parts to NATS and PostgreSQL.
+/// records broker heartbeats and takes away the accounts of silent brokers, and a retention
+/// thread deletes what is past its time. This class wires those parts to NATS and PostgreSQL.
 class logic_service {
 public:
     logic_service(logic_settings settings, std::shared_ptr<spdlog::logger> log);
@@ -72,6 +73,7 @@ private:
 
     std::vector<std::thread> workers_;
     std::thread reaper_;
+    std::unique_ptr<retention> retention_;  // retention.enabled: the purge thread
     // Subscriptions last: destroyed (unsubscribed) first.
     bus::subscription command_sub_;
     bus::subscription heartbeat_sub_;

@@ -36,6 +36,25 @@ logic_settings load_logic_settings(const config::source& from) {
         s.matching.ban_duration = moderation.get_duration("ban_duration", s.matching.ban_duration);
         moderation.finish();
     }
+    {
+        auto retention = root.child("retention");
+        auto& r = s.retention;
+        r.enabled = retention.get_bool("enabled", r.enabled);
+        r.messages = retention.get_duration("messages", r.messages);
+        r.accounts = retention.get_duration("accounts", r.accounts);
+        r.reports = retention.get_duration("reports", r.reports);
+        r.interval = retention.get_duration("interval", r.interval);
+        r.batch = retention.get_int("batch", r.batch, 1, 100'000);
+        r.pause = retention.get_duration("pause", r.pause);
+        retention.finish();
+        if (r.interval.count() == 0) throw config::config_error("retention.interval must be above 0");
+        // The rules look back this far: a shorter window would let a repeat partner or a
+        // brigade slip through (0 keeps that kind forever).
+        if (r.messages.count() > 0 && r.messages < s.matching.repeat_window)
+            throw config::config_error("retention.messages must be at least matching.repeat_window");
+        if (r.reports.count() > 0 && r.reports < s.matching.report_window)
+            throw config::config_error("retention.reports must be at least moderation.report_window");
+    }
     s.nats = config::read_nats(root);
     s.postgres = config::read_postgres(root);
     s.log = config::read_log(root);

@@ -5,6 +5,7 @@
 
 #include "services/logic/src/match_policy.hpp"
 #include "services/logic/src/presence_policy.hpp"
+#include "services/logic/src/retention_policy.hpp"
 #include "shared/config/common_settings.hpp"
 
 namespace chat::logic {
@@ -21,13 +22,15 @@ struct logic_settings {
     std::chrono::milliseconds sweep_interval{1000};
     presence_policy presence;  // presence.grace and presence.token_ttl
     match_policy matching;     // matching.* and moderation.*
+    retention_policy retention;  // retention.*
     config::nats_settings nats;
     config::postgres_settings postgres;
     config::log_settings log;
     config::status_http_settings http;  // http.address / http.port: /metrics, /healthz, /readyz
 };
 
-/// Reads deploy/config/logic.yaml-shaped files; unknown keys are an error.
+/// Reads deploy/config/logic.yaml-shaped files; unknown keys are an error, and so are
+/// retention windows shorter than what the rules read back (docs/operations.md, "Retention").
 logic_settings load_logic_settings(const config::source& from);
 
 }  // namespace chat::logic

@@ -1,6 +1,18 @@
 #include "services/logic/src/sql.hpp"
 
+#include <cstddef>
+#include <utility>
+
 namespace chat::logic::sql {
+
+namespace {
+
+template <std::size_t N>
+void prepare(pqxx::connection& conn, const std::pair<const char*, const char*> (&statements)[N]) {
+    for (const auto& [name, text] : statements) conn.prepare(name, text);
+}
+
+}  // namespace
 
 void prepare_all(pqxx::connection& conn) {
     const std::pair<const char*, const char*> statements[] = {
@@ -39,7 +51,18 @@ void prepare_all(pqxx::connection& conn) {
         {k_recent_window, k_recent_window_sql},
         {k_back_on_same_connection, k_back_on_same_connection_sql},
     };
-    for (const auto& [name, text] : statements) conn.prepare(name, text);
+    prepare(conn, statements);
+}
+
+void prepare_retention(pqxx::connection& conn) {
+    const std::pair<const char*, const char*> statements[] = {
+        {k_retention_try_lock, k_retention_try_lock_sql},
+        {k_retention_unlock, k_retention_unlock_sql},
+        {k_purge_sessions, k_purge_sessions_sql},
+        {k_purge_accounts, k_purge_accounts_sql},
+        {k_purge_reports, k_purge_reports_sql},
+    };
+    prepare(conn, statements);
 }
 
 }  // namespace chat::logic::sql

@@ -260,7 +260,34 @@ DELETE FROM brokers WHERE id = $1 AND seen_at < now() - $2::bigint * interval '1
 inline constexpr const char* k_inbox_partitions = "inbox_partitions";
 inline constexpr const char* k_inbox_partitions_sql = "SELECT chat_inbox_partitions()";
 
-/// Prepares every statement above on `conn`.
+// Retention (migrations/0008; services/logic/src/retention.cpp), on the retention
+// thread's own connection only. One logic process purges at a time: it holds this
+// session-level advisory lock for the round (the dispatcher's classes are 0x63680001 and
+// ...02, the waiting pool's ...03).
+inline constexpr int k_retention_lock_class = 0x63680004;
+
+inline constexpr const char* k_retention_try_lock = "retention_try_lock";
+inline constexpr const char* k_retention_try_lock_sql = "SELECT pg_try_advisory_lock($1::int, 0)";
+
+inline constexpr const char* k_retention_unlock = "retention_unlock";
+inline constexpr const char* k_retention_unlock_sql = "SELECT pg_advisory_unlock($1::int, 0)";
+
+// Each one batch, its own transaction (called outside BEGIN); $1 the window in ms, $2 the batch.
+inline constexpr const char* k_purge_sessions = "purge_sessions";
+inline constexpr const char* k_purge_sessions_sql = R"sql(
+SELECT sessions, messages, more FROM chat_purge_sessions($1::bigint * interval '1 millisecond', $2::int))sql";
+
+inline constexpr const char* k_purge_accounts = "purge_accounts";
+inline constexpr const char* k_purge_accounts_sql = R"sql(
+SELECT chat_purge_accounts($1::bigint * interval '1 millisecond', $2::int))sql";
+
+inline constexpr const char* k_purge_reports = "purge_reports";
+inline constexpr const char* k_purge_reports_sql = R"sql(
+SELECT reports, bans, more FROM chat_purge_reports($1::bigint * interval '1 millisecond', $2::int))sql";
+
+/// Prepares every statement above but the retention ones on `conn`.
 void prepare_all(pqxx::connection& conn);
+/// Prepares the retention statements on `conn`.
+void prepare_retention(pqxx::connection& conn);
 
 }  // namespace chat::logic::sql
