@@ -90,7 +90,6 @@ monitoring::monitoring(const nlohmann::json& state, bool detached) {
     options_.dir = state.at("dir").get<std::string>();
     options_.port = state.at("port").get<std::uint16_t>();
     options_.detached = detached;
-    options_.services = {};
     for (const auto& t : state.at("targets"))
         if (t.at("job") != "postgres" && t.at("job") != "prometheus")
             options_.services.push_back({t.at("job"), t.at("name"), t.at("port")});

@@ -9,6 +9,7 @@
 
 #include <cctype>
 #include <cerrno>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <nlohmann/json.hpp>
@@ -85,6 +86,20 @@ std::uint16_t free_port() {
         throw std::runtime_error(std::string("getsockname: ") + std::strerror(errno));
     }
     return ntohs(addr.sin_port);
+}
+
+std::string percent_encoded(const std::string& text) {
+    std::string encoded;
+    for (char c : text) {
+        if (std::isalnum(static_cast<unsigned char>(c)) || std::string("/-._~").find(c) != std::string::npos) {
+            encoded += c;
+        } else {
+            char buf[4];
+            std::snprintf(buf, sizeof buf, "%%%02X", static_cast<unsigned char>(c));
+            encoded += buf;
+        }
+    }
+    return encoded;
 }
 
 bool port_accepts(std::uint16_t port) {

@@ -12,6 +12,10 @@ namespace chat::stack {
 /// before the caller binds it, so the window is kept short.
 std::uint16_t free_port();
 
+/// `text` with every byte but RFC 3986's unreserved characters and '/' as %XX: a path or
+/// a value in a URL's query (libpq's parameters, Prometheus's API).
+std::string percent_encoded(const std::string& text);
+
 /// True when something accepts TCP connections on 127.0.0.1:port.
 bool port_accepts(std::uint16_t port);
 

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "deploy/stack/files.hpp"
+#include "deploy/stack/net.hpp"
 #include "deploy/stack/postgres.hpp"
 
 namespace chat::stack {
@@ -134,20 +135,9 @@ std::string url_as(const std::string& url, const std::string& role, const std::f
     auto hosts_begin = at != std::string::npos && at >= begin ? at + 1 : begin;
     std::string out = url.substr(0, begin) + role + "@" + url.substr(hosts_begin);
     if (passfile.empty()) return out;
-    // libpq percent-decodes parameter values; our paths need no more than this.
-    std::string encoded;
-    for (char c : passfile.string()) {
-        if (std::isalnum(static_cast<unsigned char>(c)) || std::string("/-._~").find(c) != std::string::npos) {
-            encoded += c;
-        } else {
-            char buf[4];
-            std::snprintf(buf, sizeof buf, "%%%02X", static_cast<unsigned char>(c));
-            encoded += buf;
-        }
-    }
     if (out.find('/', out.find("://") + 3) == std::string::npos && out.find('?') == std::string::npos)
         out += "/";
-    return out + (out.find('?') == std::string::npos ? "?" : "&") + "passfile=" + encoded;
+    return out + (out.find('?') == std::string::npos ? "?" : "&") + "passfile=" + percent_encoded(passfile.string());  // libpq decodes it
 }
 
 std::string url_with_database(const std::string& url, const std::string& database) {

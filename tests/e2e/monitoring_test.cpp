@@ -29,21 +29,6 @@ std::string source_file(const std::string& relative) {
     return text.str();
 }
 
-std::string url_encoded(const std::string& text) {
-    static const char* hex = "0123456789ABCDEF";
-    std::string out;
-    for (unsigned char c : text) {
-        if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
-            out += static_cast<char>(c);
-        } else {
-            out += '%';
-            out += hex[c >> 4];
-            out += hex[c & 15];
-        }
-    }
-    return out;
-}
-
 json prometheus_api(std::uint16_t port, const std::string& target) {
     const auto response = chat::stack::http_get(port, target, 5s);
     REQUIRE(response);
@@ -57,7 +42,7 @@ json prometheus_api(std::uint16_t port, const std::string& target) {
 // How many samples of an instant query are numbers (not NaN): a histogram quantile over
 // a window without observations is NaN, which a panel shows as nothing.
 std::size_t finite_samples(std::uint16_t port, const std::string& query) {
-    const auto data = prometheus_api(port, "/api/v1/query?query=" + url_encoded(query));
+    const auto data = prometheus_api(port, "/api/v1/query?query=" + chat::stack::percent_encoded(query));
     std::size_t finite = 0;
     for (const auto& series : data["result"]) {
         const auto value = std::stod(series["value"][1].get<std::string>());
