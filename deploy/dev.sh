@@ -168,6 +168,8 @@ metrics: http://127.0.0.1:8080/metrics (broker), http://127.0.0.1:18301/metrics 
          http://127.0.0.1:18302/metrics (dispatcher); /healthz and /readyz beside each
 Prometheus: http://127.0.0.1:9090/ (every target, the alerts of deploy/prometheus/alerts.yml;
          Grafana dashboard: deploy/grafana/chat-dashboard.json)
+moderation: http://127.0.0.1:18300/moderation (loopback only; the token is the first line of
+         ${SYSTEM_DIR#"$REPO_ROOT"/}/moderation-token)
 logs in ${SYSTEM_DIR#"$REPO_ROOT"/}/ (./deploy/dev.sh logs -f); stop with ./deploy/dev.sh down
 EOF
 }

@@ -1,6 +1,5 @@
 #include "deploy/stack/bus_users.hpp"
 
-#include <sys/random.h>
 
 #include <stdexcept>
 
@@ -13,23 +12,6 @@ namespace {
 namespace subjects = bus::subjects;
 
 std::string s(std::string_view v) { return std::string(v); }
-
-// 192 random bits as hex: nothing in it needs quoting in a config file or a URL.
-std::string random_password() {
-    unsigned char bytes[24];
-    for (std::size_t got = 0; got < sizeof bytes;) {
-        const auto n = ::getrandom(bytes + got, sizeof bytes - got, 0);
-        if (n < 0) throw std::runtime_error("getrandom failed");
-        got += static_cast<std::size_t>(n);
-    }
-    constexpr char digits[] = "0123456789abcdef";
-    std::string hex;
-    for (unsigned char b : bytes) {
-        hex += digits[b >> 4];
-        hex += digits[b & 0xf];
-    }
-    return hex;
-}
 
 }  // namespace
 
@@ -78,7 +60,7 @@ void load_or_make_passwords(std::vector<nats_user>& users,
         auto text = read_file(user.password_file);
         user.password = text.substr(0, text.find('\n'));
         if (user.password.empty()) {
-            user.password = random_password();
+            user.password = random_secret();
             write_private_file(user.password_file, user.password + "\n");
         }
     }

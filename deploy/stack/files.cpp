@@ -1,6 +1,7 @@
 #include "deploy/stack/files.hpp"
 
 #include <fcntl.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -29,6 +30,22 @@ std::string tail_file(const std::filesystem::path& path, std::size_t lines) {
         if (text[pos - 1] == '\n' && ++seen == lines) break;
     }
     return text.substr(pos);
+}
+
+std::string random_secret() {
+    unsigned char bytes[24];
+    for (std::size_t got = 0; got < sizeof bytes;) {
+        const auto n = ::getrandom(bytes + got, sizeof bytes - got, 0);
+        if (n < 0) throw std::runtime_error("getrandom failed");
+        got += static_cast<std::size_t>(n);
+    }
+    constexpr char digits[] = "0123456789abcdef";
+    std::string hex;
+    for (unsigned char b : bytes) {
+        hex += digits[b >> 4];
+        hex += digits[b & 0xf];
+    }
+    return hex;
 }
 
 void write_file(const std::filesystem::path& path, const std::string& text) {

@@ -14,6 +14,10 @@ std::string tail_file(const std::filesystem::path& path, std::size_t lines = 40)
 /// Writes (replaces) a file; throws when it cannot.
 void write_file(const std::filesystem::path& path, const std::string& text);
 
+/// 192 random bits from the kernel as 48 hex characters: a password or token with
+/// nothing to quote in a config file, a URL, a passfile or SQL.
+std::string random_secret();
+
 /// Writes (replaces) a file only its owner may read or write (0600 from the start: a
 /// secret is never readable by others, not even for a moment); throws when it cannot.
 void write_private_file(const std::filesystem::path& path, const std::string& text);

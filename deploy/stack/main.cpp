@@ -125,6 +125,7 @@ void print_summary(chat::stack::system& s) {
             where = p.value("url", std::string()) + "  /healthz " +
                     (health ? std::to_string(health->status) : std::string("no answer"));
         }
+        if (p.contains("moderation_url")) where += "  moderation " + p.value("moderation_url", std::string()) + "/moderation";
         row(p, where);
     }
     if (state.contains("nginx")) {

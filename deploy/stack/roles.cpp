@@ -15,17 +15,6 @@
 namespace chat::stack {
 namespace {
 
-std::string random_password() {
-    std::ifstream urandom("/dev/urandom", std::ios::binary);
-    unsigned char bytes[18];
-    if (!urandom.read(reinterpret_cast<char*>(bytes), sizeof bytes))
-        throw std::runtime_error("cannot read /dev/urandom");
-    // Hex: no ':' or '\' to escape in the passfile, no quote to escape in SQL.
-    std::ostringstream hex;
-    for (auto b : bytes) hex << std::hex << std::setw(2) << std::setfill('0') << static_cast<int>(b);
-    return hex.str();
-}
-
 // Where a URL's authority (user@hosts) starts and ends.
 std::pair<std::size_t, std::size_t> authority(const std::string& url) {
     auto scheme = url.find("://");
@@ -73,7 +62,7 @@ role_secrets::role_secrets(std::filesystem::path dir) : passfile_(dir / "pgpass"
     if (complete) return;
     std::string text = "# libpq password file of the chat roles (made by chat-stack; docs/operations.md)\n";
     for (auto role : k_roles) {
-        if (!passwords_.count(role)) passwords_[role] = random_password();
+        if (!passwords_.count(role)) passwords_[role] = random_secret();
         text += std::string("*:*:*:") + role + ":" + passwords_[role] + "\n";
     }
     // Private before the passwords go in: libpq ignores a passfile others can read.

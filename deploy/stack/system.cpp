@@ -24,6 +24,8 @@ constexpr std::uint16_t k_broker_port = 8080;
 // Logic's and the dispatcher's status listeners (/metrics, /healthz, /readyz) with
 // --fixed-ports: logic-1 18301, dispatcher-1 18302, logic-2 18303, dispatcher-2 18304...
 constexpr std::uint16_t k_status_port = 18301;
+// Logic's admin listeners (moderation) with --fixed-ports: logic-1 18300, logic-2 18310...
+constexpr std::uint16_t k_moderation_port = 18300;
 constexpr std::uint16_t k_nats_port = 14222;
 constexpr std::uint16_t k_nats_monitor_port = 18222;
 constexpr std::uint16_t k_nats_cluster_port = 16222;
@@ -140,6 +142,9 @@ system::system(options opts) : options_(std::move(opts)) {
         if (options_.services) {
             if (database_url_.empty()) throw std::invalid_argument("the services need PostgreSQL");
             if (nats_.empty()) throw std::invalid_argument("the services need NATS");
+            moderation_token_file_ = dir_ / "moderation-token";
+            if (!std::filesystem::exists(moderation_token_file_))
+                write_private_file(moderation_token_file_, random_secret() + "\n");
             auto brokers = [&] {
                 for (int i = 0; i < options_.brokers; ++i) add_service(service_kind::broker, i);
             };
@@ -180,6 +185,7 @@ std::unique_ptr<system> system::attach(const std::filesystem::path& dir) {
     s->database_url_ = state.value("database_url", std::string());
     s->admin_url_ = state.value("admin_url", std::string());
     s->passfile_ = state.value("passfile", std::string());
+    s->moderation_token_file_ = state.value("moderation_token_file", std::string());
     if (state.contains("database_urls"))
         s->role_urls_ = state["database_urls"].get<std::map<std::string, std::string>>();
     for (auto& node : state["postgres"]) s->postgres_.push_back(std::make_unique<postgres_node>(node, true));
@@ -201,7 +207,7 @@ std::unique_ptr<system> system::attach(const std::filesystem::path& dir) {
         spawn.cwd = state.value("cwd", source_dir().string());
         spawn.detached = true;
         service svc{entry.at("name"), kind_from(entry.at("kind")), entry.value("id", std::string()),
-                    entry.value("port", std::uint16_t{0}), nullptr};
+                    entry.value("port", std::uint16_t{0}), entry.value("moderation_port", std::uint16_t{0}), nullptr};
         svc.process = std::make_unique<child_process>(
             entry.at("argv").get<std::vector<std::string>>(), spawn,
             process_id{entry.at("pid").get<pid_t>(), entry.value("start_time", 0ULL)});
@@ -393,7 +399,8 @@ std::string system::nats_urls(std::size_t first) const {
 }
 
 std::vector<std::string> system::service_argv(service_kind kind, std::size_t index,
-                                              const std::string& id, std::uint16_t port) {
+                                              const std::string& id, std::uint16_t port,
+                                              std::uint16_t moderation_port) {
     const std::string name = kind_name(kind);
     std::vector<std::string> argv{(options_.bin_dir / ("chat-" + name)).string(), "--config",
                                   (options_.config_dir / (name + ".yaml")).string()};
@@ -419,6 +426,11 @@ std::vector<std::string> system::service_argv(service_kind kind, std::size_t ind
         set("http.address=127.0.0.1");
         set("http.port=" + std::to_string(port));
     }
+    if (kind == service_kind::logic) {
+        set("admin.address=127.0.0.1");
+        set("admin.port=" + std::to_string(moderation_port));
+        set("admin.token_file=" + moderation_token_file_.string());
+    }
     for (auto& user : options_.sets) {
         std::string assignment;
         for (auto k : kinds_for(user, options_.config_dir, assignment))
@@ -440,8 +452,11 @@ void system::add_service(service_kind kind, std::size_t index) {
         svc.name = std::string(kind_name(kind)) + "-" + std::to_string(index + 1);
         const auto fixed = k_status_port + 2 * index + (kind == service_kind::dispatcher ? 1 : 0);
         svc.port = options_.fixed_ports ? static_cast<std::uint16_t>(fixed) : free_port();
+        if (kind == service_kind::logic)
+            svc.moderation_port =
+                options_.fixed_ports ? static_cast<std::uint16_t>(k_moderation_port + 10 * index) : free_port();
     }
-    auto argv = service_argv(kind, index, svc.id, svc.port);
+    auto argv = service_argv(kind, index, svc.id, svc.port, svc.moderation_port);
     if (::access(argv[0].c_str(), X_OK) != 0)
         throw std::runtime_error(argv[0] + " is missing: build the project first");
     spawn_options spawn;
@@ -745,6 +760,7 @@ nlohmann::json system::state() {
     j["database_url"] = database_url_;
     j["admin_url"] = admin_url_;
     j["passfile"] = passfile_.string();
+    j["moderation_token_file"] = moderation_token_file_.string();
     j["database_urls"] = role_urls_;
     j["nats_url"] = nats_urls();
     // Where the NATS credentials and the CA are; never the passwords themselves.
@@ -786,6 +802,10 @@ nlohmann::json system::state() {
         if (svc.kind != service_kind::broker) {
             s["port"] = svc.port;
             s["url"] = "http://127.0.0.1:" + std::to_string(svc.port);  // the status listener
+        }
+        if (svc.kind == service_kind::logic) {
+            s["moderation_port"] = svc.moderation_port;
+            s["moderation_url"] = "http://127.0.0.1:" + std::to_string(svc.moderation_port);
         }
         if (svc.kind == service_kind::broker) {
             s["id"] = svc.id;

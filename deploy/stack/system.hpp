@@ -102,6 +102,7 @@ struct service {
     service_kind kind;
     std::string id;          // broker id ("b1"), else ""
     std::uint16_t port = 0;  // broker port, else 0
+    std::uint16_t moderation_port = 0;  // logic: its admin listener (the moderation API and page)
     std::unique_ptr<child_process> process;
 };
 
@@ -120,6 +121,8 @@ class system {
 
     const options& opts() const { return options_; }
     const std::filesystem::path& dir() const { return dir_; }
+    /// The token of every logic's admin listener (first line; made at the first start).
+    const std::filesystem::path& moderation_token_file() const { return moderation_token_file_; }
 
     std::size_t postgres_count() const { return postgres_.size(); }
     /// 0: the primary, 1: the standby.
@@ -213,7 +216,8 @@ class system {
     void start_nginx();
     void start_monitoring();
     std::vector<std::string> service_argv(service_kind kind, std::size_t index,
-                                          const std::string& id, std::uint16_t port);
+                                          const std::string& id, std::uint16_t port,
+                                          std::uint16_t moderation_port);
     void add_service(service_kind kind, std::size_t index);
     std::string subscriptions_missing();
     child_process* process_named(const std::string& name);
@@ -225,6 +229,7 @@ class system {
     std::string database_url_;
     std::string admin_url_;  // the chat database as superuser (the stack's own use, bench)
     std::filesystem::path passfile_;
+    std::filesystem::path moderation_token_file_;
     std::map<std::string, std::string> role_urls_;
     std::vector<std::unique_ptr<postgres_node>> postgres_;
     std::unique_ptr<postgres_ha> postgres_ha_;

@@ -49,13 +49,12 @@ std::string nats_url_host(const std::string& url) {
     return rest.substr(0, rest.find(':'));
 }
 
-std::string read_password_file(const std::string& path) {
+std::string read_secret_file(const std::string& path, const std::string& key) {
     std::ifstream in(path);
     std::string line;
-    if (!in || !std::getline(in, line))
-        throw config_error(fmt::format("nats.password_file '{}' cannot be read", path));
+    if (!in || !std::getline(in, line)) throw config_error(fmt::format("{} '{}' cannot be read", key, path));
     if (!line.empty() && line.back() == '\r') line.pop_back();
-    if (line.empty()) throw config_error(fmt::format("nats.password_file '{}' has an empty first line", path));
+    if (line.empty()) throw config_error(fmt::format("{} '{}' has an empty first line", key, path));
     return line;
 }
 
@@ -74,7 +73,7 @@ nats_settings read_nats(section& root) {
             throw config_error(fmt::format("nats.user '{}' needs nats.password_file (a file whose first line is "
                                            "the password)",
                                            out.user));
-        out.password = read_password_file(out.password_file);
+        out.password = read_secret_file(out.password_file);
     } else if (!out.password_file.empty()) {
         throw config_error("nats.password_file is set but nats.user is empty");
     }

@@ -65,8 +65,8 @@ std::string nats_url_host(const std::string& url);
 /// every URL names; throws config_error when the URLs name several hosts.
 std::string tls_server_name(const nats_settings& nats);
 
-/// The first line of a password file; throws config_error when it cannot be read or
-/// the line is empty.
-std::string read_password_file(const std::string& path);
+/// The first line of a secret's file (the `key` setting names it: "nats.password_file",
+/// "admin.token_file"); throws config_error when it cannot be read or the line is empty.
+std::string read_secret_file(const std::string& path, const std::string& key = "nats.password_file");
 
 }  // namespace chat::config

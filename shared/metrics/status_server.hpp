@@ -7,6 +7,7 @@
 #include <string>
 #include <string_view>
 
+#include "shared/http/http_server.hpp"
 #include "shared/metrics/service_metrics.hpp"
 
 namespace chat::metrics {
@@ -15,34 +16,23 @@ namespace chat::metrics {
 /// ("not connected to PostgreSQL").
 using readiness_check = std::function<std::string()>;
 
-/// An answer of the status endpoints.
-struct status_response {
-    int status = 200;
-    std::string content_type;
-    std::string body;
-};
-
 /// GET (or HEAD) `path`: /metrics (the text format), /healthz (alive: always 200),
 /// /readyz (200, or 503 naming what is missing); 404 otherwise, 405 for other methods.
-status_response respond_status(std::string_view method, std::string_view path, const service_metrics& metrics,
-                               const readiness_check& ready);
+http::response respond_status(std::string_view method, std::string_view path, const service_metrics& metrics,
+                              const readiness_check& ready);
 
-/// A small HTTP/1.1 listener of its own for services without one (logic, dispatcher):
-/// serves respond_status() on `address`:`port` from one thread, one request per
-/// connection. Port 0 binds a free port (port() says which).
+/// The status listener of services without one (logic, dispatcher): respond_status() on
+/// `address`:`port`. Port 0 binds a free port (port() says which).
 class status_server {
 public:
     status_server(const std::string& address, unsigned short port, const service_metrics& metrics,
                   readiness_check ready, std::shared_ptr<spdlog::logger> log);
-    ~status_server();  // stops accepting and joins the thread
-    status_server(const status_server&) = delete;
-    status_server& operator=(const status_server&) = delete;
 
-    unsigned short port() const;
+    unsigned short port() const { return server_.port(); }
 
 private:
-    struct impl;
-    std::unique_ptr<impl> impl_;
+    readiness_check ready_;
+    http::server server_;
 };
 
 }  // namespace chat::metrics

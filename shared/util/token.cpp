@@ -1,5 +1,6 @@
 #include "shared/util/token.hpp"
 
+#include <openssl/crypto.h>
 #include <openssl/sha.h>
 #include <sys/random.h>
 
@@ -42,6 +43,14 @@ std::string sha256_hex(std::string_view data) {
     unsigned char digest[SHA256_DIGEST_LENGTH];
     SHA256(reinterpret_cast<const unsigned char*>(data.data()), data.size(), digest);
     return to_hex(digest, sizeof digest);
+}
+
+bool same_secret(std::string_view presented, std::string_view secret) {
+    unsigned char a[SHA256_DIGEST_LENGTH];
+    unsigned char b[SHA256_DIGEST_LENGTH];
+    SHA256(reinterpret_cast<const unsigned char*>(presented.data()), presented.size(), a);
+    SHA256(reinterpret_cast<const unsigned char*>(secret.data()), secret.size(), b);
+    return CRYPTO_memcmp(a, b, sizeof a) == 0;
 }
 
 }  // namespace chat::util

@@ -104,7 +104,7 @@ TEST_CASE("a locked bus refuses connections without credentials or with wrong on
     settings.url = url;
     settings.user = "dispatcher";
     settings.password =
-        config::read_password_file(s.nats_user_named("dispatcher").password_file.string());
+        config::read_secret_file(s.nats_user_named("dispatcher").password_file.string());
     bus::connection conn(bus::connection_options(settings, "chat-dispatcher"), log);
     CHECK(test::wait_until([&] { return conn.connected(); }, 5s));
 }

@@ -26,6 +26,17 @@ struct temp_config {
     ~temp_config() { fs::remove(file); }
 };
 
+// What loading with `sets` says is wrong: the config_error's message, or "(accepted)".
+template <typename Load>
+std::string refusal_of(const Load& load, std::vector<std::string> sets) {
+    try {
+        load(std::move(sets));
+    } catch (const config_error& e) {
+        return e.what();
+    }
+    return "(accepted)";
+}
+
 }  // namespace
 
 TEST_CASE("durations take ms, s and m") {
@@ -253,14 +264,7 @@ TEST_CASE("nats.user needs nats.password_file, whose first line is the password"
     const auto load = [&](std::vector<std::string> sets) {
         return chat::dispatcher::load_dispatcher_settings(source(shipped, std::move(sets)));
     };
-    const auto message_of = [&](std::vector<std::string> sets) -> std::string {
-        try {
-            load(std::move(sets));
-        } catch (const config_error& e) {
-            return e.what();
-        }
-        return "(accepted)";
-    };
+    const auto message_of = [&](std::vector<std::string> sets) { return refusal_of(load, std::move(sets)); };
     temp_config password("s3cret-pw\nthe second line is ignored\n");
     const auto s = load({"nats.user=dispatcher", "nats.password_file=" + password.file.string()});
     CHECK(s.nats.user == "dispatcher");
@@ -304,4 +308,30 @@ TEST_CASE("nats.tls.ca_file turns TLS on and the URLs' host is the name checked"
     CHECK_THROWS_AS(load({"nats.tls.ca_file=/nonexistent/ca.pem"}), config_error);
     CHECK_THROWS_AS(load({"nats.url=tls://127.0.0.1:1"}), config_error);  // tls:// without a CA
     CHECK_THROWS_AS(load({ca_set, "nats.tls.verify=true"}), config_error);
+}
+
+TEST_CASE("admin.port needs admin.token_file with a token of 32 characters or more") {
+    using chat::config::source;
+    const auto shipped = (k_config_dir / "logic.yaml").string();
+    const auto load = [&](std::vector<std::string> sets) {
+        return chat::logic::load_logic_settings(source(shipped, std::move(sets)));
+    };
+    const auto message_of = [&](std::vector<std::string> sets) { return refusal_of(load, std::move(sets)); };
+    const auto off = load({});
+    CHECK(off.admin.port == 0);  // shipped: no listener
+    CHECK(off.admin.address == "127.0.0.1");
+    CHECK(off.admin.token.empty());
+
+    temp_config token(std::string(40, 'k') + "\nignored\n");
+    const auto on = load({"admin.port=18300", "admin.token_file=" + token.file.string()});
+    CHECK(on.admin.port == 18300);
+    CHECK(on.admin.token == std::string(40, 'k'));
+
+    CHECK(message_of({"admin.port=18300"}).find("admin.token_file") != std::string::npos);
+    CHECK(message_of({"admin.port=18300", "admin.token_file=/nonexistent/token"}).find("cannot be read") !=
+          std::string::npos);
+    temp_config short_token("short\n");
+    CHECK(message_of({"admin.port=18300", "admin.token_file=" + short_token.file.string()}).find("32") !=
+          std::string::npos);
+    CHECK(message_of({"admin.port=70000"}).find("admin.port") != std::string::npos);
 }

@@ -2,10 +2,10 @@
 #include <filesystem>
 #include <fstream>
 
-#include "services/broker/src/static_files.hpp"
+#include "shared/http/static_files.hpp"
 
 namespace fs = std::filesystem;
-using chat::broker::resolve_static;
+using chat::http::resolve_static;
 
 namespace {
 

@@ -5,8 +5,8 @@
 #include <boost/beast/websocket/rfc6455.hpp>
 
 #include "services/broker/src/broker_context.hpp"
-#include "services/broker/src/static_files.hpp"
 #include "services/broker/src/ws_connection.hpp"
+#include "shared/http/static_files.hpp"
 
 namespace chat::broker {
 
@@ -143,7 +143,10 @@ void http_connection::on_read(beast::error_code ec, std::size_t) {
         res.set(http::field::cache_control, "no-store");
         return write(std::move(res));
     }
-    const auto file = resolve_static(ctx_->settings().web_root, path);
+    // The moderator page and API belong to logic's admin listener (docs/operations.md,
+    // "Moderation"): the public port does not even hand out the page.
+    const bool admins_only = path == "/moderation.html" || path == "/api" || path.rfind("/api/", 0) == 0;
+    const auto file = admins_only ? std::nullopt : chat::http::resolve_static(ctx_->settings().web_root, path);
     if (!file) {
         const bool built = std::filesystem::exists(std::filesystem::path(ctx_->settings().web_root) / "index.html");
         return write(text_response(http::status::not_found, version, keep_alive,

@@ -30,6 +30,15 @@ logic_service::logic_service(logic_settings settings, std::shared_ptr<spdlog::lo
                                                            [this] { return readiness(); }, log_);
         log_->info("status on http://{}:{}/ (/metrics, /healthz, /readyz)", settings_.http.address, status_->port());
     }
+    if (settings_.admin.port != 0) {
+        const auto& admin = settings_.admin;
+        moderation_ = std::make_unique<pg_moderation_store>(settings_.postgres.url);
+        admin_api_ = std::make_unique<admin_api>(*moderation_, admin.token, admin.web_root, log_);
+        admin_server_ = std::make_unique<http::server>(
+            admin.address, static_cast<unsigned short>(admin.port),
+            [this](const http::request& r) { return admin_api_->handle(r); }, log_);
+        log_->info("moderation on http://{}:{}/moderation (API under /api/)", admin.address, admin_server_->port());
+    }
     for (int i = 0; i < settings_.workers; ++i) workers_.emplace_back([this] { worker_loop(); });
     reaper_ = std::thread([this] { reaper_loop(); });
     if (settings_.retention.enabled)
@@ -57,6 +66,7 @@ void logic_service::stop() {
     for (auto& w : workers_) w.join();
     reaper_.join();
     if (retention_) retention_->stop();
+    admin_server_.reset();  // no request is answered from here on
     nats_.drain(std::chrono::seconds(5));
     log_->info("logic stopped");
 }

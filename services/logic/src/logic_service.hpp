@@ -10,11 +10,13 @@
 #include <thread>
 #include <vector>
 
+#include "services/logic/src/admin_api.hpp"
 #include "services/logic/src/command_handler.hpp"
 #include "services/logic/src/command_scheduler.hpp"
 #include "services/logic/src/heartbeat_book.hpp"
 #include "services/logic/src/judging_window.hpp"
 #include "services/logic/src/logic_metrics.hpp"
+#include "services/logic/src/moderation_store.hpp"
 #include "services/logic/src/retention.hpp"
 #include "services/logic/src/settings.hpp"
 #include "shared/bus/nats_connection.hpp"
@@ -62,6 +64,10 @@ private:
     bus::connection nats_;
     std::atomic<bool> postgres_ok_{false};  // the reaper's last sweep reached PostgreSQL
     std::unique_ptr<metrics::status_server> status_;  // http.port: /metrics, /healthz, /readyz
+    // admin.port: the moderation API and page, on a connection of their own.
+    std::unique_ptr<pg_moderation_store> moderation_;
+    std::unique_ptr<admin_api> admin_api_;
+    std::unique_ptr<http::server> admin_server_;
 
     command_scheduler scheduler_;
     heartbeat_book heartbeats_;

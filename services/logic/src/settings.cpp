@@ -59,6 +59,23 @@ logic_settings load_logic_settings(const config::source& from) {
     s.postgres = config::read_postgres(root);
     s.log = config::read_log(root);
     s.http = config::read_status_http(root);
+    {
+        auto admin = root.child("admin");
+        auto& a = s.admin;
+        a.address = admin.get_string("address", a.address);
+        a.port = admin.get_int("port", a.port, 0, 65535);
+        a.token_file = admin.get_string("token_file", a.token_file);
+        a.web_root = admin.get_string("web_root", a.web_root);
+        admin.finish();
+        if (a.port != 0) {
+            if (a.token_file.empty()) throw config::config_error("admin.port needs admin.token_file");
+            a.token = config::read_secret_file(a.token_file, "admin.token_file");
+            // Guessable tokens make the listener's address the only lock.
+            if (a.token.size() < 32)
+                throw config::config_error("admin.token_file: the token is shorter than 32 characters "
+                                           "(make one with `openssl rand -hex 32`)");
+        }
+    }
     root.finish();
     return s;
 }

@@ -10,6 +10,15 @@
 
 namespace chat::logic {
 
+/// admin.*: the moderation API and page (docs/operations.md, "Moderation").
+struct admin_settings {
+    std::string address = "127.0.0.1";  // loopback unless an operator says otherwise
+    int port = 0;                       // 0: no admin listener
+    std::string token_file;             // its first line is the token (required with a port)
+    std::string token;                  // read from token_file at load
+    std::string web_root = "web/dist";  // the built web client: moderation.html and its assets
+};
+
 struct logic_settings {
     int workers = 4;
     int dialogue_batch_max = 64;
@@ -27,6 +36,7 @@ struct logic_settings {
     config::postgres_settings postgres;
     config::log_settings log;
     config::status_http_settings http;  // http.address / http.port: /metrics, /healthz, /readyz
+    admin_settings admin;
 };
 
 /// Reads deploy/config/logic.yaml-shaped files; unknown keys are an error, and so are

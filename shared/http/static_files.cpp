@@ -1,8 +1,8 @@
-#include "services/broker/src/static_files.hpp"
+#include "shared/http/static_files.hpp"
 
 #include <map>
 
-namespace chat::broker {
+namespace chat::http {
 
 std::string content_type_for(const std::filesystem::path& file) {
     static const std::map<std::string, std::string> types = {
@@ -17,7 +17,8 @@ std::string content_type_for(const std::filesystem::path& file) {
     return it == types.end() ? "application/octet-stream" : it->second;
 }
 
-std::optional<static_file> resolve_static(const std::filesystem::path& root, std::string_view target) {
+std::optional<static_file> resolve_static(const std::filesystem::path& root, std::string_view target,
+                                          std::string_view page) {
     auto path = target.substr(0, target.find_first_of("?#"));
     if (path.empty() || path.front() != '/') return std::nullopt;
     // No "..", no backslashes, no NULs: the target must name a file inside root.
@@ -26,7 +27,7 @@ std::optional<static_file> resolve_static(const std::filesystem::path& root, std
         if (path.compare(i, 3, "/..") == 0 && (i + 3 == path.size() || path[i + 3] == '/')) return std::nullopt;
     }
     std::filesystem::path relative(std::string(path.substr(1)));
-    if (relative.empty() || !relative.has_extension()) relative = "index.html";
+    if (relative.empty() || !relative.has_extension()) relative = std::string(page);
     auto full = root / relative;
     std::error_code ec;
     if (!std::filesystem::is_regular_file(full, ec)) return std::nullopt;
@@ -38,4 +39,4 @@ std::optional<static_file> resolve_static(const std::filesystem::path& root, std
     return out;
 }
 
-}  // namespace chat::broker
+}  // namespace chat::http

@@ -5,7 +5,7 @@
 #include <string>
 #include <string_view>
 
-namespace chat::broker {
+namespace chat::http {
 
 /// Which file answers a GET, and how it may be cached.
 struct static_file {
@@ -15,11 +15,12 @@ struct static_file {
 };
 
 /// Maps a request target to a file under `root`: "/" and paths without an extension
-/// get index.html (the client routes itself); hashed files under /assets/ are cached for
-/// a year, everything else must be revalidated. Refuses anything that leaves `root`.
-std::optional<static_file> resolve_static(const std::filesystem::path& root, std::string_view target);
+/// get `page` (the client routes itself); hashed files under /assets/ are cached for a
+/// year, everything else must be revalidated. Refuses anything that leaves `root`.
+std::optional<static_file> resolve_static(const std::filesystem::path& root, std::string_view target,
+                                          std::string_view page = "index.html");
 
 /// The Content-Type for a file name's extension.
 std::string content_type_for(const std::filesystem::path& file);
 
-}  // namespace chat::broker
+}  // namespace chat::http
