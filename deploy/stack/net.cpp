@@ -111,13 +111,22 @@ bool port_accepts(std::uint16_t port) {
 // 30-second Beast translation unit, and HTTP/1.0 needs no chunked decoding.
 std::optional<http_response> http_get(std::uint16_t port, const std::string& target,
                                       std::chrono::milliseconds timeout) {
+    return http_request(port, "GET", target, {}, "", timeout);
+}
+
+std::optional<http_response> http_request(std::uint16_t port, const std::string& method, const std::string& target,
+                                          const std::vector<std::string>& headers, const std::string& body,
+                                          std::chrono::milliseconds timeout) {
     fd_guard sock{::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0)};
     if (sock.fd < 0) return std::nullopt;
     set_timeouts(sock.fd, timeout);
     if (!connect_loopback(sock.fd, port)) return std::nullopt;
 
-    std::string request = "GET " + target + " HTTP/1.0\r\nHost: 127.0.0.1:" + std::to_string(port) +
-                          "\r\nConnection: close\r\n\r\n";
+    std::string request = method + " " + target + " HTTP/1.0\r\nHost: 127.0.0.1:" + std::to_string(port) +
+                          "\r\nConnection: close\r\n";
+    for (const auto& header : headers) request += header + "\r\n";
+    if (!body.empty() || method == "POST") request += "Content-Length: " + std::to_string(body.size()) + "\r\n";
+    request += "\r\n" + body;
     if (!send_all(sock.fd, request)) return std::nullopt;
 
     std::string raw;

@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace chat::stack {
 
@@ -28,6 +29,11 @@ struct http_response {
 /// (connection refused, timeout, garbage). For /healthz and nats-server monitoring.
 std::optional<http_response> http_get(std::uint16_t port, const std::string& target,
                                       std::chrono::milliseconds timeout = std::chrono::seconds(2));
+
+/// Any request likewise: `headers` as "Name: value" lines, `body` sent with its length.
+std::optional<http_response> http_request(std::uint16_t port, const std::string& method, const std::string& target,
+                                          const std::vector<std::string>& headers, const std::string& body,
+                                          std::chrono::milliseconds timeout = std::chrono::seconds(5));
 
 /// Opens a WebSocket to ws://127.0.0.1:port/ws, sends `frame` (a JSON text) and returns
 /// the first text frame whose "cmd" equals `reply_cmd`; nullopt when the upgrade fails,

@@ -158,6 +158,8 @@ class system {
     std::uint16_t broker_port(std::size_t index = 0) { return get(service_kind::broker, index).port; }
     /// Where logic's or the dispatcher's status listener is (/metrics, /healthz, /readyz).
     std::uint16_t status_port(service_kind kind, std::size_t index = 0) { return get(kind, index).port; }
+    /// A logic process's admin listener (the moderation API and page).
+    std::uint16_t moderation_port(std::size_t index = 0) { return get(service_kind::logic, index).moderation_port; }
     /// The load balancer, or null when the system has none.
     nginx_server* nginx() { return nginx_.get(); }
     /// Prometheus and the exporters, or null when the system has none.

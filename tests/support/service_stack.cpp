@@ -1,6 +1,7 @@
 #include "tests/support/service_stack.hpp"
 
 #include <cstdlib>
+#include <fstream>
 #include <stdexcept>
 
 #include "tests/support/diagnostics.hpp"
@@ -65,6 +66,13 @@ void service_stack::restart_broker(std::size_t index) {
         throw std::logic_error("restart_broker: " + broker_id(index) + " still runs");
     // The old process's listening socket is gone with it; the port is free again.
     system_->start(system_->get(stack::service_kind::broker, index).name);
+}
+
+std::string service_stack::moderation_token() const {
+    std::ifstream in(system_->moderation_token_file());
+    std::string token;
+    if (!std::getline(in, token)) throw std::runtime_error("no moderation token in " + system_->moderation_token_file().string());
+    return token;
 }
 
 std::unique_ptr<ws_client> service_stack::connect(std::size_t index) {

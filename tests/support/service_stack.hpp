@@ -86,6 +86,9 @@ class service_stack {
     std::uint16_t dispatcher_status_port(std::size_t index = 0) const {
         return system_->status_port(stack::service_kind::dispatcher, index);
     }
+    /// Logic's admin listener (moderation), and the token it wants.
+    std::uint16_t moderation_port(std::size_t index = 0) const { return system_->moderation_port(index); }
+    std::string moderation_token() const;
     const std::string& broker_id(std::size_t index = 0) const { return system_->broker_id(index); }
     child_process& broker(std::size_t index = 0) { return system_->broker(index); }
     child_process& logic(std::size_t index = 0) { return system_->logic(index); }
