@@ -67,7 +67,8 @@ export function launchBrowser() {
 const exact = (text) => new RegExp(`^\\s*${text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\s*$`)
 
 /**
- * One person: a fresh browser context (own storage) with the chat page open. With
+ * One person: a fresh browser context (own storage) with the chat page open (or `url`,
+ * such as the moderator page on logic's admin listener). With
  * `address`, every request (the WebSocket upgrade too) says X-Forwarded-For: address,
  * which a broker that trusts 127.0.0.1 as a proxy takes for the person's own address.
  */
@@ -108,7 +109,7 @@ export class Person {
       if (msg.type() === 'error') person.consoleErrors.push(msg.text())
     })
     page.on('pageerror', (err) => person.consoleErrors.push(`uncaught: ${err.message}`))
-    await page.goto(`${options.baseUrl}/`)
+    await page.goto(options.url ?? `${options.baseUrl}/`)
     return person
   }
 

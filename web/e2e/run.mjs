@@ -10,6 +10,7 @@ import { existsSync, readdirSync, rmSync, statSync } from 'node:fs'
 import path from 'node:path'
 import { registerTests } from './chat.e2e.mjs'
 import { registerClusterTests } from './cluster.e2e.mjs'
+import { registerModerationTests } from './moderation.e2e.mjs'
 import { registerStrangerTests, STRANGER_OVERRIDES } from './stranger.e2e.mjs'
 import { DESKTOP, launchBrowser, Person, Runner } from './harness.mjs'
 import { REPO_ROOT, startSystem, waitForNobodyOnline, WEB_DIR } from './system.mjs'
@@ -24,10 +25,10 @@ function newestMtime(target) {
   return newest
 }
 
-/** dist/ must be the build of the current sources: the tests load it from the broker. */
+/** dist/ must be the build of the current sources: the tests load it from the broker (and logic). */
 function buildIfStale() {
   const index = path.join(WEB_DIR, 'dist', 'index.html')
-  const sources = ['src', 'public', 'index.html', 'vite.config.js', 'package-lock.json']
+  const sources = ['src', 'public', 'index.html', 'moderation.html', 'vite.config.js', 'package-lock.json']
     .map((p) => path.join(WEB_DIR, p))
     .filter(existsSync)
   if (existsSync(index) && statSync(index).mtimeMs >= Math.max(...sources.map(newestMtime))) return
@@ -40,10 +41,12 @@ function buildIfStale() {
 
 // Each suite gets a system of its own: the chat tests one broker serving the page, the
 // cluster tests the whole cluster of `dev.sh up --cluster` (two brokers behind nginx).
-// The stranger-chat suite has one broker of its own: its bans must not reach the others.
+// The stranger-chat suite has one broker of its own: its bans must not reach the others;
+// so has the moderation suite, whose moderator bans and lifts by hand.
 const SUITES = [
   { name: 'one broker', register: registerTests, front: false },
   { name: 'stranger chat: matching, typing, leave, block, report', register: registerStrangerTests, front: false, overrides: STRANGER_OVERRIDES },
+  { name: 'moderation: the admin page on logic', register: registerModerationTests, front: false },
   { name: 'the cluster, through nginx', register: registerClusterTests, front: true },
 ]
 
@@ -78,8 +81,8 @@ async function runSuite(suite, browser, shots) {
       return {
         people,
         system,
-        person: async (name, viewport = DESKTOP, { address = '' } = {}) => {
-          const p = await Person.open({ browser, baseUrl: system.baseUrl, name, viewport, shots, address })
+        person: async (name, viewport = DESKTOP, { address = '', url } = {}) => {
+          const p = await Person.open({ browser, baseUrl: system.baseUrl, name, viewport, shots, address, url })
           people.push(p)
           return p
         },

@@ -4,7 +4,7 @@
 // nginx, which serves web/dist), from deploy/config/*.yaml with the overrides below.
 // Everything is stopped by `chat-stack down`, which stops exactly the recorded pids.
 import { execFile } from 'node:child_process'
-import { chmodSync, existsSync, mkdtempSync, rmSync } from 'node:fs'
+import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -116,8 +116,24 @@ export function waitForNobodyOnline(wsUrl, timeoutMs = 10000) {
 // ------------------------------------------------------------------ the system
 
 /**
- * Starts the system. Returns {baseUrl, wsUrl, logDir, brokers, stopBroker(name),
- * startBroker(name), stop()}; the broker name defaults to the first broker's.
+ * Where the moderator page and its API are: logic-1's admin listener (`moderation_url` of
+ * the first logic service in the system dir's state.json) and the token of
+ * `moderation_token_file` (its first line). Both null when chat-stack started no admin listener.
+ */
+function adminAccess(systemDir) {
+  const state = JSON.parse(readFileSync(path.join(systemDir, 'state.json'), 'utf8'))
+  const logic = state.services.find((s) => s.kind === 'logic')
+  const adminUrl = logic && logic.moderation_url ? logic.moderation_url.replace(/\/$/, '') : null
+  const adminToken = state.moderation_token_file
+    ? readFileSync(state.moderation_token_file, 'utf8').split('\n')[0].trim()
+    : null
+  return { adminUrl, adminToken }
+}
+
+/**
+ * Starts the system. Returns {baseUrl, wsUrl, adminUrl, adminToken, logDir, brokers,
+ * stopBroker(name), startBroker(name), stop()}; the broker name defaults to the first
+ * broker's. adminUrl and adminToken: see adminAccess().
  * `front`: the cluster (chat-stack --cluster), and baseUrl/wsUrl are nginx's.
  * `overrides`: more `key=value` settings for this system, after OVERRIDES.
  */
@@ -158,10 +174,13 @@ export async function startSystem({ log = () => {}, front = false, overrides = [
     // chat-stack waits for logic to answer through the broker (and for everything else).
     const startBroker = (name = brokers[0]) => chatStack(['start', '--dir', logDir, name])
     const stopBroker = (name = brokers[0]) => chatStack(['stop', '--dir', logDir, name])
-    log(`system up: ${baseUrl} (logs in ${logDir})`)
+    const { adminUrl, adminToken } = adminAccess(logDir)
+    log(`system up: ${baseUrl}${adminUrl ? `, admin ${adminUrl}` : ''} (logs in ${logDir})`)
     return {
       baseUrl,
       wsUrl,
+      adminUrl,
+      adminToken,
       logDir,
       brokers,
       startBroker,
