@@ -23,4 +23,11 @@ std::string_view command_label(const proto::Request& request) {
     return "NONE";
 }
 
+const std::vector<std::string>& all_command_labels() {
+    static const std::vector<std::string> labels = {
+        "CRT_ACCOUNT", "MATCH",        "DIALOGUE", "VIEWED_ACK", "LOGOUT", "RECONNECT", "OFFLINE", "BROKER_HELLO",
+        "ACK",         "CANCEL_MATCH", "LEAVE",    "BLOCK",      "REPORT", "RESUME",    "NONE"};
+    return labels;
+}
+
 }  // namespace chat::metrics

@@ -1,7 +1,10 @@
 #include <catch2/catch.hpp>
 #include <prometheus/counter.h>
 #include <string>
+#include <thread>
+#include <vector>
 
+#include "shared/metrics/labelled_children.hpp"
 #include "shared/metrics/process_collector.hpp"
 #include "shared/metrics/service_metrics.hpp"
 #include "shared/metrics/status_server.hpp"
@@ -59,4 +62,25 @@ TEST_CASE("the status endpoints: metrics, alive, ready or what is missing") {
 
     CHECK(respond_status("GET", "/", m, ready).status == 404);
     CHECK(respond_status("POST", "/metrics", m, ready).status == 405);
+}
+
+TEST_CASE("command_counters: each command and code its own series, from many threads, codes past the cache too") {
+    service_metrics m("broker");
+    auto& family = prometheus::BuildCounter().Name("chat_test_commands_total").Help("t").Register(m.registry());
+    chat::metrics::command_counters counters(family, {"MATCH", "DIALOGUE"});
+    std::vector<std::thread> threads;
+    for (int t = 0; t < 4; ++t)
+        threads.emplace_back([&] {
+            for (int i = 0; i < 1000; ++i) counters.increment(1, 0);
+        });
+    for (auto& t : threads) t.join();
+    counters.increment(0, 13);
+    counters.increment(0, 99);  // beyond the cache: still counted
+    counters.increment(0, 99);
+    const auto text = m.render();
+    CHECK_THAT(text, Catch::Contains("chat_test_commands_total{cmd=\"DIALOGUE\",code=\"0\"} 4000"));
+    CHECK_THAT(text, Catch::Contains("chat_test_commands_total{cmd=\"MATCH\",code=\"13\"} 1"));
+    CHECK_THAT(text, Catch::Contains("chat_test_commands_total{cmd=\"MATCH\",code=\"99\"} 2"));
+    CHECK(chat::metrics::index_of({"a", "b"}, "b", 9) == 1);
+    CHECK(chat::metrics::index_of({"a", "b"}, "c", 9) == 9);
 }

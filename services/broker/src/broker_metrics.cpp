@@ -5,15 +5,13 @@
 namespace chat::broker {
 namespace {
 
-// A client names cmd: only the protocol's commands become label values, so no client can
-// grow the series without bound.
-std::string label_of(std::string_view cmd) {
-    static constexpr std::string_view known[] = {"CRT_ACCOUNT", "RECONNECT", "MATCH", "CANCEL_MATCH", "DIALOGUE",
-                                                 "VIEWED_ACK", "ACK", "LOGOUT", "LEAVE", "BLOCK", "REPORT",
-                                                 "TYPING", "PING", "PONG"};
-    for (auto k : known)
-        if (cmd == k) return std::string(cmd);
-    return "INVALID";
+// A client names cmd: only the protocol's commands become label values (anything else
+// is INVALID, the last), so no client can grow the series without bound.
+const std::vector<std::string>& command_labels() {
+    static const std::vector<std::string> known = {"CRT_ACCOUNT", "RECONNECT", "MATCH",  "CANCEL_MATCH", "DIALOGUE",
+                                                   "VIEWED_ACK",  "ACK",       "LOGOUT", "LEAVE",        "BLOCK",
+                                                   "REPORT",      "TYPING",    "PING",   "PONG",         "INVALID"};
+    return known;
 }
 
 prometheus::Counter& counter(prometheus::Registry& r, const char* name, const char* help) {
@@ -31,11 +29,13 @@ broker_metrics::broker_metrics(metrics::service_metrics& metrics)
       commands_(prometheus::BuildCounter()
                     .Name("chat_commands_total")
                     .Help("Client commands answered, by command and reply code.")
-                    .Register(metrics.registry())),
+                    .Register(metrics.registry()),
+                command_labels()),
       durations_(prometheus::BuildHistogram()
                      .Name("chat_request_duration_seconds")
                      .Help("From a command's frame read to its answer written out, by command.")
-                     .Register(metrics.registry())),
+                     .Register(metrics.registry()),
+                 "cmd", command_labels(), metrics::latency_buckets()),
       pushes_(counter(metrics.registry(), "chat_pushes_total", "Pushes written (or held for a resume) to clients.")),
       slow_dropped_(counter(metrics.registry(), "chat_slow_clients_dropped_total",
                             "Connections dropped because the client did not read its frames.")),
@@ -45,10 +45,10 @@ broker_metrics::broker_metrics(metrics::service_metrics& metrics)
                        "Resumes of missed deliveries finished (after RECONNECT or a lost bus).")) {}
 
 void broker_metrics::answered(std::string_view cmd, int code, clock::time_point started) {
-    const auto name = label_of(cmd);
-    commands_.Add({{"cmd", name}, {"code", std::to_string(code)}}).Increment();
-    durations_.Add({{"cmd", name}}, metrics::latency_buckets())
-        .Observe(std::chrono::duration<double>(clock::now() - started).count());
+    const auto& labels = command_labels();
+    const auto index = metrics::index_of(labels, cmd, labels.size() - 1);
+    commands_.increment(index, code);
+    durations_[index].Observe(std::chrono::duration<double>(clock::now() - started).count());
 }
 
 }  // namespace chat::broker

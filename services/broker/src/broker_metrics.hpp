@@ -7,6 +7,7 @@
 #include <chrono>
 #include <string_view>
 
+#include "shared/metrics/labelled_children.hpp"
 #include "shared/metrics/service_metrics.hpp"
 
 namespace chat::broker {
@@ -35,8 +36,8 @@ public:
 
 private:
     prometheus::Gauge& connections_;
-    prometheus::Family<prometheus::Counter>& commands_;
-    prometheus::Family<prometheus::Histogram>& durations_;
+    metrics::command_counters commands_;
+    metrics::histograms_by durations_;  // by command, as commands_
     prometheus::Counter& pushes_;
     prometheus::Counter& slow_dropped_;
     prometheus::Counter& rate_limited_;

@@ -8,6 +8,7 @@
 #include <cstddef>
 #include <string>
 
+#include "shared/metrics/labelled_children.hpp"
 #include "shared/metrics/service_metrics.hpp"
 #include "shared/proto/chat.pb.h"
 
@@ -32,9 +33,9 @@ public:
     void retention_deleted(const char* kind, long long rows);
 
 private:
-    prometheus::Family<prometheus::Counter>& commands_;
-    prometheus::Family<prometheus::Histogram>& transaction_seconds_;
-    prometheus::Family<prometheus::Histogram>& batch_size_;
+    metrics::command_counters commands_;
+    metrics::histograms_by transaction_seconds_;  // by kind
+    metrics::histograms_by batch_size_;           // by kind
     prometheus::Gauge& waiting_;
     prometheus::Family<prometheus::Counter>& retention_deleted_;
 };
