@@ -17,7 +17,7 @@ namespace beast = boost::beast;
 namespace bhttp = beast::http;
 using tcp = net::ip::tcp;
 
-std::string path_of(const std::string& target) { return target.substr(0, target.find_first_of("?#")); }
+std::string_view path_of(std::string_view target) { return target.substr(0, target.find_first_of("?#")); }
 
 std::string query_value(const std::string& target, const std::string& name) {
     const auto q = target.find('?');

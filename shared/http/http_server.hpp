@@ -6,6 +6,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -53,8 +54,8 @@ private:
     std::unique_ptr<impl> impl_;
 };
 
-/// The path of a request target, without its query.
-std::string path_of(const std::string& target);
+/// The path of a request target, without its query (or fragment).
+std::string_view path_of(std::string_view target);
 
 /// The value of `name` in the target's query ("?state=open&x=1"), "" when absent. No
 /// percent-decoding: the callers' values are plain words.

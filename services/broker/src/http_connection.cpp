@@ -6,6 +6,7 @@
 
 #include "services/broker/src/broker_context.hpp"
 #include "services/broker/src/ws_connection.hpp"
+#include "shared/http/http_server.hpp"
 #include "shared/http/static_files.hpp"
 
 namespace chat::broker {
@@ -60,11 +61,6 @@ std::string forwarded_for(const http::request<http::string_body>& req) {
     return joined;
 }
 
-std::string_view path_of(beast::string_view target) {
-    std::string_view t(target.data(), target.size());
-    return t.substr(0, t.find('?'));
-}
-
 }  // namespace
 
 http_connection::http_connection(net::ip::tcp::socket&& socket, std::shared_ptr<broker_context> ctx)
@@ -97,7 +93,7 @@ void http_connection::on_read(beast::error_code ec, std::size_t) {
     }
     if (ec) return;
     auto& req = parser_->get();
-    const auto path = path_of(req.target());
+    const auto path = chat::http::path_of(std::string_view(req.target().data(), req.target().size()));
     const bool keep_alive = req.keep_alive();
     const auto version = req.version();
 

@@ -104,7 +104,7 @@ admin_api::admin_api(moderation_store& store, std::string token, std::filesystem
     : store_(store), token_(std::move(token)), web_root_(std::move(web_root)), log_(std::move(log)) {}
 
 http::response admin_api::handle(const http::request& request) {
-    const auto path = http::path_of(request.target);
+    const std::string path(http::path_of(request.target));
     if (path == "/api" || path.rfind("/api/", 0) == 0) {
         constexpr std::string_view scheme = "Bearer ";
         const auto& auth = request.authorization;

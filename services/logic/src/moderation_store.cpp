@@ -4,7 +4,13 @@ namespace chat::logic {
 
 namespace {
 
-nlohmann::json json_of(const pqxx::field& f) { return f.is_null() ? nlohmann::json() : nlohmann::json::parse(f.c_str()); }
+// A function's jsonb answer; SQL NULL ("no such row") as nothing.
+std::optional<nlohmann::json> maybe_json(const pqxx::field& f) {
+    if (f.is_null()) return std::nullopt;
+    return nlohmann::json::parse(f.c_str());
+}
+
+nlohmann::json json_of(const pqxx::field& f) { return maybe_json(f).value_or(nlohmann::json()); }
 
 }  // namespace
 
@@ -54,21 +60,16 @@ nlohmann::json pg_moderation_store::bans() {
 }
 
 std::optional<nlohmann::json> pg_moderation_store::ban(const ban_request& request) {
-    return in_transaction([&](pqxx::work& tx) -> std::optional<nlohmann::json> {
-        const auto field = tx.exec_params1("SELECT chat_admin_ban($1, $2, $3 * interval '1 second', $4)",
-                                           request.account_id, request.address, request.duration_seconds,
-                                           request.reason)[0];
-        if (field.is_null()) return std::nullopt;
-        return json_of(field);
+    return in_transaction([&](pqxx::work& tx) {
+        return maybe_json(tx.exec_params1("SELECT chat_admin_ban($1, $2, $3 * interval '1 second', $4)",
+                                          request.account_id, request.address, request.duration_seconds,
+                                          request.reason)[0]);
     });
 }
 
 std::optional<nlohmann::json> pg_moderation_store::lift(std::int64_t ban_id) {
-    return in_transaction([&](pqxx::work& tx) -> std::optional<nlohmann::json> {
-        const auto field = tx.exec_params1("SELECT chat_admin_lift($1)", ban_id)[0];
-        if (field.is_null()) return std::nullopt;
-        return json_of(field);
-    });
+    return in_transaction(
+        [&](pqxx::work& tx) { return maybe_json(tx.exec_params1("SELECT chat_admin_lift($1)", ban_id)[0]); });
 }
 
 }  // namespace chat::logic
